@@ -1,0 +1,55 @@
+# Tunebook. `make demo` and `make test` each do their own setup on a fresh Debian 12 machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CONFIG        ?= Release
+DOTNET        ?= dotnet
+NATIVE_BUILD  := build/native
+NATIVE_LIB    := $(NATIVE_BUILD)/libtunebook_torch.so
+# The kernelspec goes under build/ so tests never touch the user's own Jupyter setup.
+JUPYTER_PREFIX := $(CURDIR)/build/jupyter
+export JUPYTER_PATH := $(JUPYTER_PREFIX)/share/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export GLOG_minloglevel := 2
+
+.PHONY: help setup setup-test native build kernel test demo bench clean
+
+help:
+	@echo "make demo   fine-tune the built-in starter model in notebook 01, headless"
+	@echo "make test   run every test (unit, parity, kernel conformance, notebooks)"
+	@echo "make bench  run the benchmarks (JSON lines + table)"
+
+setup:
+	@scripts/setup-deps.sh runtime
+
+setup-test:
+	@scripts/setup-deps.sh test
+	@scripts/setup-reference.sh
+
+# The C-ABI shim over libtorch. TORCH_PREFIX selects another libtorch (for example a CUDA build inside
+# a PyTorch install: TORCH_PREFIX=$$(python -c 'import torch; print(torch.utils.cmake_prefix_path)')).
+native: $(NATIVE_LIB)
+$(NATIVE_LIB): $(wildcard src/Tunebook.Torch/native/*.cpp src/Tunebook.Torch/native/*.h src/Tunebook.Torch/native/CMakeLists.txt)
+	@cmake -S src/Tunebook.Torch/native -B $(NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Release $(if $(TORCH_PREFIX),-DCMAKE_PREFIX_PATH=$(TORCH_PREFIX)) >/dev/null
+	@cmake --build $(NATIVE_BUILD) -j 2
+	@touch $(NATIVE_LIB)
+
+build: native
+	@$(DOTNET) build Notebooks.sln -c $(CONFIG) -v quiet -nologo -clp:ErrorsOnly
+
+kernel: build
+	@./tunebook kernel install --prefix $(JUPYTER_PREFIX) >/dev/null
+
+test: setup setup-test kernel
+	@scripts/run-tests.sh
+
+demo: setup kernel
+	@scripts/demo.sh
+
+bench: setup setup-test build
+	@scripts/bench.sh
+
+clean:
+	rm -rf build
+	$(DOTNET) clean Notebooks.sln -v quiet
