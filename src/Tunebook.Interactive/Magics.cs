@@ -78,6 +78,12 @@ public abstract class MagicCommand
     /// <summary>The type whose [Argument]/[Option] properties define the command line.</summary>
     public abstract Type OptionsType { get; }
 
+    /// <summary>
+    /// True when the magic takes over the rest of the cell (<see cref="IMagicContext.CellBody"/>), as #!time
+    /// does: the host then does not run the body itself. False (the default): the body runs as C# after the magic.
+    /// </summary>
+    public virtual bool ConsumesCellBody => false;
+
     /// <summary>Runs with already-parsed options.</summary>
     public abstract Task RunAsync(object options, IMagicContext context);
 }

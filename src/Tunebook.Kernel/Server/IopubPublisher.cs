@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Tunebook.Kernel.Protocol;
+using Tunebook.Kernel.Zmq;
+
+namespace Tunebook.Kernel.Server;
+
+/// <summary>
+/// The iopub PUB socket behind one queue and one thread, so any thread (a cell, a training loop,
+/// a timer) can publish at any time and messages leave in the order they were queued.
+/// </summary>
+public sealed class IopubPublisher : IDisposable
+{
+    readonly ZmqSocket _socket;
+    readonly MessageSigner _signer;
+    readonly BlockingCollection<JupyterMessage> _queue = new();
+    readonly Thread _thread;
+    readonly TextWriter _log;
+
+    public string Session { get; }
+    public string Endpoint { get; }
+
+    internal IopubPublisher(ZmqContext context, string endpoint, MessageSigner signer, string session, TextWriter log)
+    {
+        _signer = signer;
+        _log = log;
+        Session = session;
+        _socket = context.CreateSocket(LibZmq.PUB);
+        _socket.Bind(endpoint);
+        Endpoint = _socket.LastEndpoint;
+        _thread = new Thread(Run) { IsBackground = true, Name = "jupyter-iopub" };
+        _thread.Start();
+    }
+
+    /// <summary>Queues a message whose parent is <paramref name="parentHeader"/> (may be null for kernel-wide status).</summary>
+    public void Publish(string msgType, JsonObject content, JsonObject? parentHeader)
+    {
+        var message = JupyterMessage.Create(msgType, content, parentHeader, Session);
+        // iopub messages carry the message type as their ZeroMQ topic, as ipykernel does.
+        message.Identities.Add(System.Text.Encoding.UTF8.GetBytes($"kernel.{Session}.{msgType}"));
+        try { _queue.Add(message); }
+        catch (InvalidOperationException) { /* shutting down */ }
+    }
+
+    public void PublishStatus(string state, JsonObject? parentHeader) =>
+        Publish("status", new JsonObject { ["execution_state"] = state }, parentHeader);
+
+    void Run()
+    {
+        try
+        {
+            foreach (var message in _queue.GetConsumingEnumerable())
+                if (!_socket.SendFrames(message.ToFrames(_signer))) return;
+        }
+        catch (Exception e) { _log.WriteLine($"[tunebook kernel] iopub stopped: {e}"); }
+    }
+
+    /// <summary>Waits until everything queued so far has been handed to ZeroMQ.</summary>
+    public void Drain(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (_queue.Count > 0 && DateTime.UtcNow < deadline) Thread.Sleep(5);
+    }
+
+    public void Dispose()
+    {
+        _queue.CompleteAdding();
+        _thread.Join(TimeSpan.FromSeconds(2));
+        _socket.Dispose();
+    }
+}
