@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Tunebook.Tuning.Starter;
+
+/// <summary>
+/// The domain fine-tuning dataset: short questions about a tool, answered with the exact command, built
+/// deterministically from its <see cref="CliSpec"/>. Training questions use <see cref="QuestionTemplates.Train"/>;
+/// held-out questions use only <see cref="QuestionTemplates.HeldOut"/> phrasings, so they test whether the
+/// tuned model learned the tool rather than the sentences.
+/// </summary>
+public sealed class DomainDataset
+{
+    /// <summary>The seed the committed files were generated with.</summary>
+    public const ulong DefaultSeed = 20250601;
+
+    public required CliSpec Spec { get; init; }
+    public required IReadOnlyList<QaPair> Train { get; init; }
+    public required IReadOnlyList<QaPair> HeldOut { get; init; }
+
+    /// <summary>How many held-out questions of each kind (tasks: one per command, see <see cref="Build"/>).</summary>
+    static readonly (QaKind Kind, int Count)[] HeldOutMix =
+    [
+        (QaKind.CommandPurpose, 3), (QaKind.OptionMeaning, 6), (QaKind.OptionDefault, 4), (QaKind.GlobalOption, 1),
+        (QaKind.EnvVar, 2), (QaKind.ExitCode, 2), (QaKind.ConfigKey, 2), (QaKind.ConfigDefault, 1),
+    ];
+
+    /// <summary>Builds the training and held-out sets for <paramref name="spec"/>.</summary>
+    /// <remarks>Training: every fact once per training phrasing (facts with slots get a fresh random fill each
+    /// time), shuffled. Held-out: one task of every command plus a fixed mix of the other kinds, each asked with
+    /// a held-out phrasing; a held-out question that happens to equal a training question is skipped.</remarks>
+    public static DomainDataset Build(CliSpec spec, ulong seed = DefaultSeed)
+    {
+        var rng = new DeterministicRandom(seed);
+        var facts = CliQa.Facts(spec);
+
+        var trainRng = rng.Fork();
+        var train = new List<QaPair>();
+        var questions = new HashSet<string>();
+        foreach (var fact in facts)
+            foreach (var template in QuestionTemplates.Train.For(fact.Kind))
+            {
+                var pair = fact.Realize(template, trainRng);
+                if (questions.Add(pair.Question)) train.Add(pair);
+            }
+        train = trainRng.Shuffle(train);
+
+        var heldRng = rng.Fork();
+        var chosen = new List<QaFact>();
+        foreach (var group in facts.Where(f => f.Kind == QaKind.Task && f.Id.StartsWith("task:")).GroupBy(f => f.Id.Split(':')[1]))
+            chosen.Add(heldRng.Pick(group.ToList()));
+        foreach (var (kind, count) in HeldOutMix)
+            chosen.AddRange(heldRng.Shuffle(facts.Where(f => f.Kind == kind)).Take(count));
+
+        var heldOut = new List<QaPair>();
+        var counters = new Dictionary<QaKind, int>();
+        foreach (var fact in chosen)
+        {
+            var templates = QuestionTemplates.HeldOut.For(fact.Kind);
+            int n = counters.GetValueOrDefault(fact.Kind);
+            counters[fact.Kind] = n + 1;
+            var pair = fact.Realize(templates[n % templates.Length], heldRng);
+            if (!questions.Contains(pair.Question) && heldOut.All(h => h.Question != pair.Question)) heldOut.Add(pair);
+        }
+        return new DomainDataset { Spec = spec, Train = train, HeldOut = heldOut };
+    }
+
+    /// <summary>Every file of datasets/&lt;tool&gt;/ except spec.yaml, by file name, exactly as committed.</summary>
+    public IReadOnlyDictionary<string, string> RenderFiles() => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["README.md"] = CliManual.Markdown(Spec),
+        ["docs.txt"] = CliManual.PlainText(Spec),
+        ["train.jsonl"] = Jsonl(Train, ChatRecord),
+        ["train.alpaca.jsonl"] = Jsonl(Train, p => new { instruction = p.Question, input = "", output = p.Answer }),
+        ["train.completion.jsonl"] = Jsonl(Train, p => new { prompt = CompletionPrompt(p.Question), completion = " " + p.Answer }),
+        ["heldout.jsonl"] = Jsonl(HeldOut, ChatRecord),
+    };
+
+    /// <summary>The prompt of the prompt/completion format: "Question: ...\nAnswer:" (the completion starts
+    /// with a space). The starter corpus uses the same layout for its Q&amp;A text.</summary>
+    public static string CompletionPrompt(string question) => $"Question: {question}\nAnswer:";
+
+    static object ChatRecord(QaPair p) => new
+    {
+        messages = new[] { new { role = "user", content = p.Question }, new { role = "assistant", content = p.Answer } },
+    };
+
+    /// <summary>JSON as people write it: non-ASCII letters and quotes kept readable, one record per line.</summary>
+    static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    static string Jsonl<T>(IEnumerable<QaPair> pairs, Func<QaPair, T> record)
+    {
+        var sb = new StringBuilder();
+        foreach (var p in pairs) sb.Append(JsonSerializer.Serialize(record(p), JsonOptions)).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>Loads <paramref name="specPath"/>, builds the dataset and writes every rendered file beside the
+    /// spec (each through a temporary file and a rename). Returns the paths written.</summary>
+    public static IReadOnlyList<string> Generate(string specPath, ulong seed = DefaultSeed)
+    {
+        var dataset = Build(CliSpec.Load(specPath), seed);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(specPath))!;
+        return dataset.RenderFiles().Select(f => FileOutput.WriteAtomically(Path.Combine(dir, f.Key), f.Value)).ToList();
+    }
+}
+
+/// <summary>Writes files so a reader never sees half of one: to a temporary file, then a rename.</summary>
+public static class FileOutput
+{
+    /// <summary>Writes UTF-8 text (no byte-order mark) to <paramref name="path"/> atomically; returns the path.</summary>
+    public static string WriteAtomically(string path, string text)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var temp = path + $".tmp{Environment.ProcessId}";
+        File.WriteAllText(temp, text, new UTF8Encoding(false));
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+}
