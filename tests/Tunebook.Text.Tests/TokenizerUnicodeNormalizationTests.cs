@@ -4,7 +4,7 @@ using Tunebook.Text.Tokenizers;
 namespace Tunebook.Text.Tests;
 
 /// <summary>The managed NFC/NFD/NFKC/NFKD against Python's unicodedata.</summary>
-public class UnicodeNormalizationTests
+public class TokenizerUnicodeNormalizationTests
 {
     [Fact]
     public void All_forms_match_python_unicodedata()
