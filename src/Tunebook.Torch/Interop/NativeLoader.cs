@@ -1,0 +1,53 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Tunebook.Torch.Interop;
+
+/// <summary>
+/// Finds libtunebook_torch.so: $TUNEBOOK_NATIVE_LIB, then next to this assembly, then the
+/// repository's build/native/ (walking up from the assembly), so tests and notebooks run from a
+/// checkout without installing anything.
+/// </summary>
+internal static class NativeLoader
+{
+    internal const string LibraryName = "tunebook_torch";
+    const string FileName = "libtunebook_torch.so";
+
+#pragma warning disable CA2255 // a library must install its native resolver before any P/Invoke runs
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void Register()
+    {
+        NativeLibrary.SetDllImportResolver(typeof(NativeLoader).Assembly, Resolve);
+    }
+
+    static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (name != LibraryName) return IntPtr.Zero;
+        var tried = new List<string>();
+        foreach (var candidate in Candidates())
+        {
+            tried.Add(candidate);
+            if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out var handle)) return handle;
+        }
+        if (NativeLibrary.TryLoad(FileName, assembly, searchPath, out var fallback)) return fallback;
+        throw new DllNotFoundException(
+            $"Could not load {FileName}. Looked in: {string.Join(", ", tried)}. " +
+            "Build it with `make native` (needs libtorch-dev; see scripts/setup-deps.sh) or set TUNEBOOK_NATIVE_LIB to its path.");
+    }
+
+    internal static IEnumerable<string> Candidates()
+    {
+        var env = Environment.GetEnvironmentVariable("TUNEBOOK_NATIVE_LIB");
+        if (!string.IsNullOrEmpty(env)) yield return env;
+        var dir = Path.GetDirectoryName(typeof(NativeLoader).Assembly.Location);
+        if (string.IsNullOrEmpty(dir)) dir = AppContext.BaseDirectory;
+        yield return Path.Combine(dir, FileName);
+        for (var d = new DirectoryInfo(dir); d != null; d = d.Parent)
+        {
+            var candidate = Path.Combine(d.FullName, "build", "native", FileName);
+            if (File.Exists(candidate)) { yield return candidate; yield break; }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text;
+
+namespace Tunebook.Torch;
+
+// Printing, like PyTorch's repr: values (summarized for large tensors), dtype and device.
+public partial class Tensor
+{
+    const int SummarizeAbove = 1000, EdgeItems = 3;
+
+    /// <summary>PyTorch-style text: <c>tensor([[1.0000, 2.0000], ...], dtype=bfloat16)</c>.</summary>
+    public override string ToString()
+    {
+        if (IsDisposed) return $"{Label} (disposed)";
+        try
+        {
+            var s = shape;
+            var dt = dtype;
+            using var host = to(Device.CPU).to(dt == ScalarType.Bool ? ScalarType.Bool : dt.IsFloatingPoint() ? ScalarType.Float64 : ScalarType.Int64);
+            host.DetachFromDisposeScope();
+            long n = host.numel();
+            bool summarize = n > SummarizeAbove;
+            var sb = new StringBuilder("tensor(");
+            string[] formatted;
+            if (dt == ScalarType.Bool) formatted = Array.ConvertAll(host.data<bool>(), b => b ? "True" : "False");
+            else if (dt.IsFloatingPoint()) formatted = Array.ConvertAll(host.data<double>(), v => v.ToString("0.0000", CultureInfo.InvariantCulture));
+            else formatted = Array.ConvertAll(host.data<long>(), v => v.ToString(CultureInfo.InvariantCulture));
+            Append(sb, formatted, s, 0, 0, summarize, 7);
+            if (dt != ScalarType.Float32 && dt != ScalarType.Int64 && dt != ScalarType.Bool) sb.Append($", dtype={dt.Name()}");
+            if (device.Type != DeviceType.CPU) sb.Append($", device='{device}'");
+            if (requires_grad) sb.Append(", requires_grad=True");
+            sb.Append(')');
+            return sb.ToString();
+        }
+        catch (Exception e) when (e is TorchException or ObjectDisposedException)
+        {
+            return $"{Label} ({e.Message})";
+        }
+    }
+
+    static void Append(StringBuilder sb, string[] values, long[] shape, int dim, long offset, bool summarize, int indent)
+    {
+        if (shape.Length == 0) { sb.Append(values[0]); return; }
+        long size = shape[dim];
+        long stride = 1;
+        for (int k = dim + 1; k < shape.Length; k++) stride *= shape[k];
+        sb.Append('[');
+        for (long i = 0; i < size; i++)
+        {
+            if (summarize && size > 2 * EdgeItems && i == EdgeItems)
+            {
+                sb.Append(dim == shape.Length - 1 ? "..., " : "...,\n" + new string(' ', indent + dim + 1));
+                i = size - EdgeItems;
+            }
+            if (dim == shape.Length - 1) sb.Append(values[offset + i]);
+            else Append(sb, values, shape, dim + 1, offset + i * stride, summarize, indent);
+            if (i < size - 1) sb.Append(dim == shape.Length - 1 ? ", " : ",\n" + new string(' ', indent + dim + 1));
+        }
+        sb.Append(']');
+    }
+}

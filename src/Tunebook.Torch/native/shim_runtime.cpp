@@ -1,0 +1,81 @@
+// Process-wide settings: threads, seeds, random state and CUDA queries.
+#include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <mutex>
+#include "shim_internal.h"
+
+TB_API const char* tb_version(void) {
+  static const std::string v = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                               std::to_string(TORCH_VERSION_PATCH);
+  return v.c_str();
+}
+
+TB_API int32_t tb_set_num_threads(int32_t n) {
+  TB_GUARD_BEGIN
+  if (n < 1) throw std::invalid_argument("number of threads must be at least 1, got " + std::to_string(n));
+  at::set_num_threads(n);
+  return 0;
+  TB_GUARD_END(-1)
+}
+
+TB_API int32_t tb_get_num_threads(void) {
+  TB_GUARD_BEGIN
+  return at::get_num_threads();
+  TB_GUARD_END(-1)
+}
+
+TB_API int32_t tb_cuda_is_available(void) {
+  TB_GUARD_BEGIN
+  return at::detail::getCUDAHooks().hasCUDA() ? 1 : 0;
+  TB_GUARD_END(0)
+}
+
+TB_API int32_t tb_cuda_device_count(void) {
+  TB_GUARD_BEGIN
+  return at::detail::getCUDAHooks().hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;
+  TB_GUARD_END(0)
+}
+
+TB_API int32_t tb_cuda_synchronize(int64_t device_index) {
+  TB_GUARD_BEGIN
+  if (!at::detail::getCUDAHooks().hasCUDA()) throw std::runtime_error("CUDA is not available");
+  at::detail::getCUDAHooks().deviceSynchronize(device_index);
+  return 0;
+  TB_GUARD_END(-1)
+}
+
+TB_API int32_t tb_manual_seed(uint64_t seed) {
+  TB_GUARD_BEGIN
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_current_seed(seed);
+  }
+  auto& hooks = at::detail::getCUDAHooks();
+  if (hooks.hasCUDA()) {
+    for (int i = 0; i < hooks.getNumGPUs(); i++) {
+      auto gen = hooks.getDefaultCUDAGenerator(static_cast<c10::DeviceIndex>(i));
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_current_seed(seed);
+    }
+  }
+  return 0;
+  TB_GUARD_END(-1)
+}
+
+TB_API tb_tensor tb_rng_get_state(void) {
+  TB_GUARD_BEGIN
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return tb::wrap(gen.get_state());
+  TB_GUARD_END(nullptr)
+}
+
+TB_API int32_t tb_rng_set_state(tb_tensor state) {
+  TB_GUARD_BEGIN
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(tb::T(state));
+  return 0;
+  TB_GUARD_END(-1)
+}

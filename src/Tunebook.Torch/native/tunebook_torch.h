@@ -1,0 +1,124 @@
+// tunebook_torch: a small, regular C ABI over libtorch for the C# engine (Tunebook.Torch).
+//
+// Rules every entry point follows:
+//  * Handles are opaque. A tensor handle is a heap-allocated at::Tensor (one reference to the
+//    underlying TensorImpl); tb_tensor_free releases it.
+//  * Nothing throws across the ABI. Every function catches c10::Error and std::exception, stores the
+//    message in a thread-local buffer (tb_last_error) and reports failure: functions returning
+//    int32_t return 0 on success and -1 on failure; functions returning a handle return NULL.
+//  * Most ATen operators are reached through the dispatcher by name (tb_op_find + tb_op_call), so a
+//    new operator needs no new C function and autograd keeps working.
+#pragma once
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define TB_API extern "C" __declspec(dllexport)
+#else
+#define TB_API extern "C" __attribute__((visibility("default")))
+#endif
+
+typedef void* tb_tensor;  // at::Tensor*
+typedef void* tb_op;      // c10::OperatorHandle* (cached for the process lifetime)
+
+// Tagged value used for operator arguments and results. Layout is shared with C# (OpArg).
+enum tb_kind : int32_t {
+  TB_NONE = 0,
+  TB_TENSOR = 1,          // p: at::Tensor* (NULL means None)
+  TB_INT = 2,             // i
+  TB_DOUBLE = 3,          // d
+  TB_BOOL = 4,            // i != 0
+  TB_INT_LIST = 5,        // p: const int64_t*, n
+  TB_DOUBLE_LIST = 6,     // p: const double*, n
+  TB_TENSOR_LIST = 7,     // p: at::Tensor* const*, n
+  TB_OPT_TENSOR_LIST = 8, // p: at::Tensor* const*, n (NULL entries are None)
+  TB_DTYPE = 9,           // i: c10::ScalarType
+  TB_STRING = 10,         // p: UTF-8 bytes, n: length
+  TB_DEVICE = 11,         // i: c10::DeviceType, n: device index (-1 for the current device)
+  TB_DEFAULT = 12,        // the schema's default value
+  TB_BOOL_LIST = 13,      // p: const uint8_t*, n
+};
+
+typedef struct tb_value {
+  int32_t kind;
+  int32_t reserved;
+  int64_t i;
+  double d;
+  const void* p;
+  int64_t n;
+} tb_value;
+
+// ---- errors -----------------------------------------------------------------------------------
+TB_API const char* tb_last_error(void);
+
+// ---- runtime ----------------------------------------------------------------------------------
+TB_API const char* tb_version(void);
+TB_API int32_t tb_set_num_threads(int32_t n);
+TB_API int32_t tb_get_num_threads(void);
+TB_API int32_t tb_manual_seed(uint64_t seed);
+TB_API int32_t tb_cuda_is_available(void);
+TB_API int32_t tb_cuda_device_count(void);
+TB_API int32_t tb_cuda_synchronize(int64_t device_index);
+TB_API tb_tensor tb_rng_get_state(void);
+TB_API int32_t tb_rng_set_state(tb_tensor state);
+
+// ---- tensors ----------------------------------------------------------------------------------
+TB_API void tb_tensor_free(tb_tensor t);
+TB_API tb_tensor tb_tensor_empty(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type, int32_t device_index);
+// Copies nbytes of host memory into a new tensor (validated against shape and dtype).
+TB_API tb_tensor tb_tensor_from_host(const void* data, int64_t nbytes, const int64_t* shape, int32_t ndim,
+                                     int32_t dtype, int32_t device_type, int32_t device_index);
+// Copies the tensor's elements (row-major, dense) into host memory of exactly nbytes.
+TB_API int32_t tb_tensor_copy_to_host(tb_tensor t, void* dst, int64_t nbytes);
+// Copies host memory into an existing tensor in place (any device/layout); nbytes must match.
+TB_API int32_t tb_tensor_copy_from_host(tb_tensor t, const void* src, int64_t nbytes);
+TB_API int32_t tb_tensor_ndim(tb_tensor t);
+// Writes up to max sizes; returns ndim or -1.
+TB_API int32_t tb_tensor_sizes(tb_tensor t, int64_t* out, int32_t max);
+TB_API int32_t tb_tensor_strides(tb_tensor t, int64_t* out, int32_t max);
+TB_API int64_t tb_tensor_numel(tb_tensor t);
+TB_API int32_t tb_tensor_dtype(tb_tensor t);
+TB_API int32_t tb_tensor_device(tb_tensor t, int32_t* type, int32_t* index);
+TB_API int32_t tb_tensor_is_contiguous(tb_tensor t);
+TB_API void* tb_tensor_data_ptr(tb_tensor t);
+TB_API int32_t tb_tensor_item_double(tb_tensor t, double* out);
+TB_API int32_t tb_tensor_item_int64(tb_tensor t, int64_t* out);
+TB_API tb_tensor tb_tensor_shallow_copy(tb_tensor t);
+TB_API int32_t tb_tensor_use_count(tb_tensor t);
+
+// ---- autograd ---------------------------------------------------------------------------------
+TB_API int32_t tb_tensor_requires_grad(tb_tensor t);
+TB_API int32_t tb_tensor_set_requires_grad(tb_tensor t, int32_t requires_grad);
+TB_API int32_t tb_tensor_is_leaf(tb_tensor t);
+TB_API int32_t tb_tensor_retain_grad(tb_tensor t);
+// *out receives the gradient or NULL when there is none.
+TB_API int32_t tb_tensor_grad(tb_tensor t, tb_tensor* out);
+// Sets (g != NULL) or clears (g == NULL) the gradient.
+TB_API int32_t tb_tensor_set_grad(tb_tensor t, tb_tensor g);
+TB_API int32_t tb_backward(tb_tensor t, tb_tensor grad, int32_t retain_graph, int32_t create_graph);
+TB_API int32_t tb_grad_enabled(void);
+TB_API int32_t tb_set_grad_enabled(int32_t enabled);
+
+// ---- dispatcher ---------------------------------------------------------------------------------
+// Returns a cached handle, or NULL (with tb_last_error set) when no such operator exists.
+TB_API tb_op tb_op_find(const char* name, const char* overload);
+// Like tb_op_find, but NULL without an error when the operator is missing.
+TB_API tb_op tb_op_try_find(const char* name, const char* overload);
+TB_API const char* tb_op_schema(tb_op op);
+// Calls the operator; missing trailing arguments take the schema's defaults. Writes up to
+// maxresults results (tensor lists are flattened) and returns their count, or -1.
+TB_API int32_t tb_op_call(tb_op op, const tb_value* args, int32_t nargs, tb_value* results, int32_t maxresults);
+
+// ---- hot paths (direct calls, no boxing) -------------------------------------------------------
+TB_API tb_tensor tb_add(tb_tensor a, tb_tensor b, double alpha);
+TB_API tb_tensor tb_sub(tb_tensor a, tb_tensor b, double alpha);
+TB_API tb_tensor tb_mul(tb_tensor a, tb_tensor b);
+TB_API tb_tensor tb_div(tb_tensor a, tb_tensor b);
+TB_API tb_tensor tb_add_scalar(tb_tensor a, double s);
+TB_API tb_tensor tb_mul_scalar(tb_tensor a, double s);
+TB_API tb_tensor tb_matmul(tb_tensor a, tb_tensor b);
+TB_API tb_tensor tb_linear(tb_tensor x, tb_tensor w, tb_tensor b);
+// One AdamW (decoupled weight decay) step, identical in order of operations to
+// torch.optim.AdamW's single-tensor path. max_exp_avg_sq may be NULL unless amsgrad.
+TB_API int32_t tb_adamw_step(tb_tensor param, tb_tensor grad, tb_tensor exp_avg, tb_tensor exp_avg_sq,
+                             tb_tensor max_exp_avg_sq, int64_t step, double lr, double beta1, double beta2,
+                             double eps, double weight_decay, int32_t amsgrad, int32_t maximize);

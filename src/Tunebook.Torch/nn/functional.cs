@@ -1,0 +1,183 @@
+using Tunebook.Torch.Interop;
+
+namespace Tunebook.Torch.nn;
+
+/// <summary>Stateless layers and losses (torch.nn.functional). Use as <c>using F = Tunebook.Torch.nn.functional;</c>.</summary>
+public static class functional
+{
+    /// <summary>y = x Wᵀ + b with weight [out, in].</summary>
+    public static Tensor linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        return Tensor.Wrap(NativeMethods.tb_linear(input.HandleFor("linear", 0), weight.HandleFor("linear", 1), bias is null ? IntPtr.Zero : bias.HandleFor("linear", 2)), "linear");
+    }
+
+    public static Tensor relu(Tensor x) => x.relu();
+    public static Tensor silu(Tensor x) => x.silu();
+    public static Tensor gelu(Tensor x, string approximate = "none") => x.gelu(approximate);
+    public static Tensor sigmoid(Tensor x) => x.sigmoid();
+    public static Tensor softmax(Tensor x, int dim, ScalarType? dtype = null) => x.softmax(dim, dtype);
+    public static Tensor log_softmax(Tensor x, int dim, ScalarType? dtype = null) => x.log_softmax(dim, dtype);
+
+    /// <summary>Inverted dropout: zeroes elements with probability p when training, scaling the rest by 1/(1−p).</summary>
+    public static Tensor dropout(Tensor x, double p = 0.5, bool training = true)
+    {
+        if (p < 0 || p > 1) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout: p must be in [0, 1]");
+        return Aten.Dropout.Call(x, p, training);
+    }
+
+    /// <summary>Rows of <paramref name="weight"/> selected by integer <paramref name="input"/>; padding_idx rows get no gradient.</summary>
+    public static Tensor embedding(Tensor input, Tensor weight, long? padding_idx = null)
+    {
+        var dt = input.dtype;
+        if (dt != ScalarType.Int64 && dt != ScalarType.Int32)
+            throw new ArgumentException($"embedding: indices must be int64 or int32, got {dt.Name()}");
+        return Aten.Embedding.Call(weight, input, padding_idx ?? -1);
+    }
+
+    /// <summary>Layer normalization over the trailing <paramref name="normalized_shape"/> dimensions.</summary>
+    public static Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
+        Aten.LayerNorm.Call(input, normalized_shape, weight, bias, eps);
+
+    /// <summary>Llama RMS norm: computed in float32, weight applied after casting back to the input dtype.</summary>
+    public static Tensor rms_norm(Tensor input, Tensor weight, double eps = 1e-6)
+    {
+        var dt = input.dtype;
+        using var scope = torch.NewDisposeScope();
+        var x = dt == ScalarType.Float32 || dt == ScalarType.Float64 ? input : input.to(ScalarType.Float32);
+        var variance = x.pow(2).mean(-1, keepdim: true);
+        var normed = x * (variance + eps).rsqrt();
+        if (normed.dtype != dt) normed = normed.to(dt);
+        return scope.MoveToOuter(weight * normed);
+    }
+
+    /// <summary>
+    /// Cross-entropy between logits [N, C] (or [N, C, d...]) and class indices [N] (or [N, d...]).
+    /// Targets equal to <paramref name="ignore_index"/> contribute nothing (and do not count in the mean).
+    /// reduction: "mean", "sum" or "none".
+    /// </summary>
+    public static Tensor cross_entropy(Tensor input, Tensor target, Tensor? weight = null, long ignore_index = -100, string reduction = "mean", double label_smoothing = 0)
+    {
+        var ts = target.dtype;
+        if (ts != ScalarType.Int64 && !ts.IsFloatingPoint())
+            throw new ArgumentException($"cross_entropy: target must hold int64 class indices (or float probabilities), got {ts.Name()}");
+        return Aten.CrossEntropyLoss.Call(input, target, weight, Reduction(reduction, "cross_entropy"), ignore_index, label_smoothing);
+    }
+
+    public static Tensor mse_loss(Tensor input, Tensor target, string reduction = "mean") =>
+        Aten.MseLoss.Call(input, target, Reduction(reduction, "mse_loss"));
+
+    public static Tensor binary_cross_entropy_with_logits(Tensor input, Tensor target, string reduction = "mean") =>
+        Aten.BinaryCrossEntropyWithLogits.Call(input, target, OpArg.None, OpArg.None, Reduction(reduction, "binary_cross_entropy_with_logits"));
+
+    static long Reduction(string reduction, string operation) => reduction switch
+    {
+        "none" => 0,
+        "mean" => 1,
+        "sum" => 2,
+        _ => throw new ArgumentException($"{operation}: reduction must be \"none\", \"mean\" or \"sum\", got \"{reduction}\""),
+    };
+
+    /// <summary>Constant padding; pad lists (left, right) pairs starting from the last dimension.</summary>
+    public static Tensor pad(Tensor input, long[] pad, double value = 0) => Aten.ConstantPadNd.Call(input, pad, value);
+
+    /// <summary>One-hot int64 encoding with <paramref name="num_classes"/> classes (-1 infers).</summary>
+    public static Tensor one_hot(Tensor input, long num_classes = -1) => Aten.OneHot.Call(input, num_classes);
+
+    // ---- attention ----------------------------------------------------------------------------
+
+    static readonly Op? SdpaPublic = Op.TryGet("aten::scaled_dot_product_attention");
+    static readonly Op? SdpaPrivate113 = Op.TryGet("aten::_scaled_dot_product_attention");
+
+    /// <summary>Which implementation <see cref="scaled_dot_product_attention"/> uses with this libtorch.</summary>
+    public static string sdpa_backend => SdpaPublic is not null ? "aten::scaled_dot_product_attention" : SdpaPrivate113 is not null ? "aten::_scaled_dot_product_attention" : "composed";
+
+    /// <summary>
+    /// softmax(Q Kᵀ · scale + mask) V for [..., L, E] queries and [..., S, E] keys/values. attn_mask is
+    /// boolean (true = attend) or additive float. is_causal applies the top-left aligned lower
+    /// triangle (query i sees keys 0..i), as PyTorch does; for single-token decoding with a KV cache
+    /// pass is_causal=false. Keys/values with fewer heads (dim −3) than queries are repeated
+    /// (grouped-query attention). Uses libtorch's fused kernel when the linked version has one.
+    /// </summary>
+    public static Tensor scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask = null,
+        double dropout_p = 0, bool is_causal = false, double? scale = null)
+    {
+        CheckAttention(query, key, value, attn_mask, is_causal);
+        using var scope = torch.NewDisposeScope();
+        (key, value) = RepeatKv(query, key, value);
+        Tensor result;
+        if (SdpaPublic is not null)
+        {
+            // 2.x: (query, key, value, attn_mask, dropout_p, is_causal, *, scale)
+            result = scale is { } s && SdpaPublic.Schema.Contains("scale")
+                ? SdpaPublic.Call(query, key, value, attn_mask, dropout_p, is_causal, s)
+                : scale is null ? SdpaPublic.Call(query, key, value, attn_mask, dropout_p, is_causal)
+                : scaled_dot_product_attention_composed(query, key, value, attn_mask, dropout_p, is_causal, scale);
+        }
+        else if (SdpaPrivate113 is not null && scale is null && !(attn_mask is not null && is_causal))
+        {
+            // 1.13: (query, key, value, attn_mask, dropout_p, need_attn_weights, is_causal) -> (out, attn)
+            var (output, weights) = SdpaPrivate113.Call2(query, key, value, attn_mask, dropout_p, false, is_causal);
+            weights.Dispose();
+            result = output;
+        }
+        else
+        {
+            result = scaled_dot_product_attention_composed(query, key, value, attn_mask, dropout_p, is_causal, scale);
+        }
+        return scope.MoveToOuter(result);
+    }
+
+    /// <summary>The attention formula written out in basic ops (reference and fallback for <see cref="scaled_dot_product_attention"/>).</summary>
+    public static Tensor scaled_dot_product_attention_composed(Tensor query, Tensor key, Tensor value, Tensor? attn_mask = null,
+        double dropout_p = 0, bool is_causal = false, double? scale = null)
+    {
+        CheckAttention(query, key, value, attn_mask, is_causal);
+        using var scope = torch.NewDisposeScope();
+        (key, value) = RepeatKv(query, key, value);
+        var qs = query.shape;
+        var ks = key.shape;
+        long L = qs[^2], S = ks[^2], E = qs[^1];
+        double factor = scale ?? 1.0 / Math.Sqrt(E);
+        var scores = query.matmul(key.transpose(-2, -1)) * factor;
+        if (is_causal)
+        {
+            var causal = torch.ones([L, S], ScalarType.Bool, query.device).tril();
+            scores = scores.masked_fill(causal.logical_not(), double.NegativeInfinity);
+        }
+        if (attn_mask is not null)
+            scores = attn_mask.dtype == ScalarType.Bool
+                ? scores.masked_fill(attn_mask.logical_not(), double.NegativeInfinity)
+                : scores + attn_mask;
+        var weights = scores.softmax(-1);
+        if (dropout_p > 0) weights = dropout(weights, dropout_p, true);
+        return scope.MoveToOuter(weights.matmul(value));
+    }
+
+    static void CheckAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool isCausal)
+    {
+        ArgumentNullException.ThrowIfNull(q);
+        ArgumentNullException.ThrowIfNull(k);
+        ArgumentNullException.ThrowIfNull(v);
+        var qs = q.shape; var ks = k.shape; var vs = v.shape;
+        if (qs.Length < 2 || ks.Length != qs.Length || vs.Length != qs.Length)
+            throw new ArgumentException($"scaled_dot_product_attention: query, key and value need the same rank (at least 2), got {Tensor.ShapeString(qs)}, {Tensor.ShapeString(ks)}, {Tensor.ShapeString(vs)}");
+        if (qs[^1] != ks[^1])
+            throw new ArgumentException($"scaled_dot_product_attention: query and key must share the last dimension, got {Tensor.ShapeString(qs)} and {Tensor.ShapeString(ks)}");
+        if (ks[^2] != vs[^2])
+            throw new ArgumentException($"scaled_dot_product_attention: key and value must have the same sequence length, got {Tensor.ShapeString(ks)} and {Tensor.ShapeString(vs)}");
+        if (qs.Length >= 3 && qs[^3] != ks[^3] && (ks[^3] == 0 || qs[^3] % ks[^3] != 0))
+            throw new ArgumentException($"scaled_dot_product_attention: query heads ({qs[^3]}) must be a multiple of key/value heads ({ks[^3]})");
+        if (q.dtype != k.dtype || q.dtype != v.dtype)
+            throw new ArgumentException($"scaled_dot_product_attention: query, key and value must share a dtype, got {q.dtype.Name()}, {k.dtype.Name()}, {v.dtype.Name()}");
+    }
+
+    static (Tensor, Tensor) RepeatKv(Tensor q, Tensor k, Tensor v)
+    {
+        var qs = q.shape; var ks = k.shape;
+        if (qs.Length < 3 || qs[^3] == ks[^3]) return (k, v);
+        long groups = qs[^3] / ks[^3];
+        return (k.repeat_interleave(groups, -3), v.repeat_interleave(groups, -3));
+    }
+}

@@ -1,0 +1,133 @@
+using System.Runtime.InteropServices;
+using Tunebook.Torch.Interop;
+
+namespace Tunebook.Torch;
+
+/// <summary>
+/// PyTorch-style entry points: <c>torch.zeros(2, 3)</c>, <c>torch.manual_seed(0)</c>,
+/// <c>using (torch.no_grad()) { ... }</c>. Split by topic over torch.*.cs files.
+/// </summary>
+public static partial class torch
+{
+    static int initialized;
+
+    /// <summary>Loads the shim and applies process defaults (intra-op threads = all cores). Idempotent.</summary>
+    internal static void EnsureInitialized()
+    {
+        if (Volatile.Read(ref initialized) == 1) return;
+        lock (typeof(torch))
+        {
+            if (initialized == 1) return;
+            // libtorch 1.13 uses half the cores by default; use them all unless the user chose
+            // (OMP_NUM_THREADS / TUNEBOOK_NUM_THREADS).
+            int threads = Environment.ProcessorCount;
+            if (int.TryParse(Environment.GetEnvironmentVariable("TUNEBOOK_NUM_THREADS"), out var t) && t > 0) threads = t;
+            else if (int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out var o) && o > 0) threads = o;
+            NativeMethods.tb_set_num_threads(threads);
+            Volatile.Write(ref initialized, 1);
+        }
+    }
+
+    /// <summary>Version of the linked libtorch, e.g. "1.13.0".</summary>
+    public static string __version__
+    {
+        get { EnsureInitialized(); return Marshal.PtrToStringUTF8(NativeMethods.tb_version()) ?? "?"; }
+    }
+
+    /// <summary>Sets the number of intra-op threads libtorch uses.</summary>
+    public static void set_num_threads(int n)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "number of threads must be at least 1");
+        EnsureInitialized();
+        TorchException.Check(NativeMethods.tb_set_num_threads(n), "set_num_threads");
+    }
+
+    /// <summary>Number of intra-op threads libtorch uses.</summary>
+    public static int get_num_threads()
+    {
+        EnsureInitialized();
+        return NativeMethods.tb_get_num_threads();
+    }
+
+    /// <summary>Seeds the CPU and every CUDA generator.</summary>
+    public static void manual_seed(long seed)
+    {
+        EnsureInitialized();
+        TorchException.Check(NativeMethods.tb_manual_seed(unchecked((ulong)seed)), "manual_seed");
+    }
+
+    /// <summary>Snapshot of the CPU generator's state (a uint8 tensor), for bit-exact resume.</summary>
+    public static Tensor get_rng_state()
+    {
+        EnsureInitialized();
+        return Tensor.Wrap(NativeMethods.tb_rng_get_state(), "get_rng_state");
+    }
+
+    /// <summary>Restores a state from <see cref="get_rng_state"/>.</summary>
+    public static void set_rng_state(Tensor state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        TorchException.Check(NativeMethods.tb_rng_set_state(state.Handle), "set_rng_state");
+    }
+
+    /// <summary>Opens a dispose scope on this thread (see <see cref="DisposeScope"/>).</summary>
+    public static DisposeScope NewDisposeScope()
+    {
+        EnsureInitialized();
+        return new DisposeScope();
+    }
+
+    /// <summary>Disables gradient recording on this thread until disposed.</summary>
+    public static GradModeScope no_grad() => new(false);
+
+    /// <summary>Enables gradient recording on this thread until disposed.</summary>
+    public static GradModeScope enable_grad() => new(true);
+
+    /// <summary>Sets gradient recording on this thread until disposed.</summary>
+    public static GradModeScope set_grad_enabled(bool enabled) => new(enabled);
+
+    /// <summary>Whether gradients are recorded on this thread.</summary>
+    public static bool is_grad_enabled()
+    {
+        EnsureInitialized();
+        return NativeMethods.tb_grad_enabled() == 1;
+    }
+
+    /// <summary>CUDA queries.</summary>
+    public static class cuda
+    {
+        /// <summary>True when the linked libtorch has CUDA and a GPU is present.</summary>
+        public static bool is_available() { EnsureInitialized(); return NativeMethods.tb_cuda_is_available() == 1; }
+
+        /// <summary>Number of visible CUDA devices (0 without CUDA).</summary>
+        public static int device_count() { EnsureInitialized(); return NativeMethods.tb_cuda_device_count(); }
+
+        /// <summary>Waits for all work on a CUDA device.</summary>
+        public static void synchronize(int device = -1)
+        {
+            EnsureInitialized();
+            TorchException.Check(NativeMethods.tb_cuda_synchronize(device), "cuda.synchronize");
+        }
+    }
+}
+
+/// <summary>Restores the previous grad mode when disposed (see <see cref="torch.no_grad"/>).</summary>
+public sealed class GradModeScope : IDisposable
+{
+    readonly bool previous;
+    bool disposed;
+
+    internal GradModeScope(bool enabled)
+    {
+        torch.EnsureInitialized();
+        previous = NativeMethods.tb_grad_enabled() == 1;
+        NativeMethods.tb_set_grad_enabled(enabled ? 1 : 0);
+    }
+
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        NativeMethods.tb_set_grad_enabled(previous ? 1 : 0);
+    }
+}
