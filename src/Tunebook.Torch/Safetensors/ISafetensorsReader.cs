@@ -32,4 +32,10 @@ public interface ISafetensorsReader : IDisposable
 
     /// <summary>A read-only stream over the tensor's bytes; works for tensors of any size.</summary>
     Stream OpenRead(string name);
+
+    /// <summary>
+    /// The address of the tensor's first byte in the memory mapping, for native copies of tensors of any
+    /// size (<see cref="SafetensorsEntry.ByteLength"/> bytes); valid until the reader is disposed.
+    /// </summary>
+    IntPtr GetDataAddress(string name);
 }

@@ -107,10 +107,7 @@ public sealed unsafe class SafetensorsFile : ISafetensorsReader
         return new UnmanagedMemoryStream(DataPointer(entry), entry.ByteLength);
     }
 
-    /// <summary>
-    /// The address of the tensor's first byte inside the mapping, for native code that copies large
-    /// tensors directly; valid until the file is disposed.
-    /// </summary>
+    /// <inheritdoc />
     public IntPtr GetDataAddress(string name) => (IntPtr)DataPointer(GetEntry(name));
 
     byte* DataPointer(SafetensorsEntry entry)

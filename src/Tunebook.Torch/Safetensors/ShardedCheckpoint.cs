@@ -73,6 +73,9 @@ public sealed class ShardedCheckpoint : ISafetensorsReader
     /// <inheritdoc />
     public Stream OpenRead(string name) => Find(name).Shard.OpenRead(name);
 
+    /// <inheritdoc />
+    public IntPtr GetDataAddress(string name) => Find(name).Shard.GetDataAddress(name);
+
     (SafetensorsFile Shard, SafetensorsEntry Entry) Find(string name) =>
         _lookup.TryGetValue(name, out var found)
             ? found
