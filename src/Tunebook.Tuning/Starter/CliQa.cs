@@ -53,8 +53,7 @@ public static class CliQa
             facts.Add(new QaFact(QaKind.CommandPurpose, $"purpose:{c.Name}", (template, rng) =>
             {
                 var example = ExampleFor(spec, c, null, rng);
-                var what = $"It {LowerFirst(FirstSentence(c.Description))}";
-                var answer = what.Length < 140 ? $"{what} For example: `{example}`." : what;
+                var answer = $"It {LowerFirst(FirstSentence(c.Description))} For example: `{example}`.";
                 return Pair(QaKind.CommandPurpose, template, tool, new() { ["cmd"] = c.Name }, answer, example);
             }));
 

@@ -15,6 +15,16 @@ public sealed class DeterministicRandom
         _s0 = SplitMix(ref seed); _s1 = SplitMix(ref seed); _s2 = SplitMix(ref seed); _s3 = SplitMix(ref seed);
     }
 
+    /// <summary>A generator started from an explicit xoshiro256** state (not all zero), e.g. to compare with the
+    /// reference implementation's published outputs.</summary>
+    public static DeterministicRandom FromState(ulong s0, ulong s1, ulong s2, ulong s3)
+    {
+        if ((s0 | s1 | s2 | s3) == 0) throw new ArgumentException("the xoshiro256** state must not be all zero");
+        var r = new DeterministicRandom(0);
+        (r._s0, r._s1, r._s2, r._s3) = (s0, s1, s2, s3);
+        return r;
+    }
+
     static ulong SplitMix(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;

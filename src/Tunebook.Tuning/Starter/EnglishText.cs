@@ -175,7 +175,7 @@ public static class EnglishText
     {
         int n = rng.Next(3, 7);
         var lines = new List<string>();
-        for (int i = 0; i < n; i++) lines.Add(QuestionAnswer(rng).Statement);
+        for (int i = 0; i < n; i++) lines.Add(rng.Chance(0.5) ? rng.Pick(PlainFacts) : QuestionAnswer(rng).Statement);
         return string.Join(' ', lines) + "\n";
     }
 
@@ -245,14 +245,14 @@ public static class EnglishText
             }
             default:
             {
-                var fact = rng.Pick(PlainFacts);
-                return new(FactQuestion(fact), fact, fact);
+                var fact = rng.Pick(AnswerableFacts);
+                return new(FactQuestion(fact)!, fact, fact);
             }
         }
     }
 
     // Questions whose answer is one of the plain facts, keyed by a word the fact contains.
-    static string FactQuestion(string fact) => fact switch
+    static string? FactQuestion(string fact) => fact switch
     {
         _ when fact.StartsWith("Water boils") => "At what temperature does water boil?",
         _ when fact.StartsWith("Water freezes") => "At what temperature does water freeze?",
@@ -273,8 +273,10 @@ public static class EnglishText
         _ when fact.StartsWith("The sun rises") => "Where does the sun rise?",
         _ when fact.StartsWith("Ice") => "What is ice?",
         _ when fact.StartsWith("Plants") => "What do plants need to grow?",
-        _ => "Tell me a fact.",
+        _ => null,
     };
+
+    static readonly string[] AnswerableFacts = PlainFacts.Where(f => FactQuestion(f) is not null).ToArray();
 
     // --- instructions -----------------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ public sealed class QuestionTemplates
             [QaKind.OptionDefault] = ["What is the default value of {opt} in {tool} {cmd}?", "What does {opt} default to in {tool} {cmd}?"],
             [QaKind.GlobalOption] = ["What does the global {opt} option of {tool} do?", "What is {opt} for in {tool}?"],
             [QaKind.EnvVar] = ["What does the {env} environment variable do?", "What is {env} for in {tool}?"],
-            [QaKind.ExitCode] = ["What does exit code {code} from {tool} mean?", "{tool} exited with code {code}. What does that mean?"],
+            [QaKind.ExitCode] = ["What does exit code {code} from {tool} mean?", "When {tool} exits with code {code}, what does that mean?"],
             [QaKind.ConfigKey] = ["What does the {key} setting do in {tool}?", "What is the {key} setting?"],
             [QaKind.ConfigDefault] = ["What is the default of {key} in {tool}?", "What is {key} set to by default?"],
         },
@@ -100,7 +100,7 @@ public sealed class QuestionTemplates
             [QaKind.OptionMeaning] = ["What happens when I pass {opt} to {tool} {cmd}?"],
             [QaKind.OptionDefault] = ["What value does {tool} {cmd} use for {opt} when I don't give one?"],
             [QaKind.EnvVar] = ["How does {tool} use {env}?"],
-            [QaKind.ExitCode] = ["{tool} returned {code}. Why?"],
+            [QaKind.ExitCode] = ["Why did {tool} return {code}?"],
         },
     };
 
