@@ -104,6 +104,13 @@ sealed class AxisScale
         {
             var set = NiceTicks.Log(Math.Pow(10, Lo), Math.Pow(10, Hi), target);
             values.AddRange(set.Values.Where(Contains));
+            // Thin out intermediate ticks that would crowd (keeping powers of ten, which anchor the scale).
+            for (int every = 2; values.Count > target + 1 && every <= 9; every++)
+            {
+                var decadesOnly = values.Where(v => Math.Abs(Math.Log10(v) - Math.Round(Math.Log10(v))) < 1e-9).ToList();
+                var thinned = set.Values.Where(Contains).Where((v, i) => i % every == 0 || decadesOnly.Contains(v)).ToList();
+                values = thinned.Count < values.Count ? thinned : values;
+            }
         }
         if (values.Count < 2)
         {

@@ -38,8 +38,9 @@ public static class NiceTicks
     {
         (min, max) = Repair(min, max);
         targetCount = Math.Max(2, targetCount);
-        double span = NiceNumber(max - min, round: false);
-        double step = NiceNumber(span / (targetCount - 1), round: true);
+        // The step is the nice number nearest an even split of the range (Heckbert nices the range first, which
+        // can halve the tick count: 0.5..3.1 would get 1, 2, 3 instead of 0.5, 1, 1.5 ... 3).
+        double step = NiceNumber((max - min) / (targetCount - 1), round: true);
         // Work in integer multiples of a mantissa times a power of ten, so ticks print as 0.3, not 0.30000000000000004.
         int exponent = (int)Math.Floor(Math.Log10(step));
         double mantissa = Math.Round(step / Pow10(exponent));
@@ -66,8 +67,10 @@ public static class NiceTicks
         var values = new List<double>();
         if (decades <= 2)
         {
+            // Within a decade or two, intermediate ticks: 1, 2, 5 for two decades, every integer mantissa for one.
+            double[] mantissas = decades == 1 ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : [1, 2, 5];
             for (int e = lo; e < hi; e++)
-                foreach (var m in new[] { 1.0, 2.0, 5.0 }) values.Add(Scaled(m, e));
+                foreach (var m in mantissas) values.Add(Scaled(m, e));
             values.Add(Pow10(hi));
             return new TickSet(Pow10(lo), Pow10(hi), 1, values);
         }

@@ -67,15 +67,22 @@ static class PlotlyWriter
                 Numbers(w, "y", line.Y);
                 // Gaps stay gaps: a NaN loss is a missing value, not a reason to draw a line across it.
                 w.WriteBoolean("connectgaps", false);
-                w.WriteStartObject("line");
-                w.WriteString("color", line.Color);
-                w.WriteNumber("width", line.Width);
-                w.WriteString("dash", DashName(line.Dash));
-                w.WriteEndObject();
-                w.WriteStartObject("marker");
-                w.WriteString("color", line.Color);
-                w.WriteNumber("size", line.MarkerSize);
-                w.WriteEndObject();
+                // Plotly.validate rejects style containers the mode does not use.
+                if (line.Lines)
+                {
+                    w.WriteStartObject("line");
+                    w.WriteString("color", line.Color);
+                    w.WriteNumber("width", line.Width);
+                    w.WriteString("dash", DashName(line.Dash));
+                    w.WriteEndObject();
+                }
+                if (line.Markers)
+                {
+                    w.WriteStartObject("marker");
+                    w.WriteString("color", line.Color);
+                    w.WriteNumber("size", line.MarkerSize);
+                    w.WriteEndObject();
+                }
                 if (line.HoverText is not null) Strings(w, "hovertext", line.HoverText);
                 if (line.HoverTemplate is not null) w.WriteString("hovertemplate", line.HoverTemplate);
                 break;
@@ -177,15 +184,17 @@ static class PlotlyWriter
         if (category || (axis.Min is null && axis.Max is null)) return;
 
         // Plotly's log axes take their range in decades (log10 of the data).
-        double? Map(double? v) => v is double d ? axis.Log ? Math.Log10(d) : d : null;
-        w.WriteStartArray("range");
-        if (Map(axis.Min) is double lo) w.WriteNumberValue(lo); else w.WriteNullValue();
-        if (Map(axis.Max) is double hi) w.WriteNumberValue(hi); else w.WriteNullValue();
-        w.WriteEndArray();
-        // One fixed end: Plotly autoranges only the other ("min" means autorange the minimum).
-        if (axis.Min is null) w.WriteString("autorange", "min");
-        else if (axis.Max is null) w.WriteString("autorange", "max");
-        else w.WriteBoolean("autorange", false);
+        double Map(double v) => axis.Log ? Math.Log10(v) : v;
+        if (axis.Min is double lo && axis.Max is double hi)
+        {
+            w.WriteStartArray("range"); w.WriteNumberValue(Map(lo)); w.WriteNumberValue(Map(hi)); w.WriteEndArray();
+            return;
+        }
+        // One end fixed: Plotly still autoranges, using the given value exactly as that end.
+        w.WriteStartObject("autorangeoptions");
+        if (axis.Min is double min) w.WriteNumber("minallowed", Map(min));
+        if (axis.Max is double max) w.WriteNumber("maxallowed", Map(max));
+        w.WriteEndObject();
     }
 
     static void WriteShapesAndAnnotations(Utf8JsonWriter w, Figure figure, AxisIds ids)

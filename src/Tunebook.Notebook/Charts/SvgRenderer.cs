@@ -295,7 +295,7 @@ static class SvgRenderer
             if (figure.YAxis(row.Index).Title is { Length: > 0 } yt)
                 Rotated(sb, "ytitle", left - 8 - leftLabels - 10, mid, -90, SvgText.Fit(yt, AxisTitleSize, len));
             if (row.Y2 is not null && figure.YAxis(row.Index, true).Title is { Length: > 0 } y2t)
-                Rotated(sb, "y2title", right + 8 + rightLabels + 10 + AxisTitleSize * 0.7, mid, 90, SvgText.Fit(y2t, AxisTitleSize, len));
+                Rotated(sb, "y2title", right + 8 + rightLabels + 10 + AxisTitleSize * 0.7, mid, -90, SvgText.Fit(y2t, AxisTitleSize, len));
         }
         sb.Append("</g>");
     }
@@ -399,7 +399,7 @@ static class SvgRenderer
         for (int i = 0; i < bar.Count; i++)
         {
             double v = bar.Values[i];
-            if (!double.IsFinite(v)) continue;
+            if (!double.IsFinite(v) || v == 0) continue; // a NaN is skipped; a zero bar has nothing to draw
             double center, slot;
             if (bar.Categories is not null)
             {
