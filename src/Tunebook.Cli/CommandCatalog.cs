@@ -9,6 +9,7 @@ static class CommandCatalog
     {
         yield return VersionCommand.Create();
         yield return ChatTemplateCommand.Create();
+        yield return TokenizeCommand.Create();
     }
 }
 
