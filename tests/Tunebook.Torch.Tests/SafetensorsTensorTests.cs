@@ -141,13 +141,14 @@ public sealed class SafetensorsTensorTests : IDisposable
         var tensors = new Dictionary<string, Tensor>();
         for (var i = 0; i < 5; i++) tensors[$"model.layers.{i}.weight"] = torch.randn([8, 8], ScalarType.BFloat16);   // 128 bytes each
         var folder = _scratch.PathOf("sharded");
-        var result = Safetensors.SaveSharded(folder, tensors, "300B");
+        var result = Safetensors.SaveSharded(folder, tensors, "300B", new Dictionary<string, string> { ["epoch"] = "2" });
         Assert.Equal(3, result.Files.Count);
 
         var loaded = Safetensors.Load(folder);
         foreach (var (name, tensor) in tensors) Assert.True(tensor.equal(loaded[name]), name);
         using var checkpoint = CheckpointReader.Open(folder);
-        Assert.Equal("pt", checkpoint.Metadata["format"]);
+        Assert.Equal("pt", checkpoint.Metadata["format"]);   // added: transformers requires it
+        Assert.Equal("2", checkpoint.Metadata["epoch"]);
         foreach (var t in loaded.Values) t.Dispose();
     }
 }

@@ -25,12 +25,12 @@ public static class Safetensors
     }
 
     /// <summary>
-    /// Saves tensors to one file, atomically. <paramref name="metadata"/> defaults to
-    /// <c>{"format": "pt"}</c>, which transformers expects when loading.
+    /// Saves tensors to one file, atomically. The metadata always carries <c>"format"</c> (default
+    /// <c>"pt"</c>): transformers refuses safetensors weights whose metadata lacks it.
     /// </summary>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var writer = new SafetensorsWriter(metadata ?? DefaultMetadata);
+        var writer = new SafetensorsWriter(WithFormat(metadata));
         writer.AddAll(tensors);
         writer.WriteFile(path);
     }
@@ -43,10 +43,15 @@ public static class Safetensors
     public static ShardedCheckpoint.WriteResult SaveSharded(string folder, IReadOnlyDictionary<string, Tensor> tensors, string maxShardSize = "5GB",
         IReadOnlyDictionary<string, string>? metadata = null, string baseName = "model")
     {
-        var writer = new SafetensorsWriter(metadata ?? DefaultMetadata);
+        var writer = new SafetensorsWriter(WithFormat(metadata));
         writer.AddAll(tensors);
         return writer.WriteSharded(folder, maxShardSize, baseName);
     }
 
-    static readonly IReadOnlyDictionary<string, string> DefaultMetadata = new Dictionary<string, string> { ["format"] = "pt" };
+    static Dictionary<string, string> WithFormat(IReadOnlyDictionary<string, string>? metadata)
+    {
+        var result = metadata is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(metadata, StringComparer.Ordinal);
+        result.TryAdd("format", "pt");
+        return result;
+    }
 }
