@@ -68,7 +68,7 @@ public class StarterDatasetTests
 
         // Each training phrasing as a pattern ("How do I {task}?" → ^How do I .+\?$): none may match a held-out question.
         var patterns = QuestionTemplates.Train.ByKind.Values.SelectMany(t => t)
-            .Select(t => new Regex("^" + Regex.Replace(Regex.Escape(CliQa.UpperFirst(t)).Replace("\\{tool}", "puddle"), @"\\\{[a-z]+}", ".+") + "$"))
+            .Select(t => new Regex("^" + Regex.Replace(Regex.Escape(char.ToUpperInvariant(t[0]) + t[1..]).Replace("\\{tool}", "puddle"), @"\\\{[a-z]+}", ".+") + "$"))
             .ToList();
         foreach (var (question, _) in held)
             Assert.DoesNotContain(patterns, p => p.IsMatch(question));
