@@ -294,7 +294,9 @@ static class Lexer
             {
                 int start = cursor;
                 ++cursor;
-                string str = ConsumeWhile(c => c != ch);
+                string str;
+                try { str = ConsumeWhile(c => c != ch); }
+                catch (JinjaErrorAt e) when (e.Message.StartsWith("unexpected end")) { throw Fail("string literal is never closed", start); }
                 if (cursor >= src.Length) throw Fail("string literal is never closed", start);
                 tokens.Add(new Token(str, TokenType.StringLiteral, At(start)));
                 ++cursor;

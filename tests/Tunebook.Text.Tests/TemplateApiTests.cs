@@ -1,0 +1,121 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tunebook.Text.Templates;
+
+namespace Tunebook.Text.Tests.Templates;
+
+/// <summary>Loading templates from tokenizer configs, built-ins, and the ChatMessage / JSON entry points.</summary>
+public class TemplateApiTests
+{
+    static string ModelFolder(string model) => Path.GetDirectoryName(JinjaChatTemplateParityTests.ConfigPath(model))!;
+
+    [Fact]
+    public void Loads_from_a_model_folder_a_config_file_or_json_text()
+    {
+        var fromFolder = ChatTemplate.FromTokenizerConfig(ModelFolder("qwen3"));
+        var file = Path.Combine(ModelFolder("qwen3"), "tokenizer_config.json");
+        var fromFile = ChatTemplate.FromTokenizerConfig(file);
+        var fromJson = ChatTemplate.FromTokenizerConfig(File.ReadAllText(file));
+        Assert.Equal(fromFolder.Source, fromFile.Source);
+        Assert.Equal(fromFolder.Source, fromJson.Source);
+        Assert.Equal("<|im_end|>", fromFolder.EosToken);
+        Assert.Null(fromFolder.BosToken);
+        Assert.Equal("<|endoftext|>", fromFolder.SpecialTokens["pad_token"]);
+        var text = fromFolder.Render([ChatMessage.User("Hi")], addGenerationPrompt: true);
+        Assert.Equal("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", text);
+    }
+
+    [Fact]
+    public void Llama2_package_has_no_chat_template_and_says_so()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => ChatTemplate.FromTokenizerConfig(ModelFolder("llama2")));
+        Assert.Contains("has no chat_template", e.Message);
+        // With a built-in fallback, the tokenizer's own bos/eos are used.
+        var template = ChatTemplate.FromTokenizerConfig(ModelFolder("llama2"), fallbackBuiltIn: "llama2");
+        var text = template.Render([ChatMessage.System("Be kind."), ChatMessage.User("Hi"), ChatMessage.Assistant("Hello!"), ChatMessage.User("Bye")]);
+        Assert.Equal("<s>[INST] <<SYS>>\nBe kind.\n<</SYS>>\n\nHi [/INST] Hello! </s><s>[INST] Bye [/INST]", text);
+    }
+
+    [Fact]
+    public void Named_templates_pick_default_and_tool_use_like_transformers()
+    {
+        var config = """
+            {"bos_token": {"__type": "AddedToken", "content": "<bos>"}, "eos_token": "<eos>",
+             "chat_template": [{"name": "default", "template": "D{{ bos_token }}{{ messages|length }}"},
+                               {"name": "tool_use", "template": "T{{ tools|length }}{{ eos_token }}"}]}
+            """;
+        var template = ChatTemplate.FromTokenizerConfig(config);
+        Assert.Equal("default", template.Name);
+        Assert.Equal(["default", "tool_use"], template.Named.Keys.Order());
+        Assert.Equal("D<bos>1", template.Render([ChatMessage.User("x")]));
+        Assert.Equal("T2<eos>", template.Render([ChatMessage.User("x")], extra: new Dictionary<string, object?> { ["tools"] = new[] { "a", "b" } }));
+        Assert.Equal("T0<eos>", template.Named["tool_use"].Render([], extra: new Dictionary<string, object?> { ["tools"] = Array.Empty<string>() }));
+    }
+
+    [Fact]
+    public void Bad_configs_get_clear_errors()
+    {
+        Assert.Throws<FileNotFoundException>(() => ChatTemplate.FromTokenizerConfig("/no/such/folder"));
+        Assert.Contains("invalid JSON", Assert.Throws<InvalidDataException>(() => ChatTemplate.FromTokenizerConfig("{\"chat_template\": ")).Message);
+        Assert.Contains("\"default\"", Assert.Throws<InvalidDataException>(() =>
+            ChatTemplate.FromTokenizerConfig("""{"chat_template": [{"name": "rag", "template": "x"}]}""")).Message);
+        var e = Assert.Throws<TemplateException>(() => ChatTemplate.FromTokenizerConfig("""{"chat_template": "ok\n{% if %}"}"""));
+        Assert.Equal(2, e.Line);
+        Assert.Contains("chat_template", e.Reason);
+        Assert.Throws<ArgumentException>(() => ChatTemplate.BuiltIn("vicuna"));
+    }
+
+    [Fact]
+    public void ChatMessage_and_json_entry_points_render_the_same()
+    {
+        var template = ChatTemplate.Parse("{% for m in messages %}[{{ m.role }}|{{ m.content }}|{{ m.tool_calls|tojson }}|{{ m.name }}|{{ m.mood }}]{% endfor %}");
+        var calls = JsonNode.Parse("""[{"type": "function", "function": {"name": "f", "arguments": {"x": 1}}}]""")!.AsArray();
+        var messages = new[]
+        {
+            ChatMessage.User("hi") with { Extra = new Dictionary<string, object?> { ["mood"] = "happy" } },
+            new ChatMessage("assistant", null) { ToolCalls = calls },
+            ChatMessage.Tool("42", name: "f", toolCallId: "call_1"),
+        };
+        string fromRecords = template.Render(messages);
+        var json = new JsonArray(messages.Select(m => (JsonNode)m.ToJson()).ToArray());
+        Assert.Equal(fromRecords, template.Render(json));
+        Assert.Equal(fromRecords, template.Render(JsonDocument.Parse(json.ToJsonString()).RootElement));
+        Assert.Equal("[user|hi|null||happy][assistant||[{\"type\": \"function\", \"function\": {\"name\": \"f\", \"arguments\": {\"x\": 1}}}]||][tool|42|null|f|]", fromRecords);
+        var roundTrip = ChatMessage.FromJson(messages[2].ToJson());
+        Assert.Equal(messages[2].ToJson().ToJsonString(), roundTrip.ToJson().ToJsonString());
+    }
+
+    [Fact]
+    public void Extra_variables_accept_dotnet_values()
+    {
+        var template = ChatTemplate.Parse("{{ a }}|{{ b }}|{{ c }}|{{ d.k }}|{{ e }}|{{ f is none }}|{{ enable_thinking }}");
+        var text = template.RenderVariables(new Dictionary<string, object?>
+        {
+            ["a"] = 3, ["b"] = 2.5, ["c"] = new List<string> { "x", "y" }, ["d"] = new Dictionary<string, object?> { ["k"] = "v" },
+            ["e"] = 4.0, ["f"] = null, ["enable_thinking"] = false,
+        });
+        Assert.Equal("3|2.5|[\"x\", \"y\"]|v|4|true|false", text);
+        Assert.Throws<ArgumentException>(() => template.RenderVariables(new Dictionary<string, object?> { ["a"] = new object() }));
+    }
+
+    [Fact]
+    public void Built_ins_are_selectable_by_name_and_render_their_formats()
+    {
+        var chat = new[] { ChatMessage.System("S"), ChatMessage.User("U"), ChatMessage.Assistant("A") };
+        Assert.Equal("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\nA<|im_end|>\n<|im_start|>assistant\n",
+            ChatTemplate.BuiltIn("ChatML").Render(chat, addGenerationPrompt: true));
+        Assert.Equal("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nA<|eot_id|>",
+            ChatTemplate.BuiltIn("llama-3").Render(chat));
+        Assert.Equal("S\n\n### Instruction:\nU\n\n### Response:\nA</s>\n\n### Response:\n",
+            ChatTemplate.BuiltIn("alpaca").Render(chat, addGenerationPrompt: true));
+        var e = Assert.Throws<TemplateException>(() => ChatTemplate.BuiltIn("llama2").Render([ChatMessage.User("a"), ChatMessage.User("b")]));
+        Assert.True(e.RaisedByTemplate);
+    }
+
+    [Fact]
+    public void Clock_is_injectable()
+    {
+        var template = ChatTemplate.Parse("{{ strftime_now('%Y-%m-%d %H:%M %B') }}").WithClock(new FixedClock(new DateTimeOffset(2025, 2, 3, 4, 5, 0, TimeSpan.Zero)));
+        Assert.Equal("2025-02-03 04:05 February", template.RenderVariables(new Dictionary<string, object?>()));
+    }
+}
