@@ -8,6 +8,7 @@ static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return KernelCommands.Create();
         yield return ChatTemplateCommand.Create();
         yield return TokenizeCommand.Create();
     }
