@@ -78,6 +78,45 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 }
 
+/// <summary>
+/// Turns a notebook into the static HTML that nbconvert produces (what GitHub-like viewers and exported reports
+/// show: no kernel, no scripts from a CDN), so browser tests can check what a reader of a committed notebook sees.
+/// </summary>
+public static class BrowserNotebook
+{
+    /// <summary>
+    /// Runs <c>jupyter nbconvert --to html</c> on <paramref name="ipynbPath"/> and returns the HTML file's path
+    /// (under build/browser-tests/). Fails with the tool's output when the conversion fails.
+    /// The template (BrowserTemplates/inline-svg.html.j2) is nbconvert's lab template with SVG outputs inlined
+    /// as they are: Debian 12's nbconvert 6.5 empties inline SVG (jupyter/nbconvert#1849).
+    /// </summary>
+    public static async Task<string> ConvertToHtmlAsync(string ipynbPath)
+    {
+        string template = Path.Combine(ChartPaths.RepoRoot, "tests", "Tunebook.Notebook.Tests", "BrowserTemplates", "inline-svg.html.j2");
+        const string jupyter = "/usr/bin/jupyter";
+        if (!File.Exists(jupyter))
+            throw new InvalidOperationException($"{jupyter} is not installed; run `scripts/setup-deps.sh` (it installs jupyter-nbconvert).");
+        string outDir = ChartPaths.Scratch;
+        var psi = new System.Diagnostics.ProcessStartInfo(jupyter, ["nbconvert", "--to", "html", "--template-file", template, "--output-dir", outDir, Path.GetFullPath(ipynbPath)])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        string html = Path.Combine(outDir, Path.GetFileNameWithoutExtension(ipynbPath) + ".html");
+        if (process.ExitCode != 0 || !File.Exists(html))
+            throw new InvalidOperationException($"jupyter nbconvert failed on {ipynbPath} (exit {process.ExitCode}):\n{await stderr}{await stdout}");
+        return html;
+    }
+
+    /// <summary>Converts <paramref name="ipynbPath"/> with nbconvert and opens the HTML in the fixture's browser.</summary>
+    public static async Task<BrowserPage> OpenNotebookAsync(this BrowserFixture browser, string ipynbPath, int width = 1100, int height = 900) =>
+        await browser.OpenFileAsync(await ConvertToHtmlAsync(ipynbPath), width, height);
+}
+
 /// <summary>A page opened by <see cref="BrowserFixture"/>; dispose it to close its context.</summary>
 public sealed class BrowserPage(IBrowserContext context, IPage page) : IAsyncDisposable
 {

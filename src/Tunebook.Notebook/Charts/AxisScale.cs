@@ -95,6 +95,8 @@ sealed class AxisScale
         return scale;
     }
 
+    static readonly double[][] LogMantissas = [[1], [1, 2, 5], [1, 2, 3, 5, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
+
     void MakeTicks(Axis axis, double pixelLength, double spacing)
     {
         int target = Math.Clamp((int)Math.Round(pixelLength / spacing), 2, 10);
@@ -102,15 +104,21 @@ sealed class AxisScale
         double step = 0;
         if (Log)
         {
-            var set = NiceTicks.Log(Math.Pow(10, Lo), Math.Pow(10, Hi), target);
-            values.AddRange(set.Values.Where(Contains));
-            // Thin out intermediate ticks that would crowd (keeping powers of ten, which anchor the scale).
-            for (int every = 2; values.Count > target + 1 && every <= 9; every++)
+            // The densest of these mantissa sets that still fits about `target` labels: decades alone, then
+            // 1-2-5, then 1-2-3-5-7, then every integer. Long ranges fall back to NiceTicks.Log, which skips decades.
+            int lo = (int)Math.Floor(Lo), hi = (int)Math.Ceiling(Hi);
+            foreach (var mantissas in LogMantissas)
             {
-                var decadesOnly = values.Where(v => Math.Abs(Math.Log10(v) - Math.Round(Math.Log10(v))) < 1e-9).ToList();
-                var thinned = set.Values.Where(Contains).Where((v, i) => i % every == 0 || decadesOnly.Contains(v)).ToList();
-                values = thinned.Count < values.Count ? thinned : values;
+                var candidates = new List<double>();
+                for (int e = lo; e <= hi; e++)
+                    foreach (var m in mantissas)
+                        if (NiceTicks.Pow10(e) * m is var v && Contains(v)) candidates.Add(v);
+                if (candidates.Count > target + 1 && values.Count > 0) break;
+                values = candidates;
+                if (candidates.Count > target + 1) break;
             }
+            if (values.Count > target + 1)
+                values = NiceTicks.Log(Math.Pow(10, Lo), Math.Pow(10, Hi), target).Values.Where(Contains).ToList();
         }
         if (values.Count < 2)
         {
