@@ -85,6 +85,10 @@ public sealed class SafetensorsReferenceTests(SafetensorsReferenceFiles referenc
         Add("mask", SafetensorsDType.Bool, [7]);
         Add("empty", SafetensorsDType.F32, [0]);
         Add("名前.with\"quote", SafetensorsDType.F32, [1]);
+        // UTF-16 order puts the emoji (a surrogate pair) before U+FF21; UTF-8 byte order, the reference's, after.
+        Add("\uFF21.fullwidth", SafetensorsDType.F32, [1]);
+        Add("😀.emoji", SafetensorsDType.F32, [1]);
+        Add("tab\tnewline\n\u0001", SafetensorsDType.F32, [1]);
         var path = _scratch.PathOf("ours.safetensors");
         writer.WriteFile(path);
 
