@@ -115,9 +115,10 @@ public class StarterDatasetTests
         var held = ReadChat("heldout.jsonl");
         Assert.InRange(train.Count, 300, 600);
         Assert.InRange(held.Count, 30, 50);
-        // ~3 characters a token for the starter tokenizer: answers ≤ 60 tokens, whole examples ≤ 128 with the template.
-        Assert.All(train.Concat(held), p => Assert.InRange(p.Answer.Length, 10, 180));
-        Assert.All(train.Concat(held), p => Assert.InRange(p.Question.Length + p.Answer.Length, 20, 300));
+        // A 4096-token BPE on the starter corpus averages 2.7–4.5 characters a token on this text, so these bounds
+        // keep answers under 60 tokens and whole chat examples well under 128 (datasets/README.md has the counts).
+        Assert.All(train.Concat(held), p => Assert.InRange(p.Answer.Length, 10, 160));
+        Assert.All(train.Concat(held), p => Assert.InRange(p.Question.Length + p.Answer.Length, 20, 260));
         // Every command of the spec is asked about in training, and at least 20 of them in the held-out set.
         foreach (var c in Spec.Commands)
             Assert.Contains(train, p => CliQa.CommandsIn(p.Answer, "puddle").Any(x => Spec.FindCommand(CommandLine.Split(x).Skip(1).Where(w => !w.StartsWith('-')).ToList()) == c));
