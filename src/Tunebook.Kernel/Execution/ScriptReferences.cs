@@ -19,16 +19,18 @@ static class ScriptReferences
         return ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Where(p => IsFrameworkName(Path.GetFileNameWithoutExtension(p)))
-            .Select(p => FromFile(p, refPack is null ? null : DocumentationFor(refPack, Path.GetFileNameWithoutExtension(p))))
+            .Select(p => FromFile(p, refPack is null ? [] : DocumentationFor(refPack, Path.GetFileNameWithoutExtension(p))))
             .ToList();
     }
 
-    /// <summary>System.Private.CoreLib's public types are documented in System.Runtime.xml.</summary>
-    static string? DocumentationFor(string refPack, string assemblyName)
-    {
-        var xml = Path.Combine(refPack, (assemblyName == "System.Private.CoreLib" ? "System.Runtime" : assemblyName) + ".xml");
-        return File.Exists(xml) ? xml : null;
-    }
+    /// <summary>System.Private.CoreLib's public types are documented across the reference assemblies that forward to it.</summary>
+    static readonly string[] CoreLibDocumentation =
+        ["System.Runtime", "System.Collections", "System.Threading", "System.Memory", "System.Runtime.InteropServices",
+         "System.Text.Encoding.Extensions", "System.Runtime.Intrinsics", "System.Threading.Thread", "System.Diagnostics.Tracing"];
+
+    static string[] DocumentationFor(string refPack, string assemblyName) =>
+        (assemblyName == "System.Private.CoreLib" ? CoreLibDocumentation : [assemblyName])
+            .Select(name => Path.Combine(refPack, name + ".xml")).Where(File.Exists).ToArray();
 
     static bool IsFrameworkName(string name) =>
         name.StartsWith("System.", StringComparison.Ordinal) || name is "System" or "mscorlib" or "netstandard" or "Microsoft.CSharp" or "Microsoft.Win32.Primitives";
@@ -55,14 +57,15 @@ static class ScriptReferences
     }
 
     /// <summary>A reference to one assembly file, with its XML documentation when a .xml sits beside it.</summary>
-    public static MetadataReference FromFile(string path, string? documentation = null)
+    public static MetadataReference FromFile(string path, string[]? documentation = null)
     {
         lock (_cache)
         {
             if (_cache.TryGetValue(path, out var cached)) return cached;
-            var xml = documentation ?? Path.ChangeExtension(path, ".xml");
+            var xml = documentation is { Length: > 0 } ? documentation : [Path.ChangeExtension(path, ".xml")];
+            xml = xml.Where(File.Exists).ToArray();
             var reference = MetadataReference.CreateFromFile(path,
-                documentation: File.Exists(xml) ? new XmlDocumentation(xml) : null);
+                documentation: xml.Length > 0 ? new XmlDocumentation(xml) : null);
             _cache[path] = reference;
             return reference;
         }

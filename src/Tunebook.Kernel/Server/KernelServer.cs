@@ -228,23 +228,28 @@ public sealed class KernelServer : IDisposable
             reply = new JsonObject { ["status"] = "ok", ["execution_count"] = count, ["payload"] = new JsonArray() };
         }
         reply["user_expressions"] = EvaluateUserExpressions(c["user_expressions"] as JsonObject);
+        // Taken before the reply goes out: a request the client sends after seeing this reply must still run.
+        var (aborted, kept) = outcome.Error is not null && stopOnError ? TakeQueuedExecutions() : ([], []);
         Reply(channel, request, "execute_reply", reply, new JsonObject { ["status"] = (string?)reply["status"] });
-
-        if (outcome.Error is not null && stopOnError) AbortQueuedExecutions();
-    }
-
-    /// <summary>After a failed cell, the cells the user queued behind it do not run (reply status "aborted").</summary>
-    void AbortQueuedExecutions()
-    {
-        var keep = new List<JupyterMessage>();
-        while (_shellQueue.TryTake(out var queued))
+        foreach (var queued in aborted)
         {
-            if (queued.MsgType != "execute_request") { keep.Add(queued); continue; }
             _iopub.PublishStatus("busy", queued.Header);
             Reply(_shell, queued, "execute_reply", new JsonObject { ["status"] = "aborted", ["execution_count"] = _executionCount }, new JsonObject { ["status"] = "aborted" });
             _iopub.PublishStatus("idle", queued.Header);
         }
-        foreach (var m in keep) Serve(m, _shell);
+        foreach (var other in kept) Serve(other, _shell);
+    }
+
+    /// <summary>
+    /// After a failed cell, the cells the user had already queued behind it do not run (they get a reply
+    /// with status "aborted", as in ipykernel). Other queued requests are kept, in order.
+    /// </summary>
+    (List<JupyterMessage> Aborted, List<JupyterMessage> Kept) TakeQueuedExecutions()
+    {
+        List<JupyterMessage> aborted = [], kept = [];
+        while (_shellQueue.TryTake(out var queued))
+            (queued.MsgType == "execute_request" ? aborted : kept).Add(queued);
+        return (aborted, kept);
     }
 
     JsonObject EvaluateUserExpressions(JsonObject? expressions)
