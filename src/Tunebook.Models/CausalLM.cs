@@ -1,0 +1,316 @@
+using Tunebook.Text.Tokenizers;
+using Tunebook.Torch;
+using Tunebook.Torch.nn;
+
+namespace Tunebook.Models;
+
+/// <summary>
+/// A decoder-only language model: token ids in, next-token logits out. Parameter names equal the
+/// Hugging Face checkpoint keys ("model.layers.0.self_attn.q_proj.weight", "transformer.h.0.attn.c_attn.weight"),
+/// so checkpoints load by name and LoRA can replace a projection by its dotted path with
+/// <see cref="Module.ReplaceModule"/>. Subclasses supply the three stages of a forward pass
+/// (<see cref="Embed"/>, <see cref="RunLayer"/>, <see cref="Head"/>); this class runs them, builds masks
+/// and positions, and offers generation, saving and gradient checkpointing on top.
+/// </summary>
+public abstract class CausalLM : Module
+{
+    protected CausalLM(ModelConfig config)
+    {
+        Config = config ?? throw new ArgumentNullException(nameof(config));
+        GenerationConfig = GenerationConfig.FromModelConfig(config);
+    }
+
+    /// <summary>The model's config.json.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The tokenizer loaded from the model folder, when there was one.</summary>
+    public Tokenizer? Tokenizer { get; set; }
+
+    /// <summary>What loading found (unexpected and ignored tensors); null for a model built from a config.</summary>
+    public LoadReport? LoadReport { get; internal set; }
+
+    /// <summary>Generation defaults (generation_config.json, else config.json's token ids).</summary>
+    public GenerationConfig GenerationConfig { get; set; }
+
+    /// <summary>
+    /// Trade compute for memory in training: <see cref="ForwardBackward"/> keeps only each decoder
+    /// layer's input and recomputes the layer during the backward pass. <see cref="Forward"/> itself is
+    /// unaffected (it always records the full graph).
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
+    /// <summary>Number of decoder layers.</summary>
+    public int NumLayers => Config.NumHiddenLayers;
+
+    /// <summary>Dtype of the parameters (that of the token embedding).</summary>
+    public ScalarType DType => InputEmbeddings.weight.dtype;
+
+    /// <summary>Device of the parameters.</summary>
+    public Device Device => InputEmbeddings.weight.device;
+
+    /// <summary>The token-embedding table (model.embed_tokens / transformer.wte).</summary>
+    public abstract Embedding InputEmbeddings { get; }
+
+    /// <summary>The output projection weight [vocab, hidden] (the embedding matrix when tied).</summary>
+    public abstract Tensor OutputWeight { get; }
+
+    // ---- the forward pass -----------------------------------------------------------------------
+
+    /// <summary>Token (and, for GPT-2, position) embeddings of <paramref name="inputIds"/> [B, T] → hidden [B, T, H].</summary>
+    protected abstract Tensor Embed(Tensor inputIds, ForwardContext context);
+
+    /// <summary>Decoder layer <paramref name="index"/>: hidden [B, T, H] → hidden [B, T, H].</summary>
+    protected abstract Tensor RunLayer(int index, Tensor hidden, ForwardContext context);
+
+    /// <summary>Final norm and lm_head: hidden [B, T, H] → logits [B, T, V].</summary>
+    protected abstract Tensor Head(Tensor hidden);
+
+    /// <summary>Sliding window of a layer (null = full attention).</summary>
+    protected virtual int? SlidingWindowOf(int layer) => null;
+
+    /// <summary>Whether the model rotates queries and keys (false for learned positions).</summary>
+    protected virtual bool UsesRotary => false;
+
+    /// <summary>Rotary tables for the context (models with <see cref="UsesRotary"/>).</summary>
+    protected virtual (Tensor cos, Tensor sin) Rotary(Tensor positionIds, long sequenceLength) =>
+        throw new NotSupportedException($"{GetType().Name} has no rotary embedding");
+
+    /// <summary>
+    /// Logits [B, T, V] (in the model dtype) for token ids [B, T] (int64).
+    /// </summary>
+    /// <param name="inputIds">Token ids [B, T], int64 (int32 accepted).</param>
+    /// <param name="attentionMask">[B, past + T] with 1 for tokens and 0 for padding (left padding for generation). With a cache it covers the cached tokens too.</param>
+    /// <param name="positionIds">[B, T]; by default counted from the attention mask (or restarted per segment).</param>
+    /// <param name="cache">KV cache to read and extend (inference); null recomputes everything.</param>
+    /// <param name="segmentIds">
+    /// [B, T] ids of packed examples: a token attends only to earlier tokens with the same id, and
+    /// positions restart at each change of id (block-diagonal attention for sequence packing).
+    /// </param>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null, Tensor? segmentIds = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var context = Prepare(inputIds, attentionMask, positionIds, cache, segmentIds);
+        var hidden = Embed(context.InputIds, context.Context);
+        for (int i = 0; i < NumLayers; i++) hidden = RunLayer(i, hidden, context.Context);
+        return scope.MoveToOuter(Head(hidden));
+    }
+
+    /// <summary>PyTorch-style alias of <see cref="Forward"/>.</summary>
+    public Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null, Tensor? segmentIds = null) =>
+        Forward(inputIds, attentionMask, positionIds, cache, segmentIds);
+
+    /// <summary>
+    /// Forward pass, <paramref name="loss"/> of the logits, and backward, in one call; returns the loss
+    /// (detached). With <see cref="GradientCheckpointing"/> only the input of each decoder layer is
+    /// kept: the layers run without a graph, then backward walks from the head to the embeddings,
+    /// recomputing one layer at a time (restoring the CPU random state, so dropout inside LoRA layers
+    /// draws the same masks) and feeding it the gradient of its output. Gradients accumulate into the
+    /// parameters exactly as with a plain backward.
+    /// </summary>
+    /// <param name="inputIds">[B, T] token ids.</param>
+    /// <param name="loss">Turns logits [B, T, V] into a scalar loss (e.g. <see cref="CausalLMLoss"/>).</param>
+    /// <param name="attentionMask">[B, T], 1 = token, 0 = padding.</param>
+    /// <param name="positionIds">[B, T], optional.</param>
+    /// <param name="segmentIds">[B, T] packed-example ids, optional.</param>
+    public Tensor ForwardBackward(Tensor inputIds, Func<Tensor, Tensor> loss, Tensor? attentionMask = null, Tensor? positionIds = null, Tensor? segmentIds = null)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        if (!GradientCheckpointing)
+        {
+            var logits = Forward(inputIds, attentionMask, positionIds, null, segmentIds);
+            var value = loss(logits);
+            value.backward();
+            return scope.MoveToOuter(value.detach());
+        }
+
+        var prepared = Prepare(inputIds, attentionMask, positionIds, null, segmentIds);
+        var context = prepared.Context;
+        var embedded = Embed(prepared.InputIds, context);
+        var layerInputs = new Tensor[NumLayers + 1];
+        var rngStates = new Tensor[NumLayers];
+        using (torch.no_grad())
+        {
+            var h = embedded.detach();
+            for (int i = 0; i < NumLayers; i++)
+            {
+                layerInputs[i] = h;
+                rngStates[i] = torch.get_rng_state();
+                h = RunLayer(i, h, context);
+            }
+            layerInputs[NumLayers] = h;
+        }
+
+        var top = layerInputs[NumLayers].detach().requires_grad_();
+        var lossValue = loss(Head(top));
+        lossValue.backward();
+        var upstream = top.grad ?? throw new InvalidOperationException("ForwardBackward: the loss does not depend on the model output");
+        for (int i = NumLayers - 1; i >= 0; i--)
+        {
+            using var layerScope = torch.NewDisposeScope();
+            var input = layerInputs[i].detach().requires_grad_();
+            var current = torch.get_rng_state();
+            torch.set_rng_state(rngStates[i]);
+            var output = RunLayer(i, input, context);
+            torch.set_rng_state(current);
+            output.backward(upstream);
+            var next = input.grad;
+            upstream = next is null ? torch.zeros_like(input) : layerScope.MoveToOuter(next);
+            layerScope.MoveToOuter(upstream);
+        }
+        if (embedded.requires_grad) embedded.backward(upstream);
+        return scope.MoveToOuter(lossValue.detach());
+    }
+
+    /// <summary>
+    /// The usual causal-LM loss: logits at position t predict label t+1 (the shift happens here);
+    /// labels equal to <paramref name="ignoreIndex"/> (prompt, padding) are skipped; the mean is over
+    /// the counted tokens. Computed in float32. Trainers that normalise by tokens across
+    /// accumulation steps can pass reduction "sum" and divide themselves.
+    /// </summary>
+    public static Tensor CausalLMLoss(Tensor logits, Tensor labels, long ignoreIndex = -100, string reduction = "mean")
+    {
+        using var scope = torch.NewDisposeScope();
+        long vocab = logits.size(-1), T = logits.size(1);
+        if (T < 2) throw new ArgumentException($"CausalLMLoss: need at least 2 positions to shift, got logits {Shapes.Format(logits.shape)}");
+        var shiftedLogits = logits.narrow(1, 0, T - 1).reshape(-1, vocab).to(ScalarType.Float32);
+        var shiftedLabels = labels.narrow(1, 1, T - 1).reshape(-1).to(ScalarType.Int64);
+        return scope.MoveToOuter(functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: ignoreIndex, reduction: reduction));
+    }
+
+    /// <summary>A KV cache sized for this model.</summary>
+    public KVCache NewCache(long capacity = 256) => new(NumLayers, capacity);
+
+    // ---- preparing a forward pass ---------------------------------------------------------------
+
+    readonly record struct Prepared(Tensor InputIds, ForwardContext Context);
+
+    Prepared Prepare(Tensor inputIds, Tensor? attentionMask, Tensor? positionIds, KVCache? cache, Tensor? segmentIds)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        var shape = inputIds.shape;
+        if (shape.Length != 2)
+            throw new ArgumentException($"Forward: input_ids must be [batch, length], got shape {Shapes.Format(shape)}");
+        if (inputIds.dtype is not (ScalarType.Int64 or ScalarType.Int32))
+            throw new ArgumentException($"Forward: input_ids must hold int64 token ids, got {inputIds.dtype.Name()}");
+        long B = shape[0], T = shape[1];
+        if (T == 0) throw new ArgumentException("Forward: input_ids has no tokens (length 0)");
+        long past = cache?.Length ?? 0;
+        if (cache is not null && cache.NumLayers != NumLayers)
+            throw new ArgumentException($"Forward: the KV cache has {cache.NumLayers} layers, the model {NumLayers}");
+        var device = Device;
+        var ids = inputIds.device == device && inputIds.dtype == ScalarType.Int64 ? inputIds : inputIds.to(device, ScalarType.Int64);
+        if (attentionMask is not null)
+        {
+            var ms = attentionMask.shape;
+            if (ms.Length != 2 || ms[0] != B || ms[1] != past + T)
+                throw new ArgumentException($"Forward: attention_mask must be [batch, cached + new tokens] = [{B}, {past + T}], got {Shapes.Format(ms)}");
+            if (attentionMask.device != device) attentionMask = attentionMask.to(device);
+            // An all-ones mask changes nothing; dropping it keeps the fast causal path.
+            if (attentionMask.ne(0).all().item<bool>()) attentionMask = null;
+        }
+        if (segmentIds is not null)
+        {
+            if (cache is not null && past > 0) throw new ArgumentException("Forward: segment_ids (packed sequences) cannot be combined with a filled KV cache");
+            if (!segmentIds.shape.SequenceEqual(shape))
+                throw new ArgumentException($"Forward: segment_ids must have the shape of input_ids {Shapes.Format(shape)}, got {Shapes.Format(segmentIds.shape)}");
+            if (segmentIds.device != device) segmentIds = segmentIds.to(device);
+        }
+        if (positionIds is not null)
+        {
+            if (!positionIds.shape.SequenceEqual(shape) && !(positionIds.dim() == 2 && positionIds.size(0) == 1 && positionIds.size(1) == T))
+                throw new ArgumentException($"Forward: position_ids must be [batch, length] = {Shapes.Format(shape)}, got {Shapes.Format(positionIds.shape)}");
+            positionIds = positionIds.to(device, ScalarType.Int64).expand(B, T);
+        }
+        positionIds ??= AttentionMask.PositionIds(B, T, past, attentionMask, segmentIds, device);
+        long maxPosition = past + T;
+        if (Config.IsGpt2)
+        {
+            long top = positionIds.max().item<long>();
+            if (top >= Config.MaxPositionEmbeddings)
+                throw new ArgumentException($"Forward: position {top} is beyond GPT-2's learned positions (n_positions = {Config.MaxPositionEmbeddings})");
+        }
+
+        var dtype = DType;
+        var mask = AttentionMask.Build(B, T, past, attentionMask, segmentIds, null, dtype, device);
+        Tensor? sliding = null;
+        var windows = Enumerable.Range(0, NumLayers).Select(SlidingWindowOf).Where(w => w is not null).Distinct().ToArray();
+        if (windows.Length > 1) throw new NotSupportedException("layers with different sliding windows are not supported");
+        if (windows.Length == 1) sliding = AttentionMask.Build(B, T, past, attentionMask, segmentIds, windows[0], dtype, device);
+        (Tensor cos, Tensor sin)? rotary = UsesRotary ? Rotary(positionIds, maxPosition) : null;
+        var context = new ForwardContext
+        {
+            Batch = B,
+            Length = T,
+            PastLength = past,
+            PositionIds = positionIds,
+            Mask = mask,
+            SlidingMask = sliding,
+            IsCausal = mask is null && past == 0 && T > 1,
+            Cos = rotary?.cos,
+            Sin = rotary?.sin,
+            Cache = cache,
+        };
+        return new Prepared(ids, context);
+    }
+
+    /// <summary>
+    /// Scaled dot-product attention of [B, H, T, D] queries over [B, H_kv, S, D] keys/values with the
+    /// context's mask for <paramref name="layer"/>; shared by the architectures.
+    /// </summary>
+    protected Tensor Attend(int layer, Tensor q, Tensor k, Tensor v, ForwardContext context, double? scale = null)
+    {
+        var mask = SlidingWindowOf(layer) is null ? context.Mask : context.SlidingMask;
+        bool causal = mask is null && context.IsCausal;
+        // libtorch 1.13's fused entry point takes no custom scale; fold it into the queries instead.
+        if (scale is { } s)
+        {
+            double standard = 1.0 / Math.Sqrt(q.size(-1));
+            q = q * (s / standard);
+        }
+        return functional.scaled_dot_product_attention(q, k, v, mask, 0, causal);
+    }
+
+    // ---- loading, saving, describing ------------------------------------------------------------
+
+    /// <summary>Loads a Hugging Face model folder (see <see cref="ModelLoader.Load"/>).</summary>
+    public static CausalLM FromPretrained(string folder, Device? device = null, ScalarType? dtype = null, LoadOptions? options = null) =>
+        ModelLoader.Load(folder, device, dtype, options);
+
+    /// <summary>Builds a randomly initialised model of the config's architecture (for tests and pretraining).</summary>
+    public static CausalLM FromConfig(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) =>
+        ModelLoader.Create(config, device ?? Torch.Device.CPU, dtype);
+
+    /// <summary>
+    /// Writes config.json, generation_config.json, the weights (model.safetensors, or shards plus
+    /// model.safetensors.index.json when larger than <paramref name="maxShardSize"/>) and the tokenizer
+    /// into <paramref name="folder"/>, in the layout transformers reads.
+    /// </summary>
+    public void SavePretrained(string folder, string maxShardSize = "5GB") => ModelSaver.Save(this, folder, maxShardSize);
+
+    /// <summary>The weights by checkpoint name, as saved (tied lm_head left out).</summary>
+    public virtual Dictionary<string, Tensor> CheckpointTensors() => state_dict();
+
+    /// <summary>Maps a checkpoint key to this model's parameter name; null means "ignore this key" (e.g. rotary inv_freq buffers).</summary>
+    public virtual string? ParameterNameFor(string checkpointKey) => checkpointKey.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal) ? null : checkpointKey;
+
+    /// <summary>Architecture, sizes, parameter count, dtype, device and memory.</summary>
+    public ModelSummary Summary() => ModelSummary.Of(this);
+
+    /// <summary>Random init as in transformers: normal(0, initializer_range) for linear and embedding weights, zero biases.</summary>
+    protected void InitializeWeights()
+    {
+        double std = Config["initializer_range"]?.GetValue<double>() ?? 0.02;
+        using var noGrad = torch.no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) { if (!IsNormParameter(name)) p.zero_(); continue; }
+            if (IsNormParameter(name)) continue;
+            p.normal_(0, std);
+        }
+    }
+
+    /// <summary>Norm weights and biases keep their identity initialisation.</summary>
+    protected virtual bool IsNormParameter(string name) => name.Contains("norm", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal) || name.Contains("ln_f", StringComparison.Ordinal);
+}
