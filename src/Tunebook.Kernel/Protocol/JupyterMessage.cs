@@ -23,7 +23,7 @@ public sealed class JupyterMessage
     public string MsgType => (string?)Header["msg_type"] ?? "";
     public string MsgId => (string?)Header["msg_id"] ?? "";
 
-    /// <summary>A new message of <paramref name="msgType"/> answering (or caused by) <paramref name="parent"/>.</summary>
+    /// <summary>A new message of <paramref name="msgType"/> answering (or caused by) the request whose header is <paramref name="parentHeader"/>.</summary>
     public static JupyterMessage Create(string msgType, JsonObject content, JsonObject? parentHeader, string session, List<byte[]>? identities = null) => new()
     {
         Identities = identities ?? [],
