@@ -43,6 +43,20 @@ public class JinjaExtensionTests
     [InlineData("{{ '42'.isdigit() }}{{ 'x1'.isalpha() }}", "truefalse")]
     public void String_methods_the_reference_lacks(string source, string expected) => Assert.Equal(expected, Render(source));
 
+    [Theory]
+    [InlineData("a{% raw %}{{ not evaluated }} {% if %}{% endraw %}b", "a{{ not evaluated }} {% if %}b")]
+    [InlineData("a  {%- raw -%}  {{ x }}  {%- endraw -%}  b", "a{{ x }}b")]
+    [InlineData("{% raw %}\nkeep{% endraw %}\n{{ 1 }}", "keep1")] // trim_blocks applies to raw tags too
+    public void Raw_blocks_are_verbatim(string source, string expected) =>
+        Assert.Equal(expected, Render(source));
+
+    [Fact]
+    public void Unclosed_raw_block_is_a_located_error()
+    {
+        var e = Assert.Throws<TemplateException>(() => ChatTemplate.Parse("x\n{% raw %}abc"));
+        Assert.Equal((2, 1), (e.Line, e.Column));
+    }
+
     [Fact]
     public void Strings_can_be_iterated_by_character()
     {

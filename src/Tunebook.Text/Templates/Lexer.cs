@@ -42,6 +42,8 @@ static class Lexer
     static bool IsWord(char c) => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_';
     static bool IsDigit(char c) => c is >= '0' and <= '9';
 
+    static readonly Regex RawOpen = new($@"\G\{{%-?{JsSpaceClass}*raw{JsSpaceClass}*-?%\}}", RegexOptions.CultureInvariant);
+    static readonly Regex RawClose = new($@"\{{%-?{JsSpaceClass}*endraw{JsSpaceClass}*-?%\}}", RegexOptions.CultureInvariant);
     static readonly Regex LstripBlocks = new(@"(?<=^|[\n\r\u2028\u2029])[ \t]*(\{[#%-])", RegexOptions.CultureInvariant);
     static readonly Regex TrimBlocks = new(@"([#%-]\})\n", RegexOptions.CultureInvariant);
     static readonly Regex GenerationTag = new(
@@ -185,11 +187,13 @@ static class Lexer
             while (cursor < src.Length && IsJsSpace(src[cursor])) ++cursor;
         }
 
+        bool afterRaw = false;
         while (cursor < src.Length)
         {
             var lastType = Last()?.Type;
-            if (lastType is null or TokenType.CloseStatement or TokenType.CloseExpression or TokenType.Comment)
+            if (lastType is null or TokenType.CloseStatement or TokenType.CloseExpression or TokenType.Comment || afterRaw)
             {
+                afterRaw = false;
                 int start = cursor;
                 while (cursor < src.Length && !(src[cursor] == '{' && Ch(cursor + 1) is '%' or '{' or '#')) cursor++;
                 if (cursor > start)
@@ -218,6 +222,23 @@ static class Lexer
                 tokens.Add(new Token(comment, TokenType.Comment, At(start)));
                 cursor += 2;
                 if (stripAfter) SkipLeadingWhitespace();
+                continue;
+            }
+
+            // {% raw %}...{% endraw %}: Jinja's verbatim block (the reference engine lacks it).
+            if (src[cursor] == '{' && Ch(cursor + 1) == '%' && RawOpen.Match(src, cursor) is { Success: true } open)
+            {
+                var close = RawClose.Match(src, open.Index + open.Length);
+                if (!close.Success) throw Fail("'{% raw %}' is never closed with '{% endraw %}'", cursor);
+                if (open.Value.StartsWith("{%-")) StripTrailingWhitespace();
+                int contentStart = open.Index + open.Length;
+                string content = src[contentStart..close.Index];
+                if (open.Value.EndsWith("-%}")) content = content.TrimStart(JsTrimChars);
+                if (close.Value.StartsWith("{%-")) content = content.TrimEnd(JsTrimChars);
+                if (content.Length > 0) tokens.Add(new Token(content, TokenType.Text, At(contentStart)));
+                cursor = close.Index + close.Length;
+                if (close.Value.EndsWith("-%}")) SkipLeadingWhitespace();
+                afterRaw = true;
                 continue;
             }
 
