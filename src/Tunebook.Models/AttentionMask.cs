@@ -73,7 +73,8 @@ public static class AttentionMask
         else if (keyMask is not null)
         {
             var m = keyMask.to(ScalarType.Int64);
-            var cumulative = m.cumsum(1) - 1;
+            // Integer arithmetic throughout (a double scalar would turn the ids into floats).
+            var cumulative = m.cumsum(1).sub(torch.ones_like(m));
             var full = cumulative.masked_fill(m.eq(0), 1);
             result = full.narrow(1, pastLength, queryLength);
         }

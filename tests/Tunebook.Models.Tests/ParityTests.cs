@@ -1,0 +1,50 @@
+using Tunebook.Models;
+using Tunebook.Torch;
+
+namespace Tunebook.Models.Tests;
+
+/// <summary>Logits against an independent plain-PyTorch implementation of the Hugging Face forward passes.</summary>
+public class ParityTests
+{
+    [Theory]
+    [MemberData(nameof(TinyModels.All), MemberType = typeof(TinyModels))]
+    public void LogitsMatchThePythonReference(string kind)
+    {
+        using var folder = new TempFolder();
+        using var model = TinyModels.Create(kind, seed: 7);
+        model.SavePretrained(folder.Path);
+        // 24 tokens: beyond the sliding window (4) and the llama3 original context (16).
+        long[][] ids = [Enumerable.Range(0, 24).Select(i => (long)((i * 37 + 11) % 97)).ToArray(),
+                        Enumerable.Range(0, 24).Select(i => (long)((i * 53 + 5) % 97)).ToArray()];
+        using var scope = torch.NewDisposeScope();
+        var expected = PythonReference.Logits(folder.Path, ids);
+        var actual = model.Forward(TinyModels.Ids(ids));
+        AssertClose(expected, actual, 1e-5, kind);
+    }
+
+    [Theory]
+    [InlineData("llama3-rope")]
+    [InlineData("gpt2")]
+    [InlineData("mistral-window")]
+    public void LeftPaddedBatchMatchesThePythonReferenceOnRealTokens(string kind)
+    {
+        using var folder = new TempFolder();
+        using var model = TinyModels.Create(kind, seed: 3);
+        model.SavePretrained(folder.Path);
+        long[][] ids = [[0, 0, 0, 9, 8, 7, 6, 5, 4, 3], [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]];
+        long[][] mask = [[0, 0, 0, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]];
+        using var scope = torch.NewDisposeScope();
+        var expected = PythonReference.Logits(folder.Path, ids, mask);
+        var actual = model.Forward(TinyModels.Ids(ids), TinyModels.Ids(mask));
+        AssertClose(expected.narrow(1, 3, 7), actual.narrow(1, 3, 7), 1e-5, kind);
+        AssertClose(expected[1], actual[1], 1e-5, kind);
+    }
+
+    internal static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        var diff = (expected - actual.to(ScalarType.Float32)).abs().max().item<double>();
+        var scale = expected.abs().max().item<double>();
+        Assert.True(diff <= tolerance * Math.Max(1, scale), $"{what}: max |difference| {diff:E3} (logit scale {scale:F3}) exceeds {tolerance:E1}");
+    }
+}

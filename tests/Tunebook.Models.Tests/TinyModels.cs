@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Tunebook.Models;
+using Tunebook.Torch;
+
+namespace Tunebook.Models.Tests;
+
+/// <summary>Tiny randomly initialised configs of every supported architecture, and temp folders.</summary>
+public static class TinyModels
+{
+    public static string RepoRoot { get; } = typeof(TinyModels).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
+
+    /// <summary>Names used as xunit theory data.</summary>
+    public static TheoryData<string> All => new() { "llama", "llama3-rope", "llama-linear-rope", "qwen2-bias", "qwen3-qknorm", "mistral-window", "gpt2" };
+
+    public static JsonObject Json(string kind)
+    {
+        JsonObject llama() => new()
+        {
+            ["architectures"] = new JsonArray("LlamaForCausalLM"),
+            ["model_type"] = "llama",
+            ["vocab_size"] = 97,
+            ["hidden_size"] = 32,
+            ["intermediate_size"] = 48,
+            ["num_hidden_layers"] = 2,
+            ["num_attention_heads"] = 4,
+            ["num_key_value_heads"] = 2,
+            ["max_position_embeddings"] = 128,
+            ["rms_norm_eps"] = 1e-6,
+            ["rope_theta"] = 10000.0,
+            ["tie_word_embeddings"] = false,
+            ["initializer_range"] = 0.1,
+            ["bos_token_id"] = 1,
+            ["eos_token_id"] = 2,
+            ["torch_dtype"] = "float32",
+            ["some_unknown_field"] = new JsonObject { ["kept"] = true },
+        };
+        var j = llama();
+        switch (kind)
+        {
+            case "llama":
+                j["tie_word_embeddings"] = true;
+                break;
+            case "llama3-rope":
+                j["rope_theta"] = 500000.0;
+                j["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0, ["original_max_position_embeddings"] = 16 };
+                j["eos_token_id"] = new JsonArray(2, 3);
+                break;
+            case "llama-linear-rope":
+                j["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 2.0 };
+                break;
+            case "qwen2-bias":
+                j["architectures"] = new JsonArray("Qwen2ForCausalLM");
+                j["model_type"] = "qwen2";
+                j["rope_theta"] = 1000000.0;
+                j["use_sliding_window"] = false;
+                j["sliding_window"] = 4;
+                break;
+            case "qwen3-qknorm":
+                j["architectures"] = new JsonArray("Qwen3ForCausalLM");
+                j["model_type"] = "qwen3";
+                j["head_dim"] = 16; // wider than hidden / heads, as in real Qwen3 models
+                j["tie_word_embeddings"] = true;
+                break;
+            case "mistral-window":
+                j["architectures"] = new JsonArray("MistralForCausalLM");
+                j["model_type"] = "mistral";
+                j["sliding_window"] = 4;
+                break;
+            case "gpt2":
+                j = new JsonObject
+                {
+                    ["architectures"] = new JsonArray("GPT2LMHeadModel"),
+                    ["model_type"] = "gpt2",
+                    ["vocab_size"] = 97,
+                    ["n_embd"] = 32,
+                    ["n_layer"] = 2,
+                    ["n_head"] = 4,
+                    ["n_positions"] = 64,
+                    ["n_ctx"] = 64,
+                    ["activation_function"] = "gelu_new",
+                    ["layer_norm_epsilon"] = 1e-5,
+                    ["initializer_range"] = 0.1,
+                    ["bos_token_id"] = 1,
+                    ["eos_token_id"] = 2,
+                    ["some_unknown_field"] = 7,
+                };
+                break;
+            default: throw new ArgumentException(kind);
+        }
+        return j;
+    }
+
+    public static ModelConfig Config(string kind) => ModelConfig.FromJson(Json(kind));
+
+    /// <summary>A seeded random model of the kind; LayerNorm/RMSNorm weights are perturbed so they matter.</summary>
+    public static CausalLM Create(string kind, long seed = 1)
+    {
+        torch.manual_seed(seed);
+        var model = CausalLM.FromConfig(Config(kind));
+        using var noGrad = torch.no_grad();
+        foreach (var (name, p) in model.named_parameters())
+            if (name.Contains("norm") || name.Contains("ln_"))
+                p.add_(torch.randn(p.shape) * 0.1);
+        model.eval();
+        return model;
+    }
+
+    public static Tensor Ids(long[][] rows) =>
+        torch.tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length]);
+}
+
+/// <summary>A temporary folder removed on dispose.</summary>
+public sealed class TempFolder : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "tunebook-models-" + Guid.NewGuid().ToString("N")[..12]);
+    public TempFolder() => Directory.CreateDirectory(Path);
+    public string this[string name] => System.IO.Path.Combine(Path, name);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}
+
+/// <summary>Runs tests/Tunebook.Models.Tests/reference/hf_reference.py with /usr/bin/python3 (python3-torch).</summary>
+public static class PythonReference
+{
+    public static string Script => System.IO.Path.Combine(TinyModels.RepoRoot, "tests", "Tunebook.Models.Tests", "reference", "hf_reference.py");
+
+    /// <summary>Logits [B, T, V] float32 computed by the reference for the model saved in <paramref name="folder"/>.</summary>
+    public static Tensor Logits(string folder, long[][] ids, long[][]? mask = null, string? dtype = null)
+    {
+        using var work = new TempFolder();
+        var input = new JsonObject
+        {
+            ["input_ids"] = new JsonArray(ids.Select(r => (JsonNode)new JsonArray(r.Select(x => (JsonNode)x).ToArray())).ToArray()),
+        };
+        if (mask is not null) input["attention_mask"] = new JsonArray(mask.Select(r => (JsonNode)new JsonArray(r.Select(x => (JsonNode)x).ToArray())).ToArray());
+        if (dtype is not null) input["dtype"] = dtype;
+        File.WriteAllText(work["input.json"], input.ToJsonString());
+        var output = work["logits.safetensors"];
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Script, folder, work["input.json"], output }) start.ArgumentList.Add(a);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start /usr/bin/python3");
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"python reference failed ({process.ExitCode}); python3-torch must be installed (scripts/setup-deps.sh):\n{stderr.Result}");
+        var tensors = Safetensors.Load(output);
+        return tensors["logits"];
+    }
+}
