@@ -14,9 +14,8 @@ public class StarterCorpusTests
         var c = StarterCorpus.Generate(8, 300_000);
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
-        // A shorter corpus from the same seed is a prefix of a longer one only when the tool count agrees;
-        // what must hold is that generation does not depend on anything but its arguments.
-        Assert.Equal(StarterCorpus.Generate(7, 50_000), StarterCorpus.Generate(7, 50_000));
+        // Small corpora share the minimum tool pool, so a shorter one is a prefix of a longer one.
+        Assert.StartsWith(StarterCorpus.Generate(7, 50_000), StarterCorpus.Generate(7, 600_000));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace Tunebook.Tuning.Starter;
 public sealed class DomainDataset
 {
     /// <summary>The seed the committed files were generated with.</summary>
-    public const ulong DefaultSeed = 20250601;
+    public const int DefaultSeed = 20250601;
 
     public required CliSpec Spec { get; init; }
     public required IReadOnlyList<QaPair> Train { get; init; }
@@ -30,9 +30,9 @@ public sealed class DomainDataset
     /// <remarks>Training: every fact once per training phrasing (facts with slots get a fresh random fill each
     /// time), shuffled. Held-out: one task of every command plus a fixed mix of the other kinds, each asked with
     /// a held-out phrasing; a held-out question that happens to equal a training question is skipped.</remarks>
-    public static DomainDataset Build(CliSpec spec, ulong seed = DefaultSeed)
+    public static DomainDataset Build(CliSpec spec, int seed = DefaultSeed)
     {
-        var rng = new DeterministicRandom(seed);
+        var rng = new DeterministicRandom((uint)seed);
         var facts = CliQa.Facts(spec);
 
         var trainRng = rng.Fork();
@@ -98,7 +98,7 @@ public sealed class DomainDataset
 
     /// <summary>Loads <paramref name="specPath"/>, builds the dataset and writes every rendered file beside the
     /// spec (each through a temporary file and a rename). Returns the paths written.</summary>
-    public static IReadOnlyList<string> Generate(string specPath, ulong seed = DefaultSeed)
+    public static IReadOnlyList<string> Generate(string specPath, int seed = DefaultSeed)
     {
         var dataset = Build(CliSpec.Load(specPath), seed);
         var dir = Path.GetDirectoryName(Path.GetFullPath(specPath))!;
