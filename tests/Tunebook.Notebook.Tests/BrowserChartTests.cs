@@ -120,6 +120,45 @@ public sealed class BrowserChartTests(BrowserFixture browser)
         await page.ScreenshotAsync("svg-live-20k");
     }
 
+    static readonly (string Format, double[] Values)[] D3Cases =
+    [
+        ("~s", [0.5, 1234, 12_615_680, 1_100_048_384, 15e9, -2500]),
+        (".2s", [1234, 0.0123, 999_999, -4.2e6]),
+        (".2f", [3.14159, -1.255, 1000, 0, 0.125]),
+        (".0%", [0.256, 1, -0.05, 0.999]),
+        (",d", [1234567, -9876, 12, 0]),
+        (".3~g", [0.000123456, 123456, 1.5, 2e-9]),
+        (".1e", [12345, 0.00042, -7, 1, 0.125]),
+        (".0e", [2e-4, 1e-5, 3e6, 5]),
+    ];
+
+    [Fact]
+    public async Task Svg_tick_labels_match_plotlys_d3_format()
+    {
+        // Plotly labels ticks placed at exactly these values with the same tickformat; the SVG must print the same.
+        await using var page = await OpenPlotlyPage("d3-format");
+        foreach (var (format, values) in D3Cases)
+        {
+            var json = System.Text.Json.JsonSerializer.Serialize(new
+            {
+                data = new[] { new { type = "scatter", mode = "markers", x = values.Select((_, i) => i), y = values } },
+                layout = new { yaxis = new { tickmode = "array", tickvals = values, tickformat = format, range = new[] { values.Min() - 1, values.Max() + 1 } } },
+            });
+            var labels = await page.Page.EvaluateAsync<string[]>("""
+                async (json) => {
+                  const fig = JSON.parse(json);
+                  const div = document.getElementById('plot');
+                  await Plotly.newPlot(div, fig.data, fig.layout);
+                  return fig.layout.yaxis.tickvals.map(v => {
+                    const t = [...div.querySelectorAll('.ytick')].find(g => Math.abs(g.__data__.x - v) <= Math.abs(v) * 1e-12);
+                    return t ? t.textContent : null;
+                  });
+                }
+                """, json);
+            Assert.Equal(labels.Select(l => $"{format} {l}"), values.Select(v => $"{format} {NumberFormat.D3(format, v)}"));
+        }
+    }
+
     async Task<BrowserPage> OpenPlotlyPage(string name)
     {
         var page = await browser.OpenHtmlAsync($"plotly-{name}",

@@ -15,7 +15,7 @@ public sealed class ChartNumberFormatTests
     [InlineData(1_500_000.0, 500_000, 3e6, "1.5M")]
     [InlineData(2e9, 1e9, 5e9, "2B")]
     [InlineData(0.00015, 0.00005, 0.0003, "0.00015")]
-    [InlineData(2e-6, 1e-6, 5e-6, "2e-6")]
+    [InlineData(2e-6, 1e-6, 5e-6, "2e" + M + "6")]
     [InlineData(1e-17, 0.1, 1, "0")]
     [InlineData(2500.0, 500, 3000, "2500")]
     public void Linear_tick_labels(double value, double step, double maxAbs, string expected) =>
@@ -26,7 +26,7 @@ public sealed class ChartNumberFormatTests
     [InlineData(1000.0, "1000")]
     [InlineData(1e5, "100k")]
     [InlineData(0.01, "0.01")]
-    [InlineData(1e-5, "1e-5")]
+    [InlineData(1e-5, "1e" + M + "5")]
     [InlineData(2e-3, "0.002")]
     public void Log_tick_labels(double value, string expected) => Assert.Equal(expected, NumberFormat.LogTick(value));
 
@@ -49,7 +49,11 @@ public sealed class ChartNumberFormatTests
     [InlineData(",d", 1234567.0, "1,234,567")]
     [InlineData(".3~g", 0.000123456, "0.000123")]
     [InlineData(".1e", 12345.0, "1.2e+4")]
-    [InlineData(".0e", 2e-4, "2e-4")]
+    [InlineData(".0e", 2e-4, "2e" + M + "4")]
+    // Ties follow the exact binary value, as JavaScript's toFixed does: 1.255 is 1.25499999...
+    [InlineData(".2f", 1.255, "1.25")]
+    [InlineData(".2f", 0.125, "0.13")]
+    [InlineData(".1e", 0.125, "1.3e" + M + "1")]
     [InlineData(".2f", -0.001, "0.00")]
     [InlineData(".1f", -1.25, M + "1.3")]
     public void D3_formats(string format, double value, string expected) => Assert.Equal(expected, NumberFormat.D3(format, value));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -101,42 +102,104 @@ public static partial class NumberFormat
     [GeneratedRegex(@"^(,)?(?:\.(\d{1,2}))?(~)?([efgrsd%])?$")]
     private static partial Regex D3Spec();
 
+    // The digit strings below come from the double's exact binary value, rounded half up, which is what JavaScript's
+    // toFixed / toExponential (and so d3 and Plotly) do. .NET's formats differ on ties: 1.255 is really
+    // 1.25499999..., which toFixed(2) prints as 1.25 while the custom format "0.00" prints 1.26.
+
     static string Fixed(double abs, int decimals, bool group, bool trim)
     {
-        string s = abs.ToString((group ? "#,0." : "0.") + new string('0', decimals), Inv).TrimEnd('.');
+        string s = Plain(RoundScaled(abs, decimals), -decimals);
+        if (group) s = GroupThousands(s);
         return trim ? TrimZeros(s) : s;
     }
 
     static string ExponentBody(double abs, int decimals, bool trim)
     {
-        string s = abs.ToString("0." + new string(trim ? '#' : '0', decimals) + "e+0", Inv);
-        return s.Replace(".e", "e");
+        if (abs == 0) return (trim || decimals == 0 ? "0" : "0." + new string('0', decimals)) + "e+0";
+        var (n, e) = Significant(abs, decimals + 1);
+        string d = n.ToString(Inv);
+        string mantissa = decimals > 0 ? d[..1] + "." + d[1..] : d;
+        if (trim) mantissa = TrimZeros(mantissa);
+        return mantissa + "e" + (e < 0 ? Minus : "+") + Math.Abs(e).ToString(Inv);
     }
 
     static string GeneralBody(double abs, int significant, bool group, bool trim)
     {
-        if (abs == 0) return trim ? "0" : "0." + new string('0', significant - 1);
-        int exponent = (int)Math.Floor(Math.Log10(RoundSignificant(abs, significant)));
-        if (exponent < -6 || exponent >= significant)
-            return ExponentBody(abs, significant - 1, trim);
-        return Fixed(abs, Math.Max(0, significant - 1 - exponent), group, trim);
+        if (abs == 0) return trim ? "0" : significant > 1 ? "0." + new string('0', significant - 1) : "0";
+        var (n, e) = Significant(abs, significant);
+        // toPrecision switches to exponent notation outside 1e-6 .. 10^significant.
+        if (e < -6 || e >= significant) return ExponentBody(abs, significant - 1, trim);
+        string s = Plain(n, e - significant + 1);
+        if (group) s = GroupThousands(s);
+        return trim ? TrimZeros(s) : s;
     }
 
     static string SiBody(double abs, int significant, bool trim)
     {
-        if (abs == 0) return trim ? "0" : "0." + new string('0', significant - 1);
-        double rounded = RoundSignificant(abs, significant);
-        int exponent3 = Math.Clamp((int)Math.Floor(Math.Log10(rounded) / 3) * 3, -24, 24);
-        double scaled = RoundSignificant(rounded / NiceTicks.Pow10(exponent3), significant);
-        int digitsBefore = scaled >= 100 ? 3 : scaled >= 10 ? 2 : 1;
-        string s = Fixed(scaled, Math.Max(0, significant - digitsBefore), false, trim);
-        return s + SiPrefixes[(exponent3 + 24) / 3];
+        if (abs == 0) return trim ? "0" : significant > 1 ? "0." + new string('0', significant - 1) : "0";
+        var (n, e) = Significant(abs, significant);
+        int exponent3 = Math.Clamp((int)Math.Floor(e / 3.0) * 3, -24, 24);
+        string s = Plain(n, e - significant + 1 - exponent3);
+        return (trim ? TrimZeros(s) : s) + SiPrefixes[(exponent3 + 24) / 3];
+    }
+
+    /// <summary><paramref name="abs"/> × 10^<paramref name="power"/>, rounded half up to an integer, exactly.</summary>
+    static BigInteger RoundScaled(double abs, int power)
+    {
+        long bits = BitConverter.DoubleToInt64Bits(abs);
+        int exponent = (int)((bits >> 52) & 0x7FF);
+        long mantissa = bits & 0xFFFFFFFFFFFFFL;
+        if (exponent == 0) exponent = 1; else mantissa |= 1L << 52;
+        exponent -= 1075; // abs = mantissa × 2^exponent
+        BigInteger num = mantissa, den = BigInteger.One;
+        if (exponent > 0) num <<= exponent; else den <<= -exponent;
+        if (power > 0) num *= BigInteger.Pow(10, power); else den *= BigInteger.Pow(10, -power);
+        return (2 * num + den) / (2 * den);
+    }
+
+    /// <summary>The <paramref name="digits"/> leading digits of <paramref name="abs"/> (rounded) and its decimal exponent.</summary>
+    static (BigInteger Digits, int Exponent) Significant(double abs, int digits)
+    {
+        int e = (int)Math.Floor(Math.Log10(abs));
+        BigInteger n = default;
+        for (int attempt = 0; attempt < 4; attempt++)
+        {
+            n = RoundScaled(abs, digits - 1 - e);
+            if (n >= BigInteger.Pow(10, digits)) e++;            // rounding carried (9.96 → 10.0) or log10 fell short
+            else if (n < BigInteger.Pow(10, digits - 1)) e--;    // log10 overshot
+            else break;
+        }
+        return (n, e);
+    }
+
+    /// <summary><paramref name="n"/> × 10^<paramref name="power"/> as a plain decimal string.</summary>
+    static string Plain(BigInteger n, int power)
+    {
+        string d = n.ToString(Inv);
+        if (power >= 0) return n.IsZero ? "0" : d + new string('0', power);
+        int decimals = -power;
+        d = d.PadLeft(decimals + 1, '0');
+        return d[..^decimals] + "." + d[^decimals..];
+    }
+
+    static string GroupThousands(string s)
+    {
+        int dot = s.IndexOf('.');
+        string whole = dot < 0 ? s : s[..dot], rest = dot < 0 ? "" : s[dot..];
+        var sb = new StringBuilder();
+        for (int i = 0; i < whole.Length; i++)
+        {
+            if (i > 0 && (whole.Length - i) % 3 == 0) sb.Append(',');
+            sb.Append(whole[i]);
+        }
+        return sb.Append(rest).ToString();
     }
 
     static readonly string[] SiPrefixes = ["y", "z", "a", "f", "p", "n", "\u00b5", "m", "", "k", "M", "G", "T", "P", "E", "Z", "Y"];
 
     static string Exponential(double value, int significant) =>
         Signed(ExponentBody(Math.Abs(value), significant - 1, trim: true).Replace("e+", "e"), value);
+
 
     static double RoundSignificant(double abs, int significant)
     {
