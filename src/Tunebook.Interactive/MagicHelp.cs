@@ -42,7 +42,8 @@ public static class MagicHelp
             string names = string.Join(", ", o.Names);
             string left = IsBool(o.Property.PropertyType) ? names : $"{names} <{ValueName(o.Property.PropertyType)}>";
             object? def = defaults is null ? null : o.Property.GetValue(defaults);
-            string? shownDefault = def is null || (def is bool b && !b) ? null : FormatDefault(def);
+            // Nothing to show for a required option, an unset flag or an empty text.
+            string? shownDefault = o.Attribute.Required || def is null || def is false || def is "" ? null : FormatDefault(def);
             return (left, Describe(o.Attribute.Help, o.Attribute.Choices ?? EnumChoices(o.Property.PropertyType), shownDefault, o.Attribute.Required));
         }).ToList();
         optionRows.Add(("-h, --help", "Show this help"));

@@ -98,7 +98,7 @@ public static class MagicParser
             }
             else if (inline is not null) value = inline;
             else if (i + 1 < tokens.Count && !(LooksLikeOption(tokens[i + 1]) && !IsNumber(tokens[i + 1]))) value = tokens[++i];
-            else throw new MagicUsageException($"option {option.Attribute.Name} expects a {TypeLabel(option.Property.PropertyType)} value");
+            else throw new MagicUsageException($"option {option.Attribute.Name} expects a value ({TypeLabel(option.Property.PropertyType)})");
 
             if (option.Property.PropertyType == typeof(string[]))
             {
