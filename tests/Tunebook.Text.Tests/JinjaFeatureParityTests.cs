@@ -89,6 +89,7 @@ public class JinjaFeatureParityTests
         ("ws-lstrip-only-blocks", "x\n    {{ 'expr keeps indent' }}\n  {% for i in xs %}\n  item{{ i }}\n  {% endfor %}\nend"),
         ("comments", "a{# a comment with {{ braces }} and {% tags %} #}b{#- stripped -#} c"),
         ("generation-tag", "{% for m in ['a', 'b'] %}{% generation %}{{ m }}{% endgeneration %} {% endfor %}"),
+        ("generation-tag-ws", "a \n {%- generation -%} \n b {% endgeneration %}\n c {% generation %}\n\n{{ n }}  {%- endgeneration %}  d"),
         ("messages-basic", "{% for m in messages %}{{ m.role }}:{{ m['content'] }}{% if not loop.last %}\n{% endif %}{% endfor %}{{ add_generation_prompt }}{{ tools }}{{ documents is none }}"),
         ("strftime", "{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%Y-%m-%d %H:%M') }}|{{ strftime_now('%B') }}|{{ strftime_now('100%% %A') }}"),
         ("raise-exception", "before{% if n > 5 %}{{ raise_exception('n is too big: ' ~ n) }}{% endif %}"),

@@ -90,6 +90,16 @@ public class TemplateErrorTests
     }
 
     [Fact]
+    public void Long_whitespace_runs_and_operator_chains_do_not_blow_up()
+    {
+        // Whitespace scanning must stay linear (the generation-tag rewrite once backtracked quadratically).
+        var spaces = new string(' ', 200_000);
+        Assert.Equal(spaces + "1" + spaces, ChatTemplate.Parse(spaces + "{{ 1 }}" + spaces + "generation").RenderVariables(new Dictionary<string, object?>())[..^10]);
+        Assert.Throws<TemplateException>(() => ChatTemplate.Parse("{{ " + string.Concat(Enumerable.Repeat("- ", 100_000)) + "1 }}").RenderVariables(new Dictionary<string, object?>()));
+        Assert.Throws<TemplateException>(() => ChatTemplate.Parse("{{ " + string.Concat(Enumerable.Repeat("not ", 100_000)) + "1 }}").RenderVariables(new Dictionary<string, object?>()));
+    }
+
+    [Fact]
     public void Break_outside_a_loop_is_reported()
     {
         Assert.Contains("'break' outside", RenderError("{% break %}").Reason);

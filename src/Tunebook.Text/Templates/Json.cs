@@ -20,6 +20,8 @@ static class Json
 
     static void Write(StringBuilder sb, Value input, JsonOptions o, int depth, bool undefinedAsNull)
     {
+        if (depth > 512) throw new JinjaError("value nests too deeply to convert to JSON");
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         string itemSep, keySep;
         if (o.Separators is { } s) (itemSep, keySep) = s;
         else if (o.Indent is > 0) (itemSep, keySep) = (",", ": ");

@@ -48,7 +48,7 @@ static class Lexer
     static readonly Regex TrimBlocks = new(@"([#%-]\})\n", RegexOptions.CultureInvariant);
     static readonly Regex GenerationTag = new(
         $@"({JsSpaceClass}*)\{{%(-?){JsSpaceClass}*(?:end)?generation{JsSpaceClass}*(-?)%\}}({JsSpaceClass}*)",
-        RegexOptions.CultureInvariant | RegexOptions.Singleline);
+        RegexOptions.CultureInvariant | RegexOptions.Singleline | RegexOptions.NonBacktracking);
 
     /// <summary>Text plus, for every character, its offset in the original source.</summary>
     sealed class Mapped(string text, int[] offsets)
@@ -92,13 +92,16 @@ static class Lexer
         }
         m.Replace(LstripBlocks, x => [x.Groups[1]]);
         m.Replace(TrimBlocks, x => [x.Groups[1]]);
-        m.Replace(GenerationTag, x =>
+        if (m.Text.Contains("generation", StringComparison.Ordinal))
         {
-            var kept = new List<Group>();
-            if (x.Groups[2].Length == 0) kept.Add(x.Groups[1]);
-            if (x.Groups[3].Length == 0) kept.Add(x.Groups[4]);
-            return kept;
-        });
+            m.Replace(GenerationTag, x =>
+            {
+                var kept = new List<Group>();
+                if (x.Groups[2].Length == 0) kept.Add(x.Groups[1]);
+                if (x.Groups[3].Length == 0) kept.Add(x.Groups[4]);
+                return kept;
+            });
+        }
         return m;
     }
 

@@ -326,6 +326,7 @@ sealed class Parser
 
     Node ParseLogicalNot()
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         UnaryNode? right = null;
         while (IsIdentifier("not"))
         {
@@ -371,6 +372,7 @@ sealed class Parser
 
     Node ParseCall(Node callee)
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         Node expression = new CallNode(callee.Pos, callee, ParseArgs(parameters: false));
         expression = ParseMember(expression);
         if (Is(TokenType.OpenParen)) expression = ParseCall(expression);
@@ -563,6 +565,7 @@ sealed class Parser
 
     Node ParseUnarySign()
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         var t = Peek();
         if (t is not null && t.Type is TokenType.UnaryOperator or TokenType.AdditiveBinaryOperator && t.Value is "-" or "+")
         {
@@ -574,6 +577,7 @@ sealed class Parser
 
     Node ParsePrimary()
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         var t = Peek() ?? throw Error("unexpected end of template inside an expression");
         _current++;
         switch (t.Type)
