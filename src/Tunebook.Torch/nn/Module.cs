@@ -158,30 +158,26 @@ public abstract class Module : IDisposable
     }
 
     /// <summary>
-    /// Called after a child was replaced. The default updates a field or property named like the child
-    /// (exactly, or with a leading underscore); override for other storage (ModuleList does).
+    /// Called after a child was replaced. The default updates every field of this module that holds
+    /// the old child (auto-property backing fields included), so forward() uses the replacement;
+    /// it fails when such a field's type cannot hold the replacement. Override for other storage
+    /// (ModuleList does).
     /// </summary>
     protected virtual void OnModuleReplaced(string name, Module old, Module replacement)
     {
-        const BindingFlags flags = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+        const BindingFlags flags = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
         for (var type = GetType(); type != null && type != typeof(Module); type = type.BaseType)
         {
-            foreach (var candidate in new[] { name, "_" + name })
+            foreach (var field in type.GetFields(flags))
             {
-                if (type.GetField(candidate, flags | BindingFlags.DeclaredOnly) is { } field && ReferenceEquals(field.GetValue(this), old))
+                if (field.FieldType.IsValueType || !ReferenceEquals(field.GetValue(this), old)) continue;
+                if (!field.FieldType.IsInstanceOfType(replacement))
                 {
-                    if (!field.FieldType.IsInstanceOfType(replacement))
-                        throw new InvalidOperationException($"{GetType().Name}.{field.Name} is declared as {field.FieldType.Name}, which cannot hold a {replacement.GetType().Name}; declare it as Module<Tensor, Tensor> (or a base type the replacement derives from)");
-                    field.SetValue(this, replacement);
-                    return;
+                    moduleTable[name] = old; // undo: the module would keep calling the old child
+                    var member = field.Name.StartsWith('<') ? field.Name[1..field.Name.IndexOf('>')] : field.Name;
+                    throw new InvalidOperationException($"{GetType().Name}.{member} is declared as {field.FieldType.Name}, which cannot hold a {replacement.GetType().Name}; declare it as Module<Tensor, Tensor> (or a base type of the replacement) to allow replacing '{name}'");
                 }
-                if (type.GetProperty(candidate, flags | BindingFlags.DeclaredOnly) is { CanWrite: true } prop && ReferenceEquals(prop.GetValue(this), old))
-                {
-                    if (!prop.PropertyType.IsInstanceOfType(replacement))
-                        throw new InvalidOperationException($"{GetType().Name}.{prop.Name} is declared as {prop.PropertyType.Name}, which cannot hold a {replacement.GetType().Name}");
-                    prop.SetValue(this, replacement);
-                    return;
-                }
+                field.SetValue(this, replacement);
             }
         }
     }

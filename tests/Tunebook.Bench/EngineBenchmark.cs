@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Tunebook.Torch;
+using Tunebook.Torch.nn;
+using Tunebook.Torch.optim;
+using F = Tunebook.Torch.nn.functional;
+
+namespace Tunebook.Bench;
+
+/// <summary>
+/// Engine benchmark: per-call overhead of a tiny op, 1024² matmul GFLOP/s in fp32 and bf16, and one
+/// step (forward + backward + AdamW) of a small MLP. tests/bench/engine_reference.py measures the
+/// same things in PyTorch; tests/bench/engine.sh runs both and prints the ratios.
+/// </summary>
+public static class EngineBenchmark
+{
+    public const int MlpBatch = 64, MlpIn = 512, MlpHidden = 2048, MlpOut = 512;
+
+    public static int Run(string[] args)
+    {
+        var threads = torch.get_num_threads();
+        Emit("threads", threads, "count");
+        Emit("tiny_add_ns", TinyOp((a, b) => a + b), "ns/call");
+        Emit("tiny_neg_dispatcher_ns", TinyOp((a, _) => a.neg()), "ns/call");
+        Emit("matmul_1024_fp32_gflops", Matmul(ScalarType.Float32), "GFLOP/s");
+        Emit("matmul_1024_bf16_gflops", Matmul(ScalarType.BFloat16), "GFLOP/s");
+        Emit("mlp_step_ms", MlpStep(), "ms/step");
+        return 0;
+    }
+
+    static void Emit(string metric, double value, string unit) =>
+        Console.WriteLine(JsonSerializer.Serialize(new { impl = "tunebook", metric, value = Math.Round(value, 3), unit }));
+
+    /// <summary>Median over repeats of the time per call of op on one-element tensors (result freed each call).</summary>
+    static double TinyOp(Func<Tensor, Tensor, Tensor> op)
+    {
+        using var scope = torch.NewDisposeScope();
+        var a = torch.ones(1);
+        var b = torch.ones(1);
+        const int calls = 100_000;
+        var samples = new List<double>();
+        for (int repeat = 0; repeat < 7; repeat++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < calls; i++)
+            {
+                var r = op(a, b);
+                r.Dispose();
+            }
+            samples.Add(sw.Elapsed.TotalNanoseconds / calls);
+        }
+        return Median(samples.Skip(2)); // the first repeats include JIT tiering
+    }
+
+    static double Matmul(ScalarType dtype)
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(0);
+        var a = torch.randn([1024, 1024], dtype);
+        var b = torch.randn([1024, 1024], dtype);
+        for (int i = 0; i < 3; i++) a.matmul(b).Dispose();
+        var samples = new List<double>();
+        for (int repeat = 0; repeat < 15; repeat++)
+        {
+            var sw = Stopwatch.StartNew();
+            a.matmul(b).Dispose();
+            samples.Add(sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * 1024 * 1024 * 1024 / Median(samples) / 1e9;
+    }
+
+    sealed class Mlp : Module<Tensor, Tensor>
+    {
+        readonly Linear fc1, fc2;
+        public Mlp()
+        {
+            fc1 = RegisterModule("fc1", new Linear(MlpIn, MlpHidden));
+            fc2 = RegisterModule("fc2", new Linear(MlpHidden, MlpOut));
+        }
+        public override Tensor forward(Tensor x) => fc2.forward(fc1.forward(x).gelu());
+    }
+
+    static double MlpStep()
+    {
+        torch.manual_seed(0);
+        using var model = new Mlp();
+        using var opt = new AdamW(model.parameters(), lr: 1e-3);
+        using var data = torch.NewDisposeScope();
+        var x = torch.randn(MlpBatch, MlpIn);
+        var y = torch.randn(MlpBatch, MlpOut);
+        void Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            opt.zero_grad();
+            F.mse_loss(model.forward(x), y).backward();
+            opt.step();
+        }
+        for (int i = 0; i < 5; i++) Step();
+        var samples = new List<double>();
+        for (int i = 0; i < 30; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            Step();
+            samples.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        return Median(samples);
+    }
+
+    static double Median(IEnumerable<double> values)
+    {
+        var s = values.OrderBy(v => v).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}
