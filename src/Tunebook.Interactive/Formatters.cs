@@ -47,13 +47,33 @@ public static class Formatters
         return null;
     }
 
-    /// <summary>A readable one-value text form: strings as they are, everything else through ToString.</summary>
+    /// <summary>
+    /// A readable one-value text form: strings as they are, collections whose type does not override
+    /// ToString as "[a, b, c]" (the first 100 items), everything else through ToString.
+    /// </summary>
     public static string PlainText(object? value) => value switch
     {
         null => "null",
         string s => s,
         bool b => b ? "true" : "false",
         IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        System.Collections.IEnumerable items when !OverridesToString(value.GetType()) => ListText(items),
         _ => value.ToString() ?? value.GetType().FullName ?? "?",
     };
+
+    const int MaxListItems = 100;
+
+    static bool OverridesToString(Type type) =>
+        type.GetMethod(nameof(ToString), Type.EmptyTypes)?.DeclaringType is { } declaring && declaring != typeof(object);
+
+    static string ListText(System.Collections.IEnumerable items)
+    {
+        var parts = new List<string>();
+        foreach (var item in items)
+        {
+            if (parts.Count == MaxListItems) { parts.Add("..."); break; }
+            parts.Add(item is string s ? "\"" + s + "\"" : PlainText(item));
+        }
+        return "[" + string.Join(", ", parts) + "]";
+    }
 }
