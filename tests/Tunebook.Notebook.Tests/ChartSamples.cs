@@ -72,11 +72,28 @@ static class ChartSamples
             .WithYAxis("lr", tickFormat: ".0e", row: 2);
     }
 
+    /// <summary>A grid search of 30 runs with long names: more legend entries than fit, names that need shortening.</summary>
+    public static Figure ManyRuns()
+    {
+        var steps = Enumerable.Range(0, 40).Select(i => i * 25).ToArray();
+        var figure = Figure.Create().WithTitle("Grid search: learning rate × batch size × LoRA rank").WithXAxis("step").WithYAxis("val loss");
+        int run = 0;
+        foreach (var lr in new[] { 5e-5, 1e-4, 2e-4, 5e-4, 1e-3 })
+            foreach (var batch in new[] { 8, 16, 32 })
+                foreach (var rank in new[] { 8, 64 })
+                {
+                    int seed = run++;
+                    figure.AddLine($"lr={lr:0e0} batch={batch} rank={rank} warmup=100 cosine schedule", steps,
+                        steps.Select(s => 2.5 * Math.Exp(-s * lr * batch / 4) + 0.4 + 0.01 * seed));
+                }
+        return figure;
+    }
+
     /// <summary>All the samples, by name (for screenshots).</summary>
     public static IEnumerable<(string Name, Figure Figure)> All() =>
     [
         ("loss-curves", LossCurves()), ("sweep", Sweep()), ("method-bars", MethodBars()),
-        ("token-lengths", TokenLengths()), ("loss-and-lr", LossAndLearningRate()),
+        ("token-lengths", TokenLengths()), ("loss-and-lr", LossAndLearningRate()), ("many-runs", ManyRuns()),
     ];
 
     static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());

@@ -149,6 +149,18 @@ public sealed class ChartSvgTests
     }
 
     [Fact]
+    public void A_legend_with_more_entries_than_fit_counts_the_rest()
+    {
+        var root = Render(ChartSamples.ManyRuns());
+        int shown = WithClass(root, "g", "legend-item").Count();
+        var more = WithClass(root, "text", "legend-more").Single().Value;
+        Assert.Equal($"+{30 - shown} more", more);
+        Assert.InRange(shown, 10, 29);
+        // Long run names are shortened with an ellipsis, not cut by the picture's edge.
+        Assert.All(WithClass(root, "g", "legend-item").Select(g => g.Element(Svg + "text")!.Value), name => Assert.EndsWith("\u2026", name));
+    }
+
+    [Fact]
     public void Clip_path_ids_are_unique_across_renders()
     {
         var figure = ChartSamples.Sweep();

@@ -113,9 +113,14 @@ sealed class AxisScale
                 for (int e = lo; e <= hi; e++)
                     foreach (var m in mantissas)
                         if (NiceTicks.Pow10(e) * m is var v && Contains(v)) candidates.Add(v);
-                if (candidates.Count > target + 1 && values.Count > 0) break;
+                // Log spacing is uneven (8 and 9 sit close together): judge crowding by the smallest gap in pixels.
+                double minGap = double.PositiveInfinity;
+                for (int i = 1; i < candidates.Count; i++)
+                    minGap = Math.Min(minGap, (Math.Log10(candidates[i]) - Math.Log10(candidates[i - 1])) / (Hi - Lo) * pixelLength);
+                bool crowded = candidates.Count > target + 1 || minGap < spacing * 0.6;
+                if (crowded && values.Count > 0) break;
                 values = candidates;
-                if (candidates.Count > target + 1) break;
+                if (crowded) break;
             }
             if (values.Count > target + 1)
                 values = NiceTicks.Log(Math.Pow(10, Lo), Math.Pow(10, Hi), target).Values.Where(Contains).ToList();

@@ -43,7 +43,7 @@ static class SvgRenderer
         // ---- vertical layout: title, top legend, x labels ----
         string? title = string.IsNullOrWhiteSpace(figure.Title) ? null : figure.Title;
         double top = title is null ? 18 : 52;
-        var legendLines = new List<List<(Trace Trace, string Label, double Width)>>();
+        var legendLines = new List<List<(Trace? Trace, string Label, double Width)>>();
         double legendWidth = 0;
         double maxLegendText = Math.Min(220, width * 0.28);
         if (legendOnTop)
@@ -58,6 +58,13 @@ static class SvgRenderer
                 legendLines[^1].Add((t, label, w));
                 used += w;
             }
+            // At most three lines above the plot; the rest are counted, not drawn.
+            if (legendLines.Count > 3)
+            {
+                int hidden = legendLines.Skip(3).Sum(l => l.Count) + 1;
+                legendLines.RemoveRange(3, legendLines.Count - 3);
+                legendLines[2][^1] = (null, $"+{hidden} more", 0);
+            }
             top += legendLines.Count * LegendRowHeight + 6;
         }
         else if (legendRight)
@@ -65,8 +72,17 @@ static class SvgRenderer
             legendLines.AddRange(legendItems.Select(t =>
             {
                 string label = SvgText.Fit(t.Name, LegendSize, maxLegendText);
-                return new List<(Trace, string, double)> { (t, label, SvgText.Width(label, LegendSize)) };
+                return new List<(Trace?, string, double)> { (t, label, SvgText.Width(label, LegendSize)) };
             }));
+            // As many entries as fit the height; the rest are counted, not drawn.
+            int fits = Math.Max(1, (int)((height - top - 16) / LegendRowHeight));
+            if (legendLines.Count > fits)
+            {
+                int hidden = legendLines.Count - fits + 1;
+                legendLines.RemoveRange(fits - 1, legendLines.Count - fits + 1);
+                string more = $"+{hidden} more";
+                legendLines.Add([(null, more, SvgText.Width(more, LegendSize))]);
+            }
             legendWidth = LegendSwatch + 6 + legendLines.Max(l => l[0].Width) + 16;
         }
 
@@ -504,7 +520,7 @@ static class SvgRenderer
 
     // ---- legend ----
 
-    static void DrawLegendRight(StringBuilder sb, List<List<(Trace Trace, string Label, double Width)>> items, double x, double top)
+    static void DrawLegendRight(StringBuilder sb, List<List<(Trace? Trace, string Label, double Width)>> items, double x, double top)
     {
         sb.Append("<g class=\"legend\" font-size=\"").Append(LegendSize).Append("\" fill=\"").Append(TextColor).Append("\">");
         for (int i = 0; i < items.Count; i++)
@@ -515,7 +531,7 @@ static class SvgRenderer
         sb.Append("</g>");
     }
 
-    static void DrawLegendTop(StringBuilder sb, List<List<(Trace Trace, string Label, double Width)>> lines, double left, double top)
+    static void DrawLegendTop(StringBuilder sb, List<List<(Trace? Trace, string Label, double Width)>> lines, double left, double top)
     {
         sb.Append("<g class=\"legend\" font-size=\"").Append(LegendSize).Append("\" fill=\"").Append(TextColor).Append("\">");
         for (int r = 0; r < lines.Count; r++)
@@ -530,8 +546,15 @@ static class SvgRenderer
         sb.Append("</g>");
     }
 
-    static void LegendItem(StringBuilder sb, Trace trace, string label, double x, double cy)
+    static void LegendItem(StringBuilder sb, Trace? trace, string label, double x, double cy)
     {
+        if (trace is null)
+        {
+            sb.Append("<text class=\"legend-more\" dy=\"0.35em\" font-style=\"italic\"");
+            Attr(sb, "x", x + LegendSwatch + 6); Attr(sb, "y", cy);
+            sb.Append('>').Append(SvgText.Escape(label)).Append("</text>");
+            return;
+        }
         string color = SvgText.Escape(trace.Color);
         sb.Append("<g class=\"legend-item\">");
         switch (trace)
