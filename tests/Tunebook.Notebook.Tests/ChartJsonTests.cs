@@ -63,6 +63,19 @@ public sealed class ChartJsonTests
     }
 
     [Fact]
+    public void Hover_text_and_templates_pass_through_and_y_only_lines_count_from_zero()
+    {
+        var root = Parse(Figure.Create()
+            .AddLine("loss", new[] { 10, 20 }, new[] { 1.5, 1.2 }, hoverText: ["epoch 1", "epoch 2"], hoverTemplate: "step %{x}: %{y:.3f}")
+            .AddLine("grad norm", new float[] { 3, 2, 1 }));
+        var loss = root.GetProperty("data")[0];
+        Assert.Equal(["epoch 1", "epoch 2"], loss.GetProperty("hovertext").EnumerateArray().Select(h => h.GetString()));
+        Assert.Equal("step %{x}: %{y:.3f}", loss.GetProperty("hovertemplate").GetString());
+        Assert.Equal([0.0, 1, 2], root.GetProperty("data")[1].GetProperty("x").EnumerateArray().Select(x => x.GetDouble()));
+        Assert.Throws<ArgumentException>(() => Figure.Create().AddLine("loss", new[] { 1, 2 }, new[] { 1, 2 }, hoverText: ["only one"]));
+    }
+
+    [Fact]
     public void Grouped_bars_use_a_category_axis()
     {
         var root = Parse(ChartSamples.MethodBars());
