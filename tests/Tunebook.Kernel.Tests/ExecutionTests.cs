@@ -164,6 +164,35 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void Interrupt_also_works_on_shell_and_by_SIGINT()
+    {
+        const string loop = "Console.WriteLine(\"started\");\nwhile (true) { Cancellation.ThrowIfCancellationRequested(); Thread.Sleep(5); }";
+
+        // Older clients send interrupt_request on shell; it must not wait behind the running cell.
+        var id = _kernel.StartExecute(loop);
+        Assert.NotNull(_kernel.WaitForIopub(m => (string?)m.ParentHeader["msg_id"] == id && m.MsgType == "stream", TimeSpan.FromSeconds(30)));
+        var interruptId = _kernel.Send(_kernel.Shell, _kernel.NewMessage("interrupt_request", new JsonObject()));
+        var first = _kernel.Receive(_kernel.Shell, TimeSpan.FromSeconds(10))!;
+        Assert.Equal(interruptId, (string?)first.ParentHeader["msg_id"]);
+        Assert.Equal("KeyboardInterrupt", (string?)_kernel.ReplyTo(_kernel.Shell, id, TimeSpan.FromSeconds(10)).Content["ename"]);
+
+        // SIGINT (interrupt_mode "signal" clients, or Ctrl+C in a terminal) cancels the token too, and never kills the kernel.
+        id = _kernel.StartExecute(loop);
+        Assert.NotNull(_kernel.WaitForIopub(m => (string?)m.ParentHeader["msg_id"] == id && m.MsgType == "stream", TimeSpan.FromSeconds(30)));
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", _kernel.Process.Id.ToString()])) kill.WaitForExit();
+        Assert.Equal("KeyboardInterrupt", (string?)_kernel.ReplyTo(_kernel.Shell, id, TimeSpan.FromSeconds(10)).Content["ename"]);
+        Assert.Equal("ok", Status(_kernel.Execute("1").Reply));
+    }
+
+    [Fact]
+    public void Magic_names_complete_on_a_magic_line()
+    {
+        var reply = _kernel.Request(_kernel.Shell, "complete_request", new JsonObject { ["code"] = "#!ti", ["cursor_pos"] = 4 });
+        Assert.Equal(["time"], reply.Content["matches"]!.AsArray().Select(m => (string?)m));
+        Assert.Equal(2, (int)reply.Content["cursor_start"]!);
+    }
+
+    [Fact]
     public void Heartbeat_answers_while_a_long_cell_runs()
     {
         var id = _kernel.StartExecute("Thread.Sleep(1500);");

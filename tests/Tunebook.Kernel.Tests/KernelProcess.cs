@@ -34,13 +34,16 @@ public sealed class KernelProcess : IDisposable
     public Process Process => _process;
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
 
-    public KernelProcess()
+    /// <param name="transport">"tcp" (loopback, free ports) or "ipc" (socket files in a temp folder).</param>
+    public KernelProcess(string transport = "tcp")
     {
         _directory = Directory.CreateTempSubdirectory("tunebook-kernel-test-").FullName;
-        var ports = FreePorts(5);
+        var ports = transport == "tcp" ? FreePorts(5) : [1, 2, 3, 4, 5];
+        var ip = transport == "tcp" ? "127.0.0.1" : Path.Combine(_directory, "kernel");
+        string Endpoint(int port) => transport == "tcp" ? $"tcp://127.0.0.1:{port}" : $"ipc://{ip}-{port}";
         var connection = new JsonObject
         {
-            ["transport"] = "tcp", ["ip"] = "127.0.0.1", ["shell_port"] = ports[0], ["control_port"] = ports[1],
+            ["transport"] = transport, ["ip"] = ip, ["shell_port"] = ports[0], ["control_port"] = ports[1],
             ["stdin_port"] = ports[2], ["iopub_port"] = ports[3], ["hb_port"] = ports[4],
             ["key"] = Key, ["signature_scheme"] = "hmac-sha256", ["kernel_name"] = "tunebook",
         };
@@ -57,14 +60,14 @@ public sealed class KernelProcess : IDisposable
         _process.BeginOutputReadLine();
 
         var identity = Encoding.ASCII.GetBytes(Session);
-        Shell = Dealer($"tcp://127.0.0.1:{ports[0]}", identity);
-        Control = Dealer($"tcp://127.0.0.1:{ports[1]}", identity);
-        Stdin = Dealer($"tcp://127.0.0.1:{ports[2]}", identity);
+        Shell = Dealer(Endpoint(ports[0]), identity);
+        Control = Dealer(Endpoint(ports[1]), identity);
+        Stdin = Dealer(Endpoint(ports[2]), identity);
         IopubSocket = _context.CreateSocket(LibZmq.SUB);
         IopubSocket.SetOption(LibZmq.SUBSCRIBE, []);
-        IopubSocket.Connect($"tcp://127.0.0.1:{ports[3]}");
+        IopubSocket.Connect(Endpoint(ports[3]));
         Heartbeat = _context.CreateSocket(LibZmq.REQ);
-        Heartbeat.Connect($"tcp://127.0.0.1:{ports[4]}");
+        Heartbeat.Connect(Endpoint(ports[4]));
         _iopubThread = new Thread(ReadIopub) { IsBackground = true };
         _iopubThread.Start();
 

@@ -85,6 +85,19 @@ public sealed class RobustnessTests(KernelProcessFixture fixture) : IClassFixtur
     }
 }
 
+/// <summary>The ipc transport binds socket files named "{ip}-{port}", as Jupyter does.</summary>
+public sealed class IpcTransportTests
+{
+    [Fact]
+    public void A_kernel_on_ipc_serves_cells()
+    {
+        using var kernel = new KernelProcess("ipc");
+        var (reply, outputs) = kernel.Execute("Console.WriteLine(\"over ipc\");");
+        Assert.Equal("ok", (string?)reply.Content["status"]);
+        Assert.Equal("over ipc\n", KernelProcess.StreamText(outputs));
+    }
+}
+
 /// <summary>Shutdown ends the process after replying; restart is the client's job (it relaunches).</summary>
 public sealed class ShutdownTests
 {

@@ -32,7 +32,7 @@ static class ScriptReferences
         (assemblyName == "System.Private.CoreLib" ? CoreLibDocumentation : [assemblyName])
             .Select(name => Path.Combine(refPack, name + ".xml")).Where(File.Exists).ToArray();
 
-    static bool IsFrameworkName(string name) =>
+    public static bool IsFrameworkName(string name) =>
         name.StartsWith("System.", StringComparison.Ordinal) || name is "System" or "mscorlib" or "netstandard" or "Microsoft.CSharp" or "Microsoft.Win32.Primitives";
 
     /// <summary>packs/Microsoft.NETCore.App.Ref/&lt;version matching the runtime&gt;/ref/net&lt;major&gt;.&lt;minor&gt;.</summary>

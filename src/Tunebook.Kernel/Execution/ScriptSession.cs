@@ -38,12 +38,25 @@ public sealed class ScriptSession
         AddReference(typeof(KernelGlobals).Assembly);
     }
 
+    /// <summary>
+    /// References a loaded assembly, and the non-framework assemblies it references (so a cell can use
+    /// types an extension's API exposes from its dependencies without a #r of each).
+    /// </summary>
     public void AddReference(Assembly assembly)
     {
         if (string.IsNullOrEmpty(assembly.Location)) return;
         var reference = ScriptReferences.FromAssembly(assembly);
-        if (!_references.Contains(reference)) _references.Add(reference);
+        if (_references.Contains(reference)) return;
+        _references.Add(reference);
         Loader.RegisterDependency(assembly);
+        foreach (var name in assembly.GetReferencedAssemblies())
+        {
+            if (ScriptReferences.IsFrameworkName(name.Name ?? "") || name.Name is null || name.Name.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal)) continue;
+            Assembly dependency;
+            try { dependency = Assembly.Load(name); }
+            catch (Exception) { continue; } // not resolvable here: the cell gets Roslyn's own error if it needs it
+            AddReference(dependency);
+        }
     }
 
     /// <summary>References an assembly file that is not loaded yet (#r); Roslyn loads it when a cell first uses it.</summary>

@@ -275,7 +275,8 @@ public sealed class KernelServer : IDisposable
     JsonObject Complete(string code, int? cursorPos)
     {
         int cursor = CursorPosition.ToUtf16(code, cursorPos ?? code.Length);
-        var result = _executor is null ? new CompletionResult([], cursor, cursor) : Completion.Complete(_executor.Session, code, cursor);
+        var result = _executor is null ? new CompletionResult([], cursor, cursor)
+            : MagicNames(code, cursor) ?? Completion.Complete(_executor.Session, code, cursor);
         int start = CursorPosition.ToCodePoints(code, result.Start), end = CursorPosition.ToCodePoints(code, result.End);
         var types = new JsonArray(result.Items.Select(i => (JsonNode?)new JsonObject
         {
@@ -289,6 +290,18 @@ public sealed class KernelServer : IDisposable
             ["cursor_end"] = end,
             ["metadata"] = new JsonObject { ["_jupyter_types_experimental"] = types },
         };
+    }
+
+    /// <summary>On a "#!na" line, the magic names starting with "na".</summary>
+    CompletionResult? MagicNames(string code, int cursor)
+    {
+        int lineStart = code.LastIndexOf('\n', Math.Max(0, cursor - 1)) + 1;
+        if (cursor - lineStart < 2 || !code.AsSpan(lineStart).StartsWith("#!")) return null;
+        var typed = code[(lineStart + 2)..cursor];
+        if (typed.Any(char.IsWhiteSpace)) return null;
+        var items = _executor!.MagicCommands.Keys.Where(n => n.StartsWith(typed, StringComparison.Ordinal)).Order()
+            .Select(n => new CompletionItem(n, "magic")).ToList();
+        return new CompletionResult(items, lineStart + 2, cursor);
     }
 
     JsonObject Inspect(string code, int? cursorPos, int detailLevel)
