@@ -80,7 +80,6 @@ c10::IValue to_ivalue(const OpEntry& op, const c10::Argument& param, const tb_va
         return c10::IValue();
       }
       if (k == c10::TypeKind::TensorType) return c10::IValue(*tensor_ptr(v.p));
-      if (k == c10::TypeKind::NumberType) return c10::IValue(*tensor_ptr(v.p));  // Scalar from a 0-dim tensor is rejected by the kernel with a clear message
       mismatch(op, param, "Tensor");
     case TB_INT:
       if (is_int_like(k) || k == c10::TypeKind::NumberType) return c10::IValue(v.i);

@@ -39,7 +39,7 @@ TB_API int32_t tb_cuda_device_count(void) {
 TB_API int32_t tb_cuda_synchronize(int64_t device_index) {
   TB_GUARD_BEGIN
   if (!at::detail::getCUDAHooks().hasCUDA()) throw std::runtime_error("CUDA is not available");
-  at::detail::getCUDAHooks().deviceSynchronize(device_index);
+  at::detail::getCUDAHooks().deviceSynchronize(static_cast<c10::DeviceIndex>(device_index));
   return 0;
   TB_GUARD_END(-1)
 }
@@ -54,7 +54,8 @@ TB_API int32_t tb_manual_seed(uint64_t seed) {
   auto& hooks = at::detail::getCUDAHooks();
   if (hooks.hasCUDA()) {
     for (int i = 0; i < hooks.getNumGPUs(); i++) {
-      auto gen = hooks.getDefaultCUDAGenerator(static_cast<c10::DeviceIndex>(i));
+      // Context::defaultGenerator exists in 1.13 and 2.x alike (the CUDA hooks' accessor was renamed).
+      auto gen = at::globalContext().defaultGenerator(c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(i)));
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_current_seed(seed);
     }
