@@ -1,0 +1,165 @@
+using Tunebook.Models;
+using Tunebook.Torch;
+using Tunebook.Torch.nn;
+
+namespace Tunebook.Tuning.Lora;
+
+/// <summary>
+/// A causal LM with LoRA adapters injected (PEFT's LoraModel): every target layer is replaced in place
+/// by a <see cref="LoraLinear"/> wrapping it, all other parameters are frozen, and only the adapters'
+/// A and B train. <code>
+/// var lora = LoraModel.Apply(model, new LoraConfig { R = 8, Alpha = 16, Targets = LoraTargets.Names("q_proj", "v_proj") });
+/// Console.WriteLine(lora.TrainableParameters());   // trainable 86K of 5.4M, 1.6%
+/// ... train model ...
+/// lora.SaveAdapter("out/adapter");                  // PEFT's adapter_config.json + adapter_model.safetensors
+/// var merged = lora.MergeAndUnload();               // plain model with W + scaling·B·A
+/// </code>
+/// </summary>
+public sealed class LoraModel
+{
+    readonly Dictionary<string, LoraLinear> layers;
+
+    LoraModel(CausalLM model, LoraConfig config, Dictionary<string, LoraLinear> layers)
+    {
+        Model = model;
+        Config = config;
+        this.layers = layers;
+    }
+
+    /// <summary>The model, with its target layers replaced by <see cref="LoraLinear"/> layers.</summary>
+    public CausalLM Model { get; }
+
+    /// <summary>The adapter's hyperparameters.</summary>
+    public LoraConfig Config { get; }
+
+    /// <summary>The adapted layers by dotted module path ("model.layers.0.self_attn.q_proj"), in model order.</summary>
+    public IReadOnlyDictionary<string, LoraLinear> Layers => layers;
+
+    /// <summary>True when any adapted layer's base weight is NF4 (QLoRA).</summary>
+    public bool IsQuantized => layers.Values.Any(l => l.base_layer is Quantization.Nf4Linear);
+
+    /// <summary>True when the base layers store weights [in, out] (GPT-2's Conv1D; PEFT's fan_in_fan_out).</summary>
+    public bool FanInFanOut => layers.Values.Any(l => l.FanInFanOut);
+
+    /// <summary>
+    /// Freezes every parameter of <paramref name="model"/> and wraps each target layer in a
+    /// <see cref="LoraLinear"/>. Fails, listing the model's linear layers, when no layer matches.
+    /// </summary>
+    public static LoraModel Apply(CausalLM model, LoraConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        if (model.named_modules().Any(m => m.module is LoraLinear))
+            throw new InvalidOperationException("LoraModel.Apply: the model already has LoRA adapters; merge them (MergeAndUnload) or load a fresh model first");
+        var paths = config.Targets.Resolve(model);
+        if (paths.Count == 0)
+        {
+            var linear = model.named_modules().Where(m => LoraTargets.IsLinear(m.module)).Select(m => m.name.Split('.')[^1]).Distinct();
+            throw new ArgumentException($"LoRA targets {config.Targets} match no linear layer of {model.GetType().Name}; its linear layers are named: {string.Join(", ", linear)}");
+        }
+        model.requires_grad_(false);
+        var layers = new Dictionary<string, LoraLinear>();
+        foreach (var path in paths)
+        {
+            var target = (Module<Tensor, Tensor>)model.get_submodule(path);
+            var wrapped = LoraLinear.FromBase(target, config.R, config.Alpha, config.Dropout, config.UseRsLora);
+            model.ReplaceModule(path, wrapped);
+            layers[path] = wrapped;
+        }
+        return new LoraModel(model, config, layers);
+    }
+
+    /// <summary>Trainable and total parameter counts ("trainable 1.6M of 135M, 1.2%").</summary>
+    public TrainableParameters TrainableParameters() => Lora.TrainableParameters.Of(Model);
+
+    /// <summary>
+    /// The adapter weights under PEFT's names: "base_model.model.&lt;path&gt;.lora_A.weight" [r, in] and
+    /// ".lora_B.weight" [out, r]. The tensors share the adapters' storage (detached).
+    /// </summary>
+    public Dictionary<string, Tensor> AdapterStateDict()
+    {
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (path, layer) in layers)
+        {
+            result[PeftKey(path, "lora_A")] = layer.lora_A.weight.detach();
+            result[PeftKey(path, "lora_B")] = layer.lora_B.weight.detach();
+        }
+        return result;
+    }
+
+    /// <summary>PEFT's key of an adapter matrix: base_model.model.{path}.{lora_A|lora_B}.weight.</summary>
+    public static string PeftKey(string modulePath, string matrix) => $"base_model.model.{modulePath}.{matrix}.weight";
+
+    /// <summary>Writes the adapter in PEFT's format (see <see cref="LoraAdapter.Save"/>).</summary>
+    public void SaveAdapter(string folder, string? baseModelNameOrPath = null) => LoraAdapter.Save(this, folder, baseModelNameOrPath);
+
+    /// <summary>
+    /// Replaces every <see cref="LoraLinear"/> by its merged plain layer (W + scaling·B·A; NF4 bases are
+    /// dequantized to <paramref name="dtype"/>, float32 by default) and returns the model, which no
+    /// longer has adapters and saves with <see cref="CausalLM.SavePretrained"/> in Hugging Face layout.
+    /// This LoraModel must not be used afterwards.
+    /// </summary>
+    public CausalLM MergeAndUnload(ScalarType? dtype = null)
+    {
+        foreach (var (path, layer) in layers)
+        {
+            var merged = layer.Merge(dtype);
+            Model.ReplaceModule(path, merged);
+            layer.Dispose();
+        }
+        layers.Clear();
+        return Model;
+    }
+
+    /// <summary>
+    /// Removes the adapters without merging them (PEFT's unload): each <see cref="LoraLinear"/> is
+    /// replaced by its base layer again, which stays frozen. This LoraModel must not be used afterwards.
+    /// </summary>
+    public CausalLM Unload()
+    {
+        foreach (var (path, layer) in layers)
+        {
+            Model.ReplaceModule(path, layer.base_layer);
+            layer.lora_A.Dispose();
+            layer.lora_B.Dispose();
+        }
+        layers.Clear();
+        return Model;
+    }
+
+    /// <summary>
+    /// Copies adapter weights given under PEFT's names into the adapters; every adapter must be
+    /// present with the right shape, and no unknown name is accepted.
+    /// </summary>
+    public void LoadAdapterWeights(IReadOnlyDictionary<string, Tensor> tensors, string source = "adapter")
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var errors = new List<string>();
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (path, layer) in layers)
+        {
+            foreach (var (matrix, weight) in new[] { ("lora_A", layer.lora_A.weight), ("lora_B", layer.lora_B.weight) })
+            {
+                var key = PeftKey(path, matrix);
+                expected.Add(key);
+                if (!tensors.TryGetValue(key, out var t)) { errors.Add($"missing tensor '{key}'"); continue; }
+                if (!t.shape.SequenceEqual(weight.shape))
+                    errors.Add($"tensor '{key}' has shape {ShapeText.Format(t.shape)}, the model's {matrix} of {path} needs {ShapeText.Format(weight.shape)}");
+            }
+        }
+        foreach (var key in tensors.Keys)
+            if (!expected.Contains(key))
+                errors.Add($"tensor '{key}' matches no adapted layer of the model");
+        if (errors.Count > 0)
+            throw new InvalidDataException($"{source}: the adapter does not fit the model:\n  " + string.Join("\n  ", errors.Take(20)) +
+                (errors.Count > 20 ? $"\n  … and {errors.Count - 20} more" : ""));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        foreach (var (path, layer) in layers)
+        {
+            layer.lora_A.weight.copy_(tensors[PeftKey(path, "lora_A")]);
+            layer.lora_B.weight.copy_(tensors[PeftKey(path, "lora_B")]);
+        }
+    }
+}

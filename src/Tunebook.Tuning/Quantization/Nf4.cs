@@ -1,0 +1,245 @@
+using Tunebook.Torch;
+using Tunebook.Torch.nn;
+
+namespace Tunebook.Tuning.Quantization;
+
+/// <summary>
+/// 4-bit NormalFloat (NF4) quantization with double-quantized scales, as defined in the QLoRA paper
+/// (Dettmers et al., 2023) and implemented by bitsandbytes:
+/// <list type="number">
+/// <item>the weight is cut into blocks of 64 values; each block is divided by its absolute maximum
+/// (its "absmax", one float32 per block) so it lies in [−1, 1];</item>
+/// <item>each value becomes the index (0..15) of the nearest entry of the NF4 code table, and two
+/// indices are packed into one byte (first value in the high nibble);</item>
+/// <item>double quantization: the absmax values, minus their mean, are quantized again to 8-bit codes
+/// of bitsandbytes' dynamic map in blocks of 256, each block with its own float32 scale.</item>
+/// </list>
+/// That is 4 + 8/64 + 32/(64·256) ≈ 4.127 bits per weight instead of 32.
+/// </summary>
+public static class Nf4
+{
+    /// <summary>Values per first-level block (bitsandbytes' default for NF4).</summary>
+    public const int BlockSize = 64;
+
+    /// <summary>Absmax values per second-level block in double quantization.</summary>
+    public const int ScaleBlockSize = 256;
+
+    /// <summary>
+    /// The 16 NF4 values, computed from the definition: the quantiles of N(0, 1) at 8 evenly spaced
+    /// probabilities from δ to ½ for the positive half and 7 for the negative half (so that 0 is exactly
+    /// representable and the table is asymmetric), with δ = 1 − ½(1/32 + 1/30), divided by the largest
+    /// so they span [−1, 1]. The probabilities are spaced in float32 as torch.linspace does in
+    /// bitsandbytes' create_normal_map, so the result matches the published constants.
+    /// </summary>
+    public static float[] CodeTable { get; } = ComputeCodeTable();
+
+    /// <summary>bitsandbytes' signed 8-bit dynamic map (create_dynamic_map): the codes for the absmax values.</summary>
+    public static float[] DynamicMap { get; } = ComputeDynamicMap();
+
+    static float[] ComputeCodeTable()
+    {
+        double delta = 0.5 * (1.0 / 32 + 1.0 / 30);
+        float offset = (float)(1 - delta);
+        var positive = LinspaceF32(offset, 0.5f, 9).Take(8).Select(p => NormalDistribution.InverseCdf(p));
+        var negative = LinspaceF32(offset, 0.5f, 8).Take(7).Select(p => -NormalDistribution.InverseCdf(p));
+        var values = positive.Concat([0.0]).Concat(negative).OrderBy(v => v).ToArray();
+        double max = values.Max();
+        return values.Select(v => (float)(v / max)).ToArray();
+    }
+
+    static float[] ComputeDynamicMap()
+    {
+        // Signed, 7 exponent bits, 8 bits total: for exponent i the fraction grid has 2^i + 1 points in
+        // [0.1, 1]; the codes are the midpoints scaled by 10^(i−6), with both signs; plus 0 and 1.
+        var data = new List<float>();
+        for (int i = 0; i < 7; i++)
+        {
+            var b = LinspaceF32(0.1f, 1f, (1 << i) + 1);
+            float scale = (float)Math.Pow(10, i - 6);
+            for (int k = 0; k + 1 < b.Length; k++)
+            {
+                float mean = (b[k] + b[k + 1]) / 2f;
+                data.Add(scale * mean);
+                data.Add(-scale * mean);
+            }
+        }
+        data.Add(0f);
+        data.Add(1f);
+        data.Sort();
+        return data.ToArray();
+    }
+
+    /// <summary>torch.linspace in float32 (the CPU kernel fills the first half from start, the second from end).</summary>
+    static float[] LinspaceF32(float start, float end, int steps)
+    {
+        var result = new float[steps];
+        float step = (end - start) / (steps - 1);
+        int halfway = steps / 2;
+        for (int i = 0; i < steps; i++)
+            result[i] = i < halfway ? start + step * i : end - step * (steps - i - 1);
+        return result;
+    }
+
+    /// <summary>Quantizes a floating-point tensor (any shape) to NF4 with double-quantized scales.</summary>
+    public static Nf4Tensor Quantize(Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!weight.is_floating_point()) throw new ArgumentException($"Nf4.Quantize: expected a floating-point tensor, got {weight.dtype.Name()}");
+        long n = weight.numel();
+        if (n == 0) throw new ArgumentException("Nf4.Quantize: the tensor is empty");
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var device = weight.device;
+        var table = torch.tensor(CodeTable, device: device);
+        var map = torch.tensor(DynamicMap, device: device);
+
+        // First level: blocks of 64, absmax-normalised, nearest NF4 code, two codes per byte.
+        var flat = PadTo(weight.detach().to(ScalarType.Float32).reshape(-1), BlockSize);
+        long blocks = flat.numel() / BlockSize;
+        var grid = flat.view(blocks, BlockSize);
+        var absmax = grid.abs().amax([1]);
+        var safe = torch.where(absmax.eq(0), torch.ones_like(absmax), absmax);
+        var codes = Nearest(grid.div(safe.unsqueeze(1)).reshape(-1), table).view(blocks, BlockSize);
+        var packed = codes.slice(1, 0, null, 2).bitwise_left_shift(4).bitwise_or(codes.slice(1, 1, null, 2)).reshape(-1).contiguous();
+
+        // Second level: absmax − mean in blocks of 256, 8-bit dynamic codes, one float32 scale per block.
+        var offset = absmax.mean();
+        var centered = PadTo(absmax - offset, ScaleBlockSize);
+        long scaleBlocks = centered.numel() / ScaleBlockSize;
+        var scaleGrid = centered.view(scaleBlocks, ScaleBlockSize);
+        var scaleAbsmax = scaleGrid.abs().amax([1]);
+        var scaleSafe = torch.where(scaleAbsmax.eq(0), torch.ones_like(scaleAbsmax), scaleAbsmax);
+        var scaleCodes = Nearest(scaleGrid.div(scaleSafe.unsqueeze(1)).reshape(-1), map).contiguous();
+
+        var result = new Nf4Tensor(weight.shape, blocks,
+            packed.DetachFromDisposeScope(), scaleCodes.DetachFromDisposeScope(), scaleAbsmax.contiguous().DetachFromDisposeScope(),
+            offset.DetachFromDisposeScope(), table.DetachFromDisposeScope(), map.DetachFromDisposeScope());
+        return result;
+    }
+
+    static Tensor PadTo(Tensor flat, int multiple)
+    {
+        long n = flat.numel();
+        long padded = (n + multiple - 1) / multiple * multiple;
+        return padded == n ? flat : functional.pad(flat, [0, padded - n]);
+    }
+
+    /// <summary>Index of the nearest table entry for each value, as uint8; chunked so the [chunk, K] distance matrix stays small.</summary>
+    static Tensor Nearest(Tensor values, Tensor table)
+    {
+        const long chunk = 1 << 18;
+        long n = values.numel();
+        var parts = new List<Tensor>();
+        for (long start = 0; start < n; start += chunk)
+        {
+            var piece = values.narrow(0, start, Math.Min(chunk, n - start));
+            parts.Add(piece.unsqueeze(1).sub(table.unsqueeze(0)).abs().argmin(1).to(ScalarType.UInt8));
+        }
+        return parts.Count == 1 ? parts[0] : torch.cat(parts.ToArray());
+    }
+}
+
+/// <summary>
+/// A tensor stored as NF4 (see <see cref="Nf4"/>): packed 4-bit codes, 8-bit codes of the block scales,
+/// one float32 scale per 256 block scales and their mean. Owns its tensors; dispose it (or the
+/// <see cref="Nf4Linear"/> holding it) to free them.
+/// </summary>
+public sealed class Nf4Tensor : IDisposable
+{
+    internal Nf4Tensor(long[] shape, long blocks, Tensor packed, Tensor scaleCodes, Tensor scaleScales, Tensor scaleOffset, Tensor codeTable, Tensor dynamicMap)
+    {
+        Shape = shape;
+        Blocks = blocks;
+        Packed = packed;
+        ScaleCodes = scaleCodes;
+        ScaleScales = scaleScales;
+        ScaleOffset = scaleOffset;
+        CodeTable = codeTable;
+        DynamicMap = dynamicMap;
+    }
+
+    /// <summary>Shape of the original tensor.</summary>
+    public long[] Shape { get; }
+    /// <summary>Number of elements of the original tensor.</summary>
+    public long Numel => Shape.Aggregate(1L, (a, b) => a * b);
+    /// <summary>Number of 64-value blocks (the last one zero-padded when needed).</summary>
+    public long Blocks { get; }
+    /// <summary>uint8 [blocks × 32]: two 4-bit codes per byte, first in the high nibble.</summary>
+    public Tensor Packed { get; private set; }
+    /// <summary>uint8 [⌈blocks/256⌉ × 256]: 8-bit dynamic-map codes of (absmax − mean) / block scale.</summary>
+    public Tensor ScaleCodes { get; private set; }
+    /// <summary>float32 [⌈blocks/256⌉]: the absolute maximum of each block of 256 centred absmax values.</summary>
+    public Tensor ScaleScales { get; private set; }
+    /// <summary>float32 scalar: the mean absmax subtracted before the second quantization.</summary>
+    public Tensor ScaleOffset { get; private set; }
+    /// <summary>float32 [16]: the NF4 values.</summary>
+    public Tensor CodeTable { get; private set; }
+    /// <summary>float32 [256]: the 8-bit dynamic map.</summary>
+    public Tensor DynamicMap { get; private set; }
+
+    /// <summary>Device of the stored codes.</summary>
+    public Device Device => Packed.device;
+
+    /// <summary>Bytes held, by dtype (the packed codes and scale codes are uint8).</summary>
+    public IReadOnlyDictionary<ScalarType, long> BytesByDType()
+    {
+        var result = new Dictionary<ScalarType, long>();
+        foreach (var t in new[] { Packed, ScaleCodes, ScaleScales, ScaleOffset, CodeTable, DynamicMap })
+            result[t.dtype] = result.GetValueOrDefault(t.dtype) + t.NumBytes;
+        return result;
+    }
+
+    /// <summary>The first-level block scales (absmax per 64 values), recovered from their 8-bit codes: float32 [blocks].</summary>
+    public Tensor BlockScales()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var decoded = DynamicMap.index_select(0, ScaleCodes.to(ScalarType.Int64)).view(-1, Nf4.ScaleBlockSize) * ScaleScales.unsqueeze(1);
+        return scope.MoveToOuter(decoded.reshape(-1).narrow(0, 0, Blocks) + ScaleOffset);
+    }
+
+    /// <summary>
+    /// The dequantized tensor in <paramref name="dtype"/>: table[code] × block scale, built from engine ops
+    /// (unpack nibbles, index the code table, multiply by the scales), without gradient.
+    /// </summary>
+    public Tensor Dequantize(ScalarType dtype = ScalarType.Float32)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var high = Packed.bitwise_right_shift(4);
+        var low = Packed.bitwise_and(15);
+        var codes = torch.stack([high, low], 1).reshape(-1).to(ScalarType.Int64);
+        var values = CodeTable.index_select(0, codes).view(Blocks, Nf4.BlockSize) * BlockScales().unsqueeze(1);
+        var result = values.reshape(-1).narrow(0, 0, Numel).view(Shape);
+        return scope.MoveToOuter(dtype == ScalarType.Float32 ? result.contiguous() : result.to(dtype));
+    }
+
+    /// <summary>Moves the stored codes and scales to a device (in place).</summary>
+    public void To(Device device)
+    {
+        if (device == Device) return;
+        Packed = Move(Packed, device);
+        ScaleCodes = Move(ScaleCodes, device);
+        ScaleScales = Move(ScaleScales, device);
+        ScaleOffset = Move(ScaleOffset, device);
+        CodeTable = Move(CodeTable, device);
+        DynamicMap = Move(DynamicMap, device);
+    }
+
+    static Tensor Move(Tensor t, Device device)
+    {
+        var moved = t.to(device).DetachFromDisposeScope();
+        t.Dispose();
+        return moved;
+    }
+
+    public void Dispose()
+    {
+        Packed.Dispose();
+        ScaleCodes.Dispose();
+        ScaleScales.Dispose();
+        ScaleOffset.Dispose();
+        CodeTable.Dispose();
+        DynamicMap.Dispose();
+    }
+}

@@ -1,0 +1,516 @@
+using System.Diagnostics;
+using Tunebook.Models;
+using Tunebook.Torch;
+using Tunebook.Torch.nn;
+using Tunebook.Torch.optim;
+
+namespace Tunebook.Tuning.Training;
+
+/// <summary>
+/// Trains the parameters of a causal LM that require gradients (LoRA adapters, or all of them for full
+/// fine-tuning) with AdamW, a warmup schedule, token-normalised gradient accumulation, gradient
+/// clipping, optional bf16 mixed precision and gradient checkpointing, evaluation and early stopping.
+/// It is driven step by step and keeps its state between calls, so a notebook can do
+/// <code>
+/// var trainer = new Trainer(model, train, validation, new TrainerOptions { MaxSteps = 200, EvalEvery = 20 });
+/// trainer.Step(10);            // ten optimizer steps, then return
+/// // … look at trainer.History, generate a sample …
+/// trainer.Run(cancellation);   // continue to the end (or until the token fires, at a step boundary)
+/// </code>
+/// It renders nothing: subscribe to <see cref="EventRaised"/> (or the typed events) to draw progress;
+/// <see cref="History"/> keeps every event. <see cref="SaveCheckpoint"/> and <see cref="Resume"/> continue
+/// a run bit-exactly on CPU (weights, optimizer moments, schedule, data order, dropout RNG, counters).
+/// </summary>
+public sealed partial class Trainer : IDisposable
+{
+    readonly CausalLM model;
+    readonly ITrainingData train;
+    readonly ITrainingData? validation;
+    readonly List<(string Name, Parameter Param)> trainable;
+    // With bf16 the optimizer updates float32 master copies; otherwise these are the parameters themselves.
+    readonly List<Parameter> optimized;
+    readonly Dictionary<Parameter, Parameter>? masters;
+    readonly AdamW optimizer;
+    readonly LrSchedule schedule;
+    readonly List<TrainingEvent> history = new();
+    readonly HashSet<int> reportedEmptyExamples = new();
+    readonly Stopwatch clock = new();
+    double elapsedBefore;
+    int[]? epochOrder;
+    int epochOrderFor = -1;
+    bool started;
+    bool resumed;
+    Dictionary<string, Tensor>? bestSnapshot;
+    int evalsWithoutImprovement;
+    int lastEvalStep = -1;
+
+    /// <summary>
+    /// Prepares training of <paramref name="model"/>'s parameters that have requires_grad. For bf16
+    /// the model is converted to bfloat16 here (trainable weights keep float32 master copies).
+    /// </summary>
+    public Trainer(CausalLM model, ITrainingData train, ITrainingData? validation, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (train.Count == 0) throw new ArgumentException("Trainer: the training data has no examples");
+        if (validation is { Count: 0 }) throw new ArgumentException("Trainer: the validation data has no examples (pass null for none)");
+        this.model = model;
+        this.train = train;
+        this.validation = validation;
+        Options = options;
+
+        trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        if (trainable.Count == 0)
+            throw new InvalidOperationException("Trainer: the model has no trainable parameters; apply LoRA (LoraModel.Apply) or call model.requires_grad_(true) for full fine-tuning");
+        foreach (var (name, p) in trainable)
+            if (p.dtype != ScalarType.Float32)
+                throw new ArgumentException($"Trainer: trainable parameter '{name}' is {p.dtype.Name()}; trainable weights must be float32 (use Precision = BFloat16 for bf16 compute with float32 master weights)");
+
+        if (options.Precision == TrainingPrecision.BFloat16)
+        {
+            CheckBf16Support(model.Device);
+            masters = new Dictionary<Parameter, Parameter>(ReferenceEqualityComparer.Instance);
+            using (var scope = torch.NewDisposeScope())
+            using (torch.no_grad())
+                foreach (var (name, p) in trainable)
+                    masters[p] = new Parameter(p.clone()) { Name = name };
+            model.to(ScalarType.BFloat16);
+            optimized = trainable.Select(t => masters[t.Param]).ToList();
+        }
+        else
+        {
+            optimized = trainable.Select(t => t.Param).ToList();
+        }
+        model.GradientCheckpointing = options.GradientCheckpointing;
+
+        optimizer = new AdamW(ParamGroups(), lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, eps: options.Epsilon, weight_decay: options.WeightDecay);
+        MicroBatchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        StepsPerEpoch = (MicroBatchesPerEpoch + options.GradientAccumulation - 1) / options.GradientAccumulation;
+        TotalSteps = options.MaxSteps ?? checked(options.Epochs!.Value * StepsPerEpoch);
+        schedule = new LrSchedule(options.Schedule, options.WarmupSteps, TotalSteps);
+        torch.manual_seed(options.Seed);
+    }
+
+    IEnumerable<ParamGroup> ParamGroups()
+    {
+        if (Options.WeightDecay == 0) return [new ParamGroup(optimized)];
+        // As transformers does: no weight decay on biases and norm weights.
+        var decay = new List<Parameter>();
+        var noDecay = new List<Parameter>();
+        for (int i = 0; i < trainable.Count; i++)
+        {
+            var name = trainable[i].Name;
+            bool exempt = name.EndsWith("bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal);
+            (exempt ? noDecay : decay).Add(optimized[i]);
+        }
+        var groups = new List<ParamGroup>();
+        if (decay.Count > 0) groups.Add(new ParamGroup(decay));
+        if (noDecay.Count > 0) groups.Add(new ParamGroup(noDecay, weight_decay: 0));
+        return groups;
+    }
+
+    static void CheckBf16Support(Device device)
+    {
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            var a = torch.ones([4, 4], ScalarType.BFloat16, device);
+            a.matmul(a).sum().item<double>();
+        }
+        catch (TorchException e)
+        {
+            throw new NotSupportedException($"bf16 training: this libtorch cannot compute in bfloat16 on {device} ({e.Message}); use precision float32", e);
+        }
+    }
+
+    // ---- state ----------------------------------------------------------------------------------
+
+    /// <summary>The options of this run.</summary>
+    public TrainerOptions Options { get; }
+    /// <summary>The model being trained.</summary>
+    public CausalLM Model => model;
+    /// <summary>Optimizer steps done.</summary>
+    public int GlobalStep { get; private set; }
+    /// <summary>Completed passes over the training data.</summary>
+    public int Epoch { get; private set; }
+    /// <summary>Next micro-batch within the current epoch.</summary>
+    public int BatchInEpoch { get; private set; }
+    /// <summary>Epochs as a fraction (completed epochs plus the share of the current one).</summary>
+    public double FractionalEpoch => Epoch + (double)BatchInEpoch / MicroBatchesPerEpoch;
+    /// <summary>Micro-batches in one epoch.</summary>
+    public int MicroBatchesPerEpoch { get; }
+    /// <summary>Optimizer steps in one epoch (the last may have fewer micro-batches).</summary>
+    public int StepsPerEpoch { get; }
+    /// <summary>Steps of the whole run.</summary>
+    public int TotalSteps { get; }
+    /// <summary>True once the run completed or stopped early; further steps are refused.</summary>
+    public bool IsFinished => FinishReason is not null;
+    /// <summary>Completed or EarlyStopped once finished; null while the run can continue.</summary>
+    public StopReason? FinishReason { get; private set; }
+    /// <summary>Learning rate the next step will use.</summary>
+    public double CurrentLearningRate => Options.LearningRate * schedule.Factor(GlobalStep);
+    /// <summary>Step of the lowest validation loss so far.</summary>
+    public int? BestStep { get; private set; }
+    /// <summary>Lowest validation loss so far.</summary>
+    public double? BestLoss { get; private set; }
+    /// <summary>Every event so far, in order (for a resumed trainer, including the events before the checkpoint).</summary>
+    public IReadOnlyList<TrainingEvent> History => history;
+    /// <summary>The step events of <see cref="History"/>.</summary>
+    public IEnumerable<StepCompleted> Steps => history.OfType<StepCompleted>();
+    /// <summary>The evaluation events of <see cref="History"/>.</summary>
+    public IEnumerable<Evaluated> Evaluations => history.OfType<Evaluated>();
+    /// <summary>Names of the trainable parameters.</summary>
+    public IReadOnlyList<string> TrainableParameterNames => trainable.Select(t => t.Name).ToList();
+
+    // ---- events ---------------------------------------------------------------------------------
+
+    /// <summary>Every event, as it happens (a logger subscribes here).</summary>
+    public event Action<TrainingEvent>? EventRaised;
+    /// <summary>The first run call of this trainer object.</summary>
+    public event Action<TrainingStarted>? Started;
+    /// <summary>After each optimizer step.</summary>
+    public event Action<StepCompleted>? StepCompleted;
+    /// <summary>After each evaluation.</summary>
+    public event Action<Evaluated>? Evaluated;
+    /// <summary>When a run call returns.</summary>
+    public event Action<TrainingStopped>? Stopped;
+    /// <summary>Warnings (all-masked examples, skipped updates).</summary>
+    public event Action<TrainingWarning>? Warning;
+
+    void Raise(TrainingEvent e)
+    {
+        history.Add(e);
+        switch (e)
+        {
+            case TrainingStarted s: Started?.Invoke(s); break;
+            case StepCompleted s: StepCompleted?.Invoke(s); break;
+            case Evaluated s: Evaluated?.Invoke(s); break;
+            case TrainingStopped s: Stopped?.Invoke(s); break;
+            case TrainingWarning s: Warning?.Invoke(s); break;
+        }
+        EventRaised?.Invoke(e);
+    }
+
+    // ---- running --------------------------------------------------------------------------------
+
+    /// <summary>One optimizer step; returns its metrics.</summary>
+    public StepCompleted Step()
+    {
+        RunCore(1, null, CancellationToken.None);
+        return Steps.Last();
+    }
+
+    /// <summary>Up to <paramref name="steps"/> optimizer steps (fewer when the run ends or the token fires).</summary>
+    public StopReason Step(int steps, CancellationToken cancellationToken = default)
+    {
+        if (steps < 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Step: expected a number of steps ≥ 0");
+        return RunCore(steps, null, cancellationToken);
+    }
+
+    /// <summary>Runs until <see cref="GlobalStep"/> reaches <paramref name="step"/>.</summary>
+    public StopReason RunUntilStep(int step, CancellationToken cancellationToken = default) =>
+        RunCore(Math.Max(0, step - GlobalStep), null, cancellationToken);
+
+    /// <summary>Runs until <paramref name="epoch"/> epochs are complete.</summary>
+    public StopReason RunUntilEpoch(int epoch, CancellationToken cancellationToken = default) =>
+        Epoch >= epoch ? RunCore(0, null, cancellationToken) : RunCore(int.MaxValue, t => t.Epoch >= epoch, cancellationToken);
+
+    /// <summary>Runs until <paramref name="condition"/> holds after a step (checked after every step).</summary>
+    public StopReason RunUntil(Func<Trainer, bool> condition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        return RunCore(int.MaxValue, condition, cancellationToken);
+    }
+
+    /// <summary>Runs to the end of the run (max steps or epochs), or until the token fires.</summary>
+    public StopReason Run(CancellationToken cancellationToken = default) => RunCore(int.MaxValue, null, cancellationToken);
+
+    StopReason RunCore(int maxSteps, Func<Trainer, bool>? condition, CancellationToken cancellationToken)
+    {
+        if (IsFinished)
+            throw new InvalidOperationException($"the run is finished ({FinishReason} at step {GlobalStep} of {TotalSteps}); create a new Trainer (or Resume with larger MaxSteps) to train further");
+        if (!started)
+        {
+            started = true;
+            Raise(new TrainingStarted(GlobalStep, TotalSteps, StepsPerEpoch, trainable.Sum(t => t.Param.numel()), resumed));
+        }
+        clock.Start();
+        try
+        {
+            int done = 0;
+            while (true)
+            {
+                if (IsFinished) return Stop(FinishReason!.Value);
+                if (done >= maxSteps) return Stop(StopReason.Paused);
+                if (cancellationToken.IsCancellationRequested) return Stop(StopReason.Cancelled);
+                TrainStep();
+                done++;
+                if (!IsFinished && condition is not null && condition(this)) return Stop(StopReason.Paused);
+            }
+        }
+        finally
+        {
+            clock.Stop();
+        }
+    }
+
+    StopReason Stop(StopReason reason)
+    {
+        Raise(new TrainingStopped(GlobalStep, reason, BestStep, BestLoss));
+        return reason;
+    }
+
+    double Elapsed => elapsedBefore + clock.Elapsed.TotalSeconds;
+
+    // ---- one step -------------------------------------------------------------------------------
+
+    void TrainStep()
+    {
+        var stepClock = Stopwatch.StartNew();
+        var group = NextGroup();
+        double lr = Options.LearningRate * schedule.Factor(GlobalStep);
+        double loss = 0, gradNorm = 0;
+        long targetTokens = 0, tokens = 0;
+        using (var scope = torch.NewDisposeScope())
+        {
+            model.train();
+            var batches = group.Select(train.Collate).ToList();
+            try
+            {
+                foreach (var b in batches)
+                {
+                    targetTokens += b.TargetTokens();
+                    tokens += b.Tokens();
+                    ReportEmptyExamples(b);
+                }
+                optimizer.zero_grad();
+                foreach (var p in trainable) p.Param.grad = null;
+                if (targetTokens == 0)
+                {
+                    loss = double.NaN;
+                    Raise(new TrainingWarning(GlobalStep + 1, $"step {GlobalStep + 1}: no target tokens in its {batches.Count} micro-batch(es) (all labels are -100); the update was skipped"));
+                }
+                else
+                {
+                    var device = model.Device;
+                    foreach (var b in batches)
+                    {
+                        var labels = b.Labels.to(device);
+                        // Sum of token losses over the whole accumulation group's target tokens: each
+                        // micro-batch contributes its share, so k micro-batches equal one batch k times larger.
+                        double denominator = targetTokens;
+                        var value = model.ForwardBackward(b.InputIds,
+                            logits => CausalLM.CausalLMLoss(logits, labels, reduction: "sum") / denominator,
+                            b.AttentionMask, b.PositionIds, b.SegmentIds);
+                        loss += value.item<double>();
+                        if (masters is not null) HarvestGradients();
+                    }
+                    gradNorm = utils.clip_grad_norm_(optimized, Options.MaxGradNorm ?? double.PositiveInfinity);
+                    optimizer.lr = lr;
+                    optimizer.step();
+                    if (masters is not null) CopyMastersToModel();
+                }
+                optimizer.zero_grad();
+                foreach (var p in trainable) p.Param.grad = null;
+            }
+            finally
+            {
+                foreach (var b in batches) b.Dispose();
+            }
+        }
+        GlobalStep++;
+        double seconds = stepClock.Elapsed.TotalSeconds;
+        Raise(new StepCompleted(GlobalStep, FractionalEpoch, loss, lr, gradNorm, seconds > 0 ? tokens / seconds : 0,
+            targetTokens, Elapsed, ProcessMemory.PeakResidentBytes()));
+
+        if (validation is not null && Options.EvalEvery is { } every && GlobalStep % every == 0) EvaluateAndTrack();
+        if (IsFinished) return; // early stopping
+        if (GlobalStep >= TotalSteps) Finish(StopReason.Completed);
+    }
+
+    /// <summary>The next accumulation group: up to GradientAccumulation micro-batches, never crossing an epoch boundary.</summary>
+    List<int[]> NextGroup()
+    {
+        var group = new List<int[]>();
+        for (int k = 0; k < Options.GradientAccumulation && BatchInEpoch < MicroBatchesPerEpoch; k++)
+        {
+            var order = OrderOf(Epoch);
+            int start = BatchInEpoch * Options.BatchSize;
+            int count = Math.Min(Options.BatchSize, order.Length - start);
+            group.Add(order.AsSpan(start, count).ToArray());
+            BatchInEpoch++;
+        }
+        if (BatchInEpoch >= MicroBatchesPerEpoch)
+        {
+            Epoch++;
+            BatchInEpoch = 0;
+        }
+        return group;
+    }
+
+    int[] OrderOf(int epoch)
+    {
+        if (epochOrderFor != epoch)
+        {
+            epochOrder = DataOrder.ForEpoch(train.Count, Options.Seed, epoch, Options.Shuffle);
+            epochOrderFor = epoch;
+        }
+        return epochOrder!;
+    }
+
+    void ReportEmptyExamples(TrainingBatch batch)
+    {
+        var perRow = batch.TargetTokensPerRow();
+        for (int row = 0; row < perRow.Length; row++)
+        {
+            if (perRow[row] != 0) continue;
+            int index = row < batch.ExampleIndices.Count ? batch.ExampleIndices[row] : -1;
+            if (!reportedEmptyExamples.Add(index)) continue;
+            Raise(new TrainingWarning(GlobalStep + 1, index >= 0
+                ? $"training example {index} has no target tokens (every label is -100, e.g. the prompt filled max_length); it adds nothing to the loss"
+                : $"a training example has no target tokens (every label is -100); it adds nothing to the loss"));
+        }
+    }
+
+    void HarvestGradients()
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (_, p) in trainable)
+        {
+            var g = p.grad;
+            if (g is null) continue;
+            var master = masters![p];
+            var mg = master.grad;
+            if (mg is null) master.grad = g.to(ScalarType.Float32, copy: true);
+            else mg.add_(g);
+            p.grad = null;
+        }
+    }
+
+    void CopyMastersToModel()
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (_, p) in trainable) p.copy_(masters![p]);
+    }
+
+    void Finish(StopReason reason)
+    {
+        if (validation is not null && lastEvalStep != GlobalStep && reason == StopReason.Completed) EvaluateAndTrack();
+        if (FinishReason is not null) return;
+        FinishReason = reason;
+        if (bestSnapshot is not null && (Options.RestoreBestAtEnd ?? Options.EarlyStoppingPatience is not null)) RestoreBest();
+    }
+
+    // ---- evaluation -----------------------------------------------------------------------------
+
+    /// <summary>
+    /// Loss per target token on the validation data (and perplexity = exp(loss)), in eval mode without
+    /// gradients; raises <see cref="Evaluated"/> but does not affect early stopping.
+    /// </summary>
+    public Evaluated Evaluate()
+    {
+        if (validation is null) throw new InvalidOperationException("Evaluate: the trainer has no validation data");
+        var (loss, tokens) = Measure(validation);
+        var e = new Evaluated(GlobalStep, loss, Math.Exp(loss), tokens, false);
+        Raise(e);
+        return e;
+    }
+
+    /// <summary>Mean loss per target token of <paramref name="data"/> (fixed order, eval mode, no gradient).</summary>
+    public (double Loss, long TargetTokens) Measure(ITrainingData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int batchSize = Options.EvalBatchSize ?? Options.BatchSize;
+        double sum = 0;
+        long tokens = 0;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            for (int start = 0; start < data.Count; start += batchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                var indices = Enumerable.Range(start, Math.Min(batchSize, data.Count - start)).ToArray();
+                using var b = data.Collate(indices);
+                long n = b.TargetTokens();
+                if (n == 0) continue;
+                var logits = model.Forward(b.InputIds, b.AttentionMask, b.PositionIds, null, b.SegmentIds);
+                sum += CausalLM.CausalLMLoss(logits, b.Labels.to(model.Device), reduction: "sum").item<double>();
+                tokens += n;
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return (tokens == 0 ? double.NaN : sum / tokens, tokens);
+    }
+
+    void EvaluateAndTrack()
+    {
+        var (loss, tokens) = Measure(validation!);
+        lastEvalStep = GlobalStep;
+        bool isBest = !double.IsNaN(loss) && (BestLoss is null || loss < BestLoss.Value - Options.EarlyStoppingMinDelta);
+        if (isBest)
+        {
+            BestLoss = loss;
+            BestStep = GlobalStep;
+            evalsWithoutImprovement = 0;
+            SnapshotBest();
+        }
+        else
+        {
+            evalsWithoutImprovement++;
+        }
+        Raise(new Evaluated(GlobalStep, loss, Math.Exp(loss), tokens, isBest));
+        if (Options.EarlyStoppingPatience is { } patience && evalsWithoutImprovement >= patience && FinishReason is null)
+            Finish(StopReason.EarlyStopped);
+    }
+
+    void SnapshotBest()
+    {
+        DisposeSnapshot();
+        using var noGrad = torch.no_grad();
+        bestSnapshot = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (int i = 0; i < trainable.Count; i++)
+            bestSnapshot[trainable[i].Name] = optimized[i].clone().DetachFromDisposeScope();
+    }
+
+    /// <summary>Puts the trainable weights of the best evaluation back into the model (no-op without one).</summary>
+    public void RestoreBest()
+    {
+        if (bestSnapshot is null) return;
+        LoadTrainable(bestSnapshot);
+    }
+
+    void LoadTrainable(IReadOnlyDictionary<string, Tensor> values)
+    {
+        using var noGrad = torch.no_grad();
+        for (int i = 0; i < trainable.Count; i++)
+        {
+            var (name, p) = trainable[i];
+            if (!values.TryGetValue(name, out var v)) throw new InvalidDataException($"no saved value for trainable parameter '{name}'");
+            if (!v.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"saved '{name}' has shape {ShapeText.Format(v.shape)}, the model's parameter {ShapeText.Format(p.shape)}");
+            optimized[i].copy_(v);
+            if (masters is not null) p.copy_(v);
+        }
+    }
+
+    void DisposeSnapshot()
+    {
+        if (bestSnapshot is null) return;
+        foreach (var t in bestSnapshot.Values) t.Dispose();
+        bestSnapshot = null;
+    }
+
+    /// <summary>Frees the optimizer state, the best snapshot and master weights (not the model).</summary>
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        DisposeSnapshot();
+        if (masters is not null) foreach (var m in masters.Values) m.Dispose();
+    }
+}

@@ -1,0 +1,163 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Tunebook.Models;
+using Tunebook.Torch;
+using Tunebook.Torch.optim;
+
+namespace Tunebook.Tuning.Training;
+
+// Checkpoints: everything a run needs to continue exactly where it stopped.
+public sealed partial class Trainer
+{
+    const string StateFile = "trainer_state.json";
+    const string TrainableFile = "trainable.safetensors";
+    const string OptimizerFile = "optimizer.safetensors";
+    const string RngFile = "rng_state.safetensors";
+    const string BestFile = "best.safetensors";
+    const string Format = "tunebook-trainer-checkpoint";
+
+    /// <summary>JSON settings for trainer state and metrics: enums as strings, NaN/∞ allowed, snake_case names.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    /// <summary>
+    /// Writes a checkpoint folder: the trainable weights (float32 masters under bf16), the optimizer's
+    /// moments and step counts, the torch RNG state, the counters, the options, the best-evaluation
+    /// snapshot and the event history. Everything is written into a temporary sibling folder that then
+    /// replaces <paramref name="folder"/>, so a crash never leaves a half-written checkpoint.
+    /// </summary>
+    public void SaveCheckpoint(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        var full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
+        var parent = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(parent);
+        var temp = $"{full}.tmp-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(temp);
+        try
+        {
+            using (var scope = torch.NewDisposeScope())
+            {
+                var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                for (int i = 0; i < trainable.Count; i++) weights[trainable[i].Name] = optimized[i].detach().contiguous();
+                Safetensors.Save(Path.Combine(temp, TrainableFile), weights);
+
+                using var optState = optimizer.state_dict();
+                if (optState.Tensors.Count > 0) Safetensors.Save(Path.Combine(temp, OptimizerFile), optState.Tensors);
+                Safetensors.Save(Path.Combine(temp, RngFile), new Dictionary<string, Tensor> { ["cpu"] = torch.get_rng_state() });
+                if (bestSnapshot is not null) Safetensors.Save(Path.Combine(temp, BestFile), bestSnapshot);
+
+                var state = new JsonObject
+                {
+                    ["format"] = Format,
+                    ["version"] = 1,
+                    ["global_step"] = GlobalStep,
+                    ["epoch"] = Epoch,
+                    ["batch_in_epoch"] = BatchInEpoch,
+                    ["total_steps"] = TotalSteps,
+                    ["finish_reason"] = FinishReason is { } r ? JsonValue.Create(r.ToString()) : null,
+                    ["best_step"] = BestStep,
+                    ["best_loss"] = BestLoss is { } b ? JsonSerializer.SerializeToNode(b, JsonOptions) : null,
+                    ["evals_without_improvement"] = evalsWithoutImprovement,
+                    ["last_eval_step"] = lastEvalStep,
+                    ["elapsed_seconds"] = Elapsed,
+                    ["train_examples"] = train.Count,
+                    ["trainable_parameters"] = new JsonArray(trainable.Select(t => (JsonNode)JsonValue.Create(t.Name)!).ToArray()),
+                    ["reported_empty_examples"] = new JsonArray(reportedEmptyExamples.Order().Select(i => (JsonNode)JsonValue.Create(i)!).ToArray()),
+                    ["optimizer_scalars"] = JsonSerializer.SerializeToNode(optState.Scalars, JsonOptions),
+                    ["options"] = JsonSerializer.SerializeToNode(Options, JsonOptions),
+                    ["history"] = JsonSerializer.SerializeToNode(history, JsonOptions),
+                };
+                File.WriteAllText(Path.Combine(temp, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            }
+            // Swap the finished folder in: move the old one aside, rename, then delete the old one.
+            string? old = null;
+            if (Directory.Exists(full))
+            {
+                old = $"{full}.old-{Guid.NewGuid():N}";
+                Directory.Move(full, old);
+            }
+            Directory.Move(temp, full);
+            if (old is not null) Directory.Delete(old, recursive: true);
+        }
+        catch
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Continues a run from a checkpoint folder. <paramref name="model"/> must be prepared as for the
+    /// original run (same base weights, same adapters: the trainable parameter names must match) and
+    /// <paramref name="train"/> must hold the same examples. The options are those of the checkpoint
+    /// unless <paramref name="options"/> is given (e.g. to extend MaxSteps).
+    /// </summary>
+    public static Trainer Resume(string folder, CausalLM model, ITrainingData train, ITrainingData? validation = null, TrainerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        var statePath = Path.Combine(folder, StateFile);
+        if (!File.Exists(statePath)) throw new FileNotFoundException($"{folder}: not a trainer checkpoint (no {StateFile})", statePath);
+        JsonObject state;
+        try { state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new InvalidDataException($"{statePath}: expected a JSON object"); }
+        catch (JsonException e) { throw new InvalidDataException($"{statePath}: invalid JSON: {e.Message}", e); }
+        if (state["format"]?.GetValue<string>() != Format) throw new InvalidDataException($"{statePath}: not a Tunebook trainer checkpoint (field 'format')");
+
+        T Field<T>(string name) => state[name] is { } node ? node.Deserialize<T>(JsonOptions)! : throw new InvalidDataException($"{statePath}: missing field '{name}'");
+        var saved = Field<TrainerOptions>("options");
+        var trainer = new Trainer(model, train, validation, options ?? saved);
+        try
+        {
+            var names = Field<string[]>("trainable_parameters");
+            if (!names.SequenceEqual(trainer.TrainableParameterNames))
+            {
+                var missing = names.Except(trainer.TrainableParameterNames).Take(5);
+                var extra = trainer.TrainableParameterNames.Except(names).Take(5);
+                throw new InvalidDataException($"{folder}: the model's trainable parameters differ from the checkpoint's (in the checkpoint only: {string.Join(", ", missing)}; in the model only: {string.Join(", ", extra)}); prepare the model as for the original run (same adapters)");
+            }
+            int examples = Field<int>("train_examples");
+            if (examples != train.Count)
+                throw new InvalidDataException($"{folder}: the checkpoint was trained on {examples} examples, the training data now has {train.Count}; resume needs the same data");
+
+            using (var scope = torch.NewDisposeScope())
+            {
+                trainer.LoadTrainable(Safetensors.Load(Path.Combine(folder, TrainableFile)));
+                using var optState = new OptimizerState();
+                foreach (var (k, v) in Field<Dictionary<string, double>>("optimizer_scalars")) optState.Scalars[k] = v;
+                var optPath = Path.Combine(folder, OptimizerFile);
+                if (File.Exists(optPath))
+                    foreach (var (k, v) in Safetensors.Load(optPath)) optState.Tensors[k] = v.DetachFromDisposeScope();
+                trainer.optimizer.load_state_dict(optState);
+                var bestPath = Path.Combine(folder, BestFile);
+                if (File.Exists(bestPath))
+                    trainer.bestSnapshot = Safetensors.Load(bestPath).ToDictionary(kv => kv.Key, kv => kv.Value.DetachFromDisposeScope(), StringComparer.Ordinal);
+                torch.set_rng_state(Safetensors.Load(Path.Combine(folder, RngFile))["cpu"]);
+            }
+
+            trainer.GlobalStep = Field<int>("global_step");
+            trainer.Epoch = Field<int>("epoch");
+            trainer.BatchInEpoch = Field<int>("batch_in_epoch");
+            trainer.BestStep = state["best_step"]?.GetValue<int>();
+            trainer.BestLoss = state["best_loss"]?.Deserialize<double>(JsonOptions);
+            trainer.evalsWithoutImprovement = Field<int>("evals_without_improvement");
+            trainer.lastEvalStep = Field<int>("last_eval_step");
+            trainer.elapsedBefore = Field<double>("elapsed_seconds");
+            foreach (var i in Field<int[]>("reported_empty_examples")) trainer.reportedEmptyExamples.Add(i);
+            trainer.history.AddRange(Field<List<TrainingEvent>>("history"));
+            if (state["finish_reason"]?.GetValue<string>() is { } reason && (options is null || trainer.GlobalStep >= trainer.TotalSteps))
+                trainer.FinishReason = Enum.Parse<StopReason>(reason);
+            trainer.resumed = true;
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+}

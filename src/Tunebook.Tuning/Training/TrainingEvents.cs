@@ -1,0 +1,50 @@
+using System.Text.Json.Serialization;
+
+namespace Tunebook.Tuning.Training;
+
+/// <summary>Why a call to Step/RunUntil/Run returned.</summary>
+public enum StopReason
+{
+    /// <summary>The run reached its last step (or epoch).</summary>
+    Completed,
+    /// <summary>The cancellation token fired; the trainer stopped at a step boundary and can continue.</summary>
+    Cancelled,
+    /// <summary>The validation loss stopped improving for the configured patience.</summary>
+    EarlyStopped,
+    /// <summary>The requested steps were done, or the RunUntil condition became true; the trainer can continue.</summary>
+    Paused,
+}
+
+/// <summary>Base of everything the trainer reports; the history is a list of these, in order.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "event")]
+[JsonDerivedType(typeof(TrainingStarted), "started")]
+[JsonDerivedType(typeof(StepCompleted), "step")]
+[JsonDerivedType(typeof(Evaluated), "eval")]
+[JsonDerivedType(typeof(TrainingStopped), "stopped")]
+[JsonDerivedType(typeof(TrainingWarning), "warning")]
+public abstract record TrainingEvent;
+
+/// <summary>Training started (or resumed) at <see cref="Step"/>.</summary>
+public sealed record TrainingStarted(int Step, int TotalSteps, int StepsPerEpoch, long TrainableParameters, bool Resumed) : TrainingEvent;
+
+/// <summary>One optimizer step is done.</summary>
+/// <param name="Step">Steps done so far (1 for the first).</param>
+/// <param name="Epoch">Fractional epoch: completed epochs plus the share of the current one.</param>
+/// <param name="Loss">Mean loss per target token over the step's micro-batches (NaN when none had a target).</param>
+/// <param name="LearningRate">The rate this update used.</param>
+/// <param name="GradNorm">Global gradient norm before clipping.</param>
+/// <param name="TokensPerSecond">Input tokens (not padding) processed per second in this step.</param>
+/// <param name="TargetTokens">Tokens the loss was taken over.</param>
+/// <param name="ElapsedSeconds">Training time so far (this trainer object, including evaluation).</param>
+/// <param name="PeakMemoryBytes">Peak resident memory of the process (CPU), or the CUDA allocator's peak when it is exposed.</param>
+public sealed record StepCompleted(int Step, double Epoch, double Loss, double LearningRate, double GradNorm, double TokensPerSecond,
+    long TargetTokens, double ElapsedSeconds, long PeakMemoryBytes) : TrainingEvent;
+
+/// <summary>An evaluation on the validation data.</summary>
+public sealed record Evaluated(int Step, double Loss, double Perplexity, long TargetTokens, bool IsBest) : TrainingEvent;
+
+/// <summary>A run call returned.</summary>
+public sealed record TrainingStopped(int Step, StopReason Reason, int? BestStep, double? BestLoss) : TrainingEvent;
+
+/// <summary>Something the user should know (an all-masked example, a skipped update).</summary>
+public sealed record TrainingWarning(int Step, string Message) : TrainingEvent;
