@@ -72,11 +72,22 @@ public static class AttentionMask
         }
         else if (keyMask is not null)
         {
-            var m = keyMask.to(ScalarType.Int64);
-            // Integer arithmetic throughout (a double scalar would turn the ids into floats).
-            var cumulative = m.cumsum(1).sub(torch.ones_like(m));
-            var full = cumulative.masked_fill(m.eq(0), 1);
-            result = full.narrow(1, pastLength, queryLength);
+            // Count real tokens before each position (on the host: masks are small, and this keeps
+            // the arithmetic in integers). Padding positions get 1, as in transformers.
+            long total = pastLength + queryLength;
+            var m = keyMask.to(Device.CPU, ScalarType.Int64).contiguous().data<long>();
+            var pos = new long[batch * queryLength];
+            for (long b = 0; b < batch; b++)
+            {
+                long seen = 0;
+                for (long t = 0; t < total; t++)
+                {
+                    bool real = m[b * total + t] != 0;
+                    if (real) seen++;
+                    if (t >= pastLength) pos[b * queryLength + t - pastLength] = real ? seen - 1 : 1;
+                }
+            }
+            result = torch.tensor(pos, [batch, queryLength], device: device);
         }
         else
         {

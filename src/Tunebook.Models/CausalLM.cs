@@ -179,6 +179,15 @@ public abstract class CausalLM : Module
         return scope.MoveToOuter(functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: ignoreIndex, reduction: reduction));
     }
 
+    /// <summary>Generates a continuation of <paramref name="prompt"/> with the model's tokenizer (see <see cref="Generator"/>).</summary>
+    public GenerationResult Generate(string prompt, GenerationOptions? options = null) => new Generator(this).Generate(prompt, options);
+
+    /// <summary>Generates continuations of several prompts as one left-padded batch.</summary>
+    public GenerationResult Generate(IReadOnlyList<string> prompts, GenerationOptions? options = null) => new Generator(this).Generate(prompts, options);
+
+    /// <summary>Generates from token-id prompts (no tokenizer needed unless stop strings are used).</summary>
+    public GenerationResult Generate(IReadOnlyList<int[]> prompts, GenerationOptions? options = null) => new Generator(this).Generate(prompts, options);
+
     /// <summary>A KV cache sized for this model.</summary>
     public KVCache NewCache(long capacity = 256) => new(NumLayers, capacity);
 

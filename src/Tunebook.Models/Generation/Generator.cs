@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using Tunebook.Text.Tokenizers;
+using Tunebook.Torch;
+
+namespace Tunebook.Models;
+
+/// <summary>
+/// Autoregressive text generation: the prompt runs through the model once (filling the KV cache),
+/// then one token at a time is picked from the last position's logits and fed back. Batches of
+/// prompts are left-padded so that every row's last token sits in the same column; the attention
+/// mask hides the padding and position ids are counted from the mask.
+/// </summary>
+public sealed class Generator
+{
+    readonly CausalLM model;
+    readonly Tokenizer? tokenizer;
+
+    /// <param name="model">The model (switched to eval mode for the call).</param>
+    /// <param name="tokenizer">Encodes string prompts and decodes output; defaults to the model's.</param>
+    public Generator(CausalLM model, Tokenizer? tokenizer = null)
+    {
+        this.model = model ?? throw new ArgumentNullException(nameof(model));
+        this.tokenizer = tokenizer ?? model.Tokenizer;
+    }
+
+    /// <summary>Generates a continuation of one prompt.</summary>
+    public GenerationResult Generate(string prompt, GenerationOptions? options = null) => Generate([prompt], options);
+
+    /// <summary>Generates continuations of several prompts in one batch.</summary>
+    public GenerationResult Generate(IReadOnlyList<string> prompts, GenerationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        var tok = tokenizer ?? throw new InvalidOperationException("Generate: string prompts need a tokenizer (the model folder had none); pass token ids or a Tokenizer");
+        options ??= new GenerationOptions();
+        var ids = prompts.Select(p => tok.Encode(p ?? throw new ArgumentNullException(nameof(prompts), "a prompt is null"), options.AddSpecialTokens).Ids).ToArray();
+        return Generate(ids, options);
+    }
+
+    /// <summary>Generates continuations of prompts given as token ids.</summary>
+    public GenerationResult Generate(IReadOnlyList<int[]> prompts, GenerationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        options ??= new GenerationOptions();
+        var settings = Resolve(options, prompts);
+        var clock = Stopwatch.StartNew();
+        int B = prompts.Count;
+        int maxPrompt = prompts.Max(p => p.Length);
+        var pad = settings.PadId;
+
+        var streams = prompts.Select(_ => new TextStream(tokenizer, options.StopStrings, options.SkipSpecialTokens)).ToArray();
+        var generated = prompts.Select(_ => new List<int>()).ToArray();
+        var seen = prompts.Select(p => new HashSet<int>(p)).ToArray();
+        var finish = new FinishReason?[B];
+        var random = new Random(unchecked((int)(settings.Seed ^ (settings.Seed >> 32))));
+        double promptSeconds = 0;
+
+        bool wasTraining = model.training;
+        model.eval();
+        using var noGrad = torch.no_grad();
+        using var cache = options.UseCache ? model.NewCache(maxPrompt + settings.MaxNewTokens) : null;
+        var device = model.Device;
+        // Left-padded token matrix and mask, kept on the host and grown by one column per step.
+        var rows = prompts.Select(p => Enumerable.Repeat(pad, maxPrompt - p.Length).Concat(p).Select(i => (long)i).ToList()).ToArray();
+        var maskRows = prompts.Select(p => Enumerable.Repeat(0L, maxPrompt - p.Length).Concat(Enumerable.Repeat(1L, p.Length)).ToList()).ToArray();
+        bool padded = prompts.Any(p => p.Length != maxPrompt);
+        try
+        {
+            for (int step = 0; step < settings.MaxNewTokens; step++)
+            {
+                if (options.CancellationToken.IsCancellationRequested)
+                {
+                    for (int b = 0; b < B; b++) finish[b] ??= FinishReason.Cancelled;
+                    break;
+                }
+                using var scope = torch.NewDisposeScope();
+                var logits = NextLogits(step, rows, maskRows, padded, cache, device);  // [B, V] float32
+                if (step == 0) promptSeconds = clock.Elapsed.TotalSeconds;
+                for (int b = 0; b < B; b++)
+                {
+                    if (finish[b] is not null) { rows[b].Add(pad); maskRows[b].Add(1); continue; }
+                    int token = Pick(logits[b], seen[b], settings, random);
+                    generated[b].Add(token);
+                    seen[b].Add(token);
+                    rows[b].Add(token);
+                    maskRows[b].Add(1);
+                    var delta = streams[b].Push(token);
+                    if (settings.Eos.Contains(token)) finish[b] = FinishReason.Eos;
+                    else if (streams[b].Stopped) finish[b] = FinishReason.Stop;
+                    else if (generated[b].Count >= settings.MaxNewTokens) finish[b] = FinishReason.Length;
+                    if (finish[b] is not null) delta += streams[b].Flush();
+                    options.OnToken?.Invoke(new GenerationChunk(b, token, delta, finish[b]));
+                }
+                if (finish.All(f => f is not null)) break;
+            }
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+        for (int b = 0; b < B; b++) finish[b] ??= FinishReason.Length;
+        var sequences = Enumerable.Range(0, B)
+            .Select(b => new GeneratedSequence(streams[b].Text, generated[b].ToArray(), prompts[b].Length, finish[b]!.Value))
+            .ToArray();
+        return new GenerationResult(sequences, prompts.Sum(p => p.Length), generated.Sum(g => g.Count), promptSeconds, clock.Elapsed.TotalSeconds, settings.Seed);
+    }
+
+    Tensor NextLogits(int step, List<long>[] rows, List<long>[] maskRows, bool padded, KVCache? cache, Device device)
+    {
+        int B = rows.Length;
+        bool incremental = cache is not null && step > 0;
+        int width = incremental ? 1 : rows[0].Count;
+        int start = rows[0].Count - width;
+        var ids = torch.tensor(rows.SelectMany(r => r.Skip(start)).ToArray(), [B, width], device: device);
+        Tensor? mask = padded ? torch.tensor(maskRows.SelectMany(r => r).ToArray(), [B, maskRows[0].Count], device: device) : null;
+        var logits = model.Forward(ids, mask, cache: cache);
+        return logits.select(1, width - 1).to(ScalarType.Float32);
+    }
+
+    static int Pick(Tensor row, HashSet<int> seen, Settings s, Random random)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = LogitsProcessing.RepetitionPenalty(row, seen, s.RepetitionPenalty);
+        if (!s.Sample) return (int)logits.argmax().item<long>();
+        logits = logits / s.Temperature;
+        logits = LogitsProcessing.TopK(logits, s.TopK);
+        logits = LogitsProcessing.TopP(logits, s.TopP);
+        return LogitsProcessing.Sample(logits.softmax(-1), random);
+    }
+
+    sealed record Settings(int MaxNewTokens, bool Sample, double Temperature, int TopK, double TopP, double RepetitionPenalty, HashSet<int> Eos, int PadId, long Seed);
+
+    Settings Resolve(GenerationOptions o, IReadOnlyList<int[]> prompts)
+    {
+        if (prompts.Count == 0) throw new ArgumentException("Generate: no prompts");
+        long vocab = model.Config.VocabSize;
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            if (prompts[i] is null || prompts[i].Length == 0) throw new ArgumentException($"Generate: prompt {i} is empty; it needs at least one token (e.g. BOS)");
+            foreach (var id in prompts[i])
+                if (id < 0 || id >= vocab) throw new ArgumentException($"Generate: prompt {i} holds token id {id}, outside the vocabulary [0, {vocab})");
+        }
+        var g = model.GenerationConfig;
+        int maxNew = o.MaxNewTokens ?? g.MaxNewTokens ?? 128;
+        if (maxNew < 1) throw new ArgumentOutOfRangeException(nameof(o.MaxNewTokens), maxNew, "MaxNewTokens must be at least 1");
+        double temperature = o.Temperature ?? g.Temperature ?? 1.0;
+        if (temperature < 0 || double.IsNaN(temperature)) throw new ArgumentOutOfRangeException(nameof(o.Temperature), temperature, "Temperature must be ≥ 0");
+        bool sample = o.DoSample ?? (o.Temperature is > 0 ? true : o.Temperature == 0 ? false : g.DoSample ?? false);
+        if (temperature == 0) sample = false;
+        int topK = o.TopK ?? g.TopK ?? 0;
+        if (topK < 0) throw new ArgumentOutOfRangeException(nameof(o.TopK), topK, "TopK must be ≥ 0 (0 = off)");
+        double topP = o.TopP ?? g.TopP ?? 1.0;
+        if (!(topP > 0 && topP <= 1)) throw new ArgumentOutOfRangeException(nameof(o.TopP), topP, "TopP must be in (0, 1]");
+        double penalty = o.RepetitionPenalty ?? g.RepetitionPenalty ?? 1.0;
+        if (!(penalty > 0)) throw new ArgumentOutOfRangeException(nameof(o.RepetitionPenalty), penalty, "RepetitionPenalty must be > 0 (1 = off)");
+        if (o.StopStrings.Count > 0 && tokenizer is null) throw new InvalidOperationException("Generate: stop strings need a tokenizer to decode the output");
+        var eos = new HashSet<int>(o.EosTokenIds ?? g.EosTokenIds);
+        if (o.EosTokenIds is null && tokenizer?.EosTokenId is { } te) eos.Add(te);
+        int padId = g.PadTokenId ?? tokenizer?.PadTokenId ?? eos.Cast<int?>().FirstOrDefault() ?? 0;
+        long seed = o.Seed ?? Random.Shared.NextInt64();
+        return new Settings(maxNew, sample, temperature, topK, topP, penalty, eos, padId, seed);
+    }
+}
