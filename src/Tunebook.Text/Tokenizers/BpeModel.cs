@@ -30,6 +30,8 @@ internal sealed class BpeModel
     readonly bool _hasAllFallbackBytes;
     readonly ConcurrentDictionary<string, Word> _cache = new();
     readonly ConcurrentDictionary<string, Word>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    int _cacheCount; // ConcurrentDictionary.Count takes every lock; keep our own tally
+    readonly bool _splitBeforeMetaspace;
 
     public IReadOnlyDictionary<string, int> Vocab { get; }
     public int MergeCount => _merges.Count;
@@ -60,6 +62,10 @@ internal sealed class BpeModel
         IgnoreMerges = ignoreMerges;
         Prefix = continuingSubwordPrefix ?? "";
         Suffix = endOfWordSuffix ?? "";
+        // SentencePiece-style files (Llama 2, Mistral) have no pre-tokenizer, so a whole line is one "word".
+        // When no token has '▁' right after another character, no merge can cross the start of a '▁' run,
+        // and cutting there gives identical tokens while letting each piece be cached.
+        _splitBeforeMetaspace = vocab.ContainsKey("▁") && !vocab.Keys.Any(t => HasMetaspaceBoundary(t));
         _hasAllFallbackBytes = true;
         for (int b = 0; b < 256; b++)
         {
@@ -80,13 +86,45 @@ internal sealed class BpeModel
 
     public int? TokenToId(ReadOnlySpan<char> token) => _vocabBySpan.TryGetValue(token, out var id) ? id : null;
 
+    static bool HasMetaspaceBoundary(ReadOnlySpan<char> s)
+    {
+        for (int i = 1; i < s.Length; i++) if (s[i] == '▁' && s[i - 1] != '▁') return true;
+        return false;
+    }
+
     /// <summary>Tokenizes one word (the text of a pre-tokenized piece).</summary>
     public Word Tokenize(ReadOnlySpan<char> word)
     {
+        if (_splitBeforeMetaspace && !ByteLevel && word.Length > 16 && HasMetaspaceBoundary(word)) return TokenizeChunks(word);
+        return TokenizeCached(word);
+    }
+
+    Word TokenizeCached(ReadOnlySpan<char> word)
+    {
         if (_cacheBySpan.TryGetValue(word, out var cached)) return cached;
         var result = Compute(word);
-        if (word.Length <= MaxCachedWordLength && _cache.Count < MaxCacheEntries) _cacheBySpan.TryAdd(word, result);
+        if (word.Length <= MaxCachedWordLength && _cacheCount < MaxCacheEntries && _cacheBySpan.TryAdd(word, result))
+            Interlocked.Increment(ref _cacheCount);
         return result;
+    }
+
+    /// <summary>Tokenizes the pieces that start at each '▁' run separately and joins the results.</summary>
+    Word TokenizeChunks(ReadOnlySpan<char> word)
+    {
+        var ids = new List<int>(word.Length / 3);
+        var starts = new List<int>(word.Length / 3);
+        var ends = new List<int>(word.Length / 3);
+        int start = 0;
+        for (int i = 1; i <= word.Length; i++)
+        {
+            if (i < word.Length && !(word[i] == '▁' && word[i - 1] != '▁')) continue;
+            var piece = TokenizeCached(word[start..i]);
+            ids.AddRange(piece.Ids);
+            foreach (var s in piece.Starts) starts.Add(s + start);
+            foreach (var e in piece.Ends) ends.Add(e + start);
+            start = i;
+        }
+        return new Word(ids.ToArray(), starts.ToArray(), ends.ToArray());
     }
 
     Word Compute(ReadOnlySpan<char> word)
