@@ -21,10 +21,14 @@ static class ChatTemplateCommand
         {
             Description = $"Built-in template to use when the tokenizer has none ({string.Join(", ", BuiltInChatTemplates.Names)})",
         };
-        var command = new Command("chat-template",
-            "Read one JSON array of messages per line from stdin and print each rendered prompt as one JSON string per line.")
+        var name = new Option<string?>("--template")
         {
-            tokenizer, generation, fallback,
+            Description = "Which named template of the tokenizer config to use (for example tool_use); default: \"default\"",
+        };
+        var command = new Command("chat-template",
+            "Read one JSON array of messages per line from stdin (or an object with \"messages\" and further variables such as \"tools\") and print each rendered prompt as one JSON string per line.")
+        {
+            tokenizer, generation, fallback, name,
         };
         command.SetAction(parse =>
         {
@@ -32,6 +36,16 @@ static class ChatTemplateCommand
             try
             {
                 template = ChatTemplate.FromTokenizerConfig(parse.GetValue(tokenizer)!, parse.GetValue(fallback));
+                if (parse.GetValue(name) is { } wanted && wanted != template.Name)
+                {
+                    if (!template.Named.TryGetValue(wanted, out var chosen))
+                    {
+                        Console.Error.WriteLine($"chat-template: the tokenizer has no template named '{wanted}'" +
+                            (template.Named.Count > 0 ? $" (it has: {string.Join(", ", template.Named.Keys)})" : " (it has a single unnamed template)"));
+                        return 1;
+                    }
+                    template = chosen;
+                }
             }
             catch (Exception e) when (e is IOException or InvalidDataException or TemplateException or ArgumentException or UnauthorizedAccessException)
             {

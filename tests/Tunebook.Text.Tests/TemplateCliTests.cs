@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Tunebook.Text.Templates;
 using static Tunebook.Text.Tests.Templates.TemplateReference;
 
@@ -23,6 +24,23 @@ public class TemplateCliTests
         Assert.Equal("<|im_start|>user\nHi ✓<|im_end|>\n<|im_start|>assistant\n", JsonSerializer.Deserialize<string>(lines[0]));
         Assert.StartsWith("<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n", JsonSerializer.Deserialize<string>(lines[1]));
         Assert.Equal("", error.ToString());
+    }
+
+    [Fact]
+    public void Object_lines_carry_tools_and_other_variables()
+    {
+        var template = ChatTemplate.FromTokenizerConfig(Qwen3Folder);
+        var line = "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"tools\": [{\"name\": \"f\"}], \"enable_thinking\": false, \"add_generation_prompt\": true}";
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = ChatTemplateCli.Run(template, addGenerationPrompt: false, new StringReader(line), output, error);
+        Assert.True(code == 0, error.ToString());
+        var text = JsonSerializer.Deserialize<string>(output.ToString().Trim())!;
+        var expected = template.Render(JsonNode.Parse("[{\"role\": \"user\", \"content\": \"Hi\"}]")!, addGenerationPrompt: true,
+            new Dictionary<string, object?> { ["tools"] = JsonNode.Parse("[{\"name\": \"f\"}]"), ["enable_thinking"] = false });
+        Assert.Equal(expected, text);
+        Assert.Contains("<tools>\n{\"name\": \"f\"}\n</tools>", text);
+        Assert.EndsWith("<|im_start|>assistant\n<think>\n\n</think>\n\n", text);
     }
 
     [Theory]

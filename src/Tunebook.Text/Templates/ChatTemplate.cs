@@ -155,7 +155,7 @@ public sealed class ChatTemplate
                 break;
             case null:
                 if (fallbackBuiltIn is null)
-                    throw new InvalidDataException($"{where} has no chat_template; pass a built-in one ({string.Join(", ", BuiltInChatTemplates.Names)}) as the fallback");
+                    throw new InvalidDataException($"{where} has no chat_template; choose a built-in one ({string.Join(", ", BuiltInChatTemplates.Names)}): fallbackBuiltIn in C#, --builtin on the command line");
                 main = Parse(BuiltInChatTemplates.Get(fallbackBuiltIn), fallbackBuiltIn);
                 var (bos, eos) = BuiltInChatTemplates.DefaultTokens(fallbackBuiltIn);
                 if (bos is not null) tokens.TryAdd("bos_token", bos);
