@@ -18,7 +18,7 @@ public static class Kernelspec
         var explicitDir = Environment.GetEnvironmentVariable("JUPYTER_DATA_DIR");
         if (!string.IsNullOrEmpty(explicitDir)) return explicitDir;
         var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
         return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".local", "share") : xdg, "jupyter");
     }
 

@@ -126,3 +126,39 @@ public sealed class SignatureTests
         finally { File.Delete(file); }
     }
 }
+
+public sealed class KernelspecTests
+{
+    [Fact]
+    public void Install_writes_a_kernelspec_jupyter_can_read()
+    {
+        var prefix = Directory.CreateTempSubdirectory("tunebook-spec-").FullName;
+        try
+        {
+            var folder = Kernelspec.Install("/opt/tunebook/tunebook.dll", prefix);
+            Assert.Equal(Path.Combine(prefix, "share", "jupyter", "kernels", "tunebook"), folder);
+
+            // Read back by jupyter_client itself, the way front ends find kernels.
+            var script = "import json,sys; from jupyter_client.kernelspec import KernelSpecManager as M; " +
+                         "s=M().get_kernel_spec('tunebook'); print(json.dumps({'argv': s.argv, 'name': s.display_name, 'lang': s.language, 'mode': s.interrupt_mode, 'dir': s.resource_dir}))";
+            var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add("-c"); start.ArgumentList.Add(script);
+            start.Environment["JUPYTER_PATH"] = Path.Combine(prefix, "share", "jupyter");
+            using var python = Process.Start(start)!;
+            var output = python.StandardOutput.ReadToEnd();
+            python.WaitForExit();
+            var spec = JsonNode.Parse(output)!;
+            Assert.Equal("C# (Tunebook)", (string?)spec["name"]);
+            Assert.Equal("csharp", (string?)spec["lang"]);
+            Assert.Equal("message", (string?)spec["mode"]);
+            var argv = spec["argv"]!.AsArray().Select(a => (string?)a).ToList();
+            Assert.Equal(["/opt/tunebook/tunebook.dll", "kernel", "run", "--connection-file", "{connection_file}"], argv.Skip(1));
+            Assert.EndsWith("dotnet", argv[0]);
+
+            var png = File.ReadAllBytes(Path.Combine(folder, "logo-64x64.png"));
+            Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, png[..4]);
+            Assert.Contains("<svg", File.ReadAllText(Path.Combine(folder, "logo-svg.svg")));
+        }
+        finally { Directory.Delete(prefix, true); }
+    }
+}

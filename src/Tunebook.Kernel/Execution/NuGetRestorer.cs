@@ -17,7 +17,7 @@ public sealed partial class NuGetRestorer
     public NuGetRestorer(string? cacheRoot = null)
     {
         _cacheRoot = cacheRoot ?? Environment.GetEnvironmentVariable("TUNEBOOK_NUGET_CACHE")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "tunebook", "nuget");
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify), ".cache", "tunebook", "nuget");
     }
 
     /// <summary>Parses "Name" or "Name, Version" (the text after "nuget:").</summary>
