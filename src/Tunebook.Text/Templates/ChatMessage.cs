@@ -22,9 +22,16 @@ public sealed record ChatMessage(string Role, string? Content)
     /// <summary>Further fields, passed to the template as they are.</summary>
     public IReadOnlyDictionary<string, object?>? Extra { get; init; }
 
+    /// <summary>A system prompt.</summary>
     public static ChatMessage System(string content) => new("system", content);
+
+    /// <summary>A user turn.</summary>
     public static ChatMessage User(string content) => new("user", content);
+
+    /// <summary>An assistant turn (the reply a model is trained to produce).</summary>
     public static ChatMessage Assistant(string content) => new("assistant", content);
+
+    /// <summary>A tool result answering a tool call.</summary>
     public static ChatMessage Tool(string content, string? name = null, string? toolCallId = null) =>
         new("tool", content) { Name = name, ToolCallId = toolCallId };
 
@@ -41,7 +48,8 @@ public sealed record ChatMessage(string Role, string? Content)
         return o;
     }
 
-    /// <summary>Reads one message from a JSON object: role and content required (content may be null).</summary>
+    /// <summary>Reads one message from a JSON object: "role" is required; content may be a string, null, or a list of
+    /// parts (kept in <see cref="Extra"/>); unknown fields go to <see cref="Extra"/>.</summary>
     public static ChatMessage FromJson(JsonObject o)
     {
         string role = o["role"]?.GetValue<string>() ?? throw new FormatException("message has no \"role\"");
@@ -52,7 +60,7 @@ public sealed record ChatMessage(string Role, string? Content)
         {
             null => null,
             JsonValue v when v.TryGetValue<string>(out var s) => s,
-            var other => null,
+            _ => null,
         };
         if (o["content"] is JsonArray parts) extra["content"] = parts.DeepClone();
         return new ChatMessage(role, content)
