@@ -96,6 +96,9 @@ public class TemplateApiTests
         });
         Assert.Equal("3|2.5|[\"x\", \"y\"]|v|4|true|false", text);
         Assert.Throws<ArgumentException>(() => template.RenderVariables(new Dictionary<string, object?> { ["a"] = new object() }));
+        var cycle = new List<object?>();
+        cycle.Add(cycle);
+        Assert.Throws<ArgumentException>(() => template.RenderVariables(new Dictionary<string, object?> { ["a"] = cycle }));
     }
 
     [Fact]

@@ -7,7 +7,14 @@ namespace Tunebook.Text.Templates;
 /// <summary>Turns .NET and JSON data (messages, tools, extra variables) into template values.</summary>
 static class ValueConverter
 {
-    public static Value FromObject(object? input) => input switch
+    const int MaxDepth = 256;
+
+    public static Value FromObject(object? input) => FromObject(input, 0);
+
+    // Depth-limited so that a self-referencing list or dictionary is an error, not a stack overflow.
+    static Value FromObject(object? input, int depth) => depth > MaxDepth
+        ? throw new ArgumentException($"value nests deeper than {MaxDepth} levels (a list or dictionary that contains itself?)")
+        : input switch
     {
         null => NullValue.Instance,
         Value v => v,
@@ -19,9 +26,9 @@ static class ValueConverter
         JsonNode node => FromJson(node),
         JsonElement element => FromJson(element),
         ChatMessage message => FromJson(message.ToJson()),
-        IDictionary dict => FromDictionary(dict),
-        IEnumerable<KeyValuePair<string, object?>> pairs => new ObjectValue(ToOrdered(pairs.Select(p => (p.Key, FromObject(p.Value))))),
-        IEnumerable items => new ArrayValue(items.Cast<object?>().Select(FromObject).ToList()),
+        IDictionary dict => FromDictionary(dict, depth),
+        IEnumerable<KeyValuePair<string, object?>> pairs => new ObjectValue(ToOrdered(pairs.Select(p => (p.Key, FromObject(p.Value, depth + 1))))),
+        IEnumerable items => new ArrayValue(items.Cast<object?>().Select(x => FromObject(x, depth + 1)).ToList()),
         DateTime dt => new StringValue(dt.ToString("O")),
         _ => throw new ArgumentException($"cannot pass a {input.GetType().Name} to a chat template; use strings, numbers, booleans, lists, dictionaries or JSON nodes"),
     };
@@ -29,11 +36,11 @@ static class ValueConverter
     // A whole double stays an integer, as in JavaScript (JSON has one number type).
     static Value Number(double d) => double.IsFinite(d) && d % 1 == 0 ? new IntegerValue(d) : new FloatValue(d);
 
-    static ObjectValue FromDictionary(IDictionary dict)
+    static ObjectValue FromDictionary(IDictionary dict, int depth)
     {
         var map = new OrderedDictionary<string, Value>();
         foreach (DictionaryEntry e in dict)
-            map[e.Key as string ?? System.Convert.ToString(e.Key, System.Globalization.CultureInfo.InvariantCulture) ?? ""] = FromObject(e.Value);
+            map[e.Key as string ?? System.Convert.ToString(e.Key, System.Globalization.CultureInfo.InvariantCulture) ?? ""] = FromObject(e.Value, depth + 1);
         return new ObjectValue(map);
     }
 
