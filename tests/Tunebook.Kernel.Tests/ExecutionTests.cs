@@ -257,6 +257,14 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
         Assert.Equal("ok", Status(_kernel.ReplyTo(_kernel.Shell, id)));
         Assert.Equal("TYPED TEXT", (string?)_kernel.OutputsOf(id).Single(m => m.MsgType == "execute_result").Content["data"]!["text/plain"]);
 
+        // Input(prompt, password) is the global for prompts and secrets.
+        id = _kernel.StartExecute("Input(\"Token: \", password: true).Length", allowStdin: true);
+        request = _kernel.Receive(_kernel.Stdin, TimeSpan.FromSeconds(30))!;
+        Assert.Equal("Token: ", (string?)request.Content["prompt"]);
+        Assert.True((bool)request.Content["password"]!);
+        _kernel.Send(_kernel.Stdin, JupyterMessage.Create("input_reply", new JsonObject { ["value"] = "secret" }, request.Header, _kernel.Session));
+        Assert.Equal("6", (string?)_kernel.OutputsOf(id).Single(m => m.MsgType == "execute_result").Content["data"]!["text/plain"]);
+
         // Without allow_stdin the read fails with a clear error instead of hanging.
         var (denied, _) = _kernel.Execute("Console.ReadLine()");
         Assert.Equal("error", Status(denied));

@@ -3,6 +3,25 @@ using Tunebook.Kernel.Protocol;
 
 namespace Tunebook.Kernel.Tests;
 
+/// <summary>Extensions in a folder named by TUNEBOOK_KERNEL_EXTENSIONS load at start, like those beside the kernel.</summary>
+public sealed class StartupExtensionTests
+{
+    [Fact]
+    public void Extensions_found_at_start_are_ready_in_the_first_cell()
+    {
+        var folder = Directory.CreateTempSubdirectory("tunebook-startup-ext-").FullName;
+        try
+        {
+            TestAssemblies.Compile(folder, "Greetings", TestAssemblies.GreetingExtension);
+            using var kernel = new KernelProcess(environment: new Dictionary<string, string> { ["TUNEBOOK_KERNEL_EXTENSIONS"] = folder });
+            var (reply, outputs) = kernel.Execute("#!greet start\ngreeting.Text + \" / \" + Greeter.Hello(\"again\")");
+            Assert.True((string?)reply.Content["status"] == "ok", (string?)reply.Content["evalue"]);
+            Assert.Equal("hello start / hello again", (string?)outputs.Single(m => m.MsgType == "execute_result").Content["data"]!["text/plain"]);
+        }
+        finally { try { Directory.Delete(folder, true); } catch (IOException) { } }
+    }
+}
+
 /// <summary>Magic commands, #r references, kernel extensions and typed variables set by magics.</summary>
 public sealed class ExtensionAndMagicTests(KernelProcessFixture fixture) : IClassFixture<KernelProcessFixture>, IDisposable
 {
@@ -106,6 +125,15 @@ public sealed class ExtensionAndMagicTests(KernelProcessFixture fixture) : IClas
         var (missing, _) = _kernel.Execute("#r \"/no/such/folder/Missing.dll\"");
         Assert.Equal("error", Status(missing));
         Assert.Contains("#r: no assembly at /no/such/folder/Missing.dll", (string)missing.Content["evalue"]!);
+    }
+
+    [Fact]
+    public void R_nuget_restores_a_package_and_its_assemblies_are_usable()
+    {
+        var (reply, outputs) = _kernel.Execute("#r \"nuget: Markdig, 1.6.0\"\nMarkdig.Markdown.ToHtml(\"**bold**\")", timeout: TimeSpan.FromMinutes(4));
+        Assert.True(Status(reply) == "ok", (string?)reply.Content["evalue"]);
+        Assert.Equal("<p><strong>bold</strong></p>\n", Result(outputs));
+        Assert.Contains("Installed Markdig", KernelProcess.StreamText(outputs));
     }
 
     [Fact]

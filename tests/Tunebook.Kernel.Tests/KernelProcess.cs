@@ -35,7 +35,8 @@ public sealed class KernelProcess : IDisposable
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
 
     /// <param name="transport">"tcp" (loopback, free ports) or "ipc" (socket files in a temp folder).</param>
-    public KernelProcess(string transport = "tcp")
+    /// <param name="environment">Extra environment variables for the kernel process.</param>
+    public KernelProcess(string transport = "tcp", IReadOnlyDictionary<string, string>? environment = null)
     {
         _directory = Directory.CreateTempSubdirectory("tunebook-kernel-test-").FullName;
         var ports = transport == "tcp" ? FreePorts(5) : [1, 2, 3, 4, 5];
@@ -53,6 +54,8 @@ public sealed class KernelProcess : IDisposable
         var assembly = typeof(KernelProcess).Assembly.Location;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = _directory };
         foreach (var a in new[] { assembly, "--kernel-host", file }) start.ArgumentList.Add(a);
+        start.Environment["TUNEBOOK_NUGET_CACHE"] = Path.Combine(_directory, "nuget"); // never the user's cache
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         _process = Process.Start(start)!;
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine("stdout: " + e.Data); };

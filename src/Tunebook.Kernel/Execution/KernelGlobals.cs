@@ -24,6 +24,13 @@ public class KernelGlobals
     /// <summary>Cancelled when the user interrupts the cell. Long loops should check it.</summary>
     public CancellationToken Cancellation => _host.Cancellation;
 
+    /// <summary>
+    /// Asks the user for a line of text in the front end (Jupyter's input box); with
+    /// <paramref name="password"/> the typed text is hidden. Console.ReadLine() works too.
+    /// </summary>
+    public string Input(string prompt = "", bool password = false) =>
+        _host is KernelHost { InputProvider: { } ask } ? ask(prompt, password) : Console.ReadLine() ?? "";
+
     /// <summary>The notebook host (the kernel).</summary>
     public INotebookHost Host => _host;
 

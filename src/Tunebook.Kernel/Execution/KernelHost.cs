@@ -26,6 +26,9 @@ public sealed class KernelHost : INotebookHost
         Stderr = new CellOutputWriter("stderr", iopub, () => _parent);
     }
 
+    /// <summary>Asks the front end for a line of input (prompt, password); set by the kernel server.</summary>
+    public Func<string, bool, string>? InputProvider { get; init; }
+
     /// <summary>The header of the request being executed (or last executed); outputs are parented to it.</summary>
     public JsonObject? Parent => _parent;
 

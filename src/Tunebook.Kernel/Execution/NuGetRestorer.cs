@@ -39,6 +39,9 @@ public sealed partial class NuGetRestorer
         if (!floating && File.Exists(done)) return Assemblies(output);
 
         Directory.CreateDirectory(folder);
+        // Two kernels restoring the same package take turns: the second then finds the finished build.
+        using var folderLock = await LockAsync(Path.Combine(folder, ".lock"), cancellation);
+        if (!floating && File.Exists(done)) return Assemblies(output);
         // Keep any Directory.Build.props / .targets above the cache folder out of the throwaway build.
         File.WriteAllText(Path.Combine(folder, "Directory.Build.props"), "<Project />");
         File.WriteAllText(Path.Combine(folder, "Directory.Build.targets"), "<Project />");
@@ -63,6 +66,15 @@ public sealed partial class NuGetRestorer
         if (exit != 0) throw new InvalidOperationException(Explain(name, version, log));
         if (!floating) File.WriteAllText(done, DateTime.UtcNow.ToString("O"));
         return Assemblies(output);
+    }
+
+    static async Task<FileStream> LockAsync(string path, CancellationToken cancellation)
+    {
+        while (true)
+        {
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) { await Task.Delay(250, cancellation); }
+        }
     }
 
     static IReadOnlyList<string> Assemblies(string output) =>

@@ -51,7 +51,7 @@ public sealed class KernelServer : IDisposable
         _shell = new RouterChannel("shell", _context, connection.Endpoint(connection.ShellPort), _signer, log);
         _control = new RouterChannel("control", _context, connection.Endpoint(connection.ControlPort), _signer, log);
         _stdin = new RouterChannel("stdin", _context, connection.Endpoint(connection.StdinPort), _signer, log);
-        _host = new KernelHost(_iopub);
+        _host = new KernelHost(_iopub) { InputProvider = RequestInput };
     }
 
     /// <summary>The endpoints actually bound, in connection-file order (shell, control, stdin, iopub, hb).</summary>
@@ -93,6 +93,11 @@ public sealed class KernelServer : IDisposable
             _executor = new CellExecutor(_host, _log);
             _executor.Session.InitializeAsync().GetAwaiter().GetResult();
             _executor.LoadExtensionsFrom(AppContext.BaseDirectory);
+            // Extensions installed elsewhere: TUNEBOOK_KERNEL_EXTENSIONS lists more folders (path-separated).
+            foreach (var folder in (Environment.GetEnvironmentVariable("TUNEBOOK_KERNEL_EXTENSIONS") ?? "")
+                         .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                if (Directory.Exists(folder)) _executor.LoadExtensionsFrom(folder);
+                else _log.WriteLine($"[tunebook kernel] TUNEBOOK_KERNEL_EXTENSIONS names {folder}, which is not a folder");
         }
         catch (Exception e) { _log.WriteLine($"[tunebook kernel] the C# session failed to start: {e}"); }
         _iopub.PublishStatus("idle", null);
