@@ -28,10 +28,10 @@ internal static class TokenizerReference
         .Concat([string.Join("\n", Corpus), string.Join("\n\n", Corpus.Take(20)), string.Join(" \n", Corpus.Skip(20).Take(30)), ""])
         .ToList();
 
-    public sealed record Answer(int[][] Ids, string[][]? Tokens, string[]? Decoded);
+    public sealed record Answer(int[][] Ids, string[][]? Tokens, string[]? Decoded, int[][]? TypeIds = null);
 
     public static Answer HuggingFace(string tokenizerJson, string? configJson, IReadOnlyList<string> texts, bool addSpecialTokens,
-        IReadOnlyList<int[]>? decode = null, bool skipSpecialTokens = false)
+        IReadOnlyList<int[]>? decode = null, bool skipSpecialTokens = false, IReadOnlyList<string>? pairs = null)
     {
         var request = new JsonObject
         {
@@ -41,6 +41,7 @@ internal static class TokenizerReference
             ["add_special_tokens"] = addSpecialTokens,
             ["decode"] = decode is null ? null : new JsonArray(decode.Select(ids => (JsonNode)new JsonArray(ids.Select(i => (JsonNode)JsonValue.Create(i)!).ToArray())).ToArray()),
             ["skip_special_tokens"] = skipSpecialTokens,
+            ["pairs"] = pairs is null ? null : new JsonArray(pairs.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
         };
         return Parse(Run("node", [Script("tokenize_hf.mjs")], request.ToJsonString()));
     }
@@ -62,7 +63,8 @@ internal static class TokenizerReference
         var ids = node["ids"]!.AsArray().Select(a => a!.AsArray().Select(i => (int)i!).ToArray()).ToArray();
         var tokens = node["tokens"]?.AsArray().Select(a => a!.AsArray().Select(t => (string)t!).ToArray()).ToArray();
         var decoded = node["decoded"]?.AsArray().Select(s => (string)s!).ToArray();
-        return new Answer(ids, tokens, decoded);
+        var typeIds = node["type_ids"]?.AsArray().Select(a => a?.AsArray().Select(i => (int)i!).ToArray() ?? []).ToArray();
+        return new Answer(ids, tokens, decoded, typeIds);
     }
 
     /// <summary>Runs a process with stdin, returning stdout; fails the test with stderr when it exits non-zero.</summary>

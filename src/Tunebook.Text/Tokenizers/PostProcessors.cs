@@ -24,36 +24,32 @@ internal sealed class TokenSequence
 
 /// <summary>
 /// A post-processor wraps the encoded text in the model's special tokens (Llama's BOS, BERT's [CLS] ... [SEP])
-/// and may adjust offsets. It runs last in encoding.
+/// and may adjust offsets. It runs last in encoding, on one sequence or a pair.
 /// </summary>
 internal abstract class PostProcessor
 {
-    /// <summary>Combines one or two encoded sequences into the final one.</summary>
-    public abstract TokenSequence Process(TokenSequence first, TokenSequence? second, bool addSpecialTokens, Func<int, string> tokenOf);
+    /// <summary>
+    /// Processes the sequences (one, or two for a pair). Processors that add special tokens merge them into
+    /// one; others (ByteLevel) return them separately so that a following step still sees the pair.
+    /// </summary>
+    public abstract List<TokenSequence> Process(List<TokenSequence> sequences, bool addSpecialTokens, Func<int, string> tokenOf);
 
-    protected static TokenSequence Concat(TokenSequence first, TokenSequence? second)
+    /// <summary>Joins what is left into one sequence: type id 0 for the first, 1 for the second.</summary>
+    public static TokenSequence Merge(List<TokenSequence> sequences)
     {
+        if (sequences.Count == 1) return sequences[0];
         var result = new TokenSequence();
-        result.AddAll(first, 0);
-        if (second is not null) result.AddAll(second, 1);
+        for (int i = 0; i < sequences.Count; i++) result.AddAll(sequences[i], i);
         return result;
     }
 }
 
 internal sealed class SequencePostProcessor(IReadOnlyList<PostProcessor> steps) : PostProcessor
 {
-    public override TokenSequence Process(TokenSequence first, TokenSequence? second, bool addSpecialTokens, Func<int, string> tokenOf)
+    public override List<TokenSequence> Process(List<TokenSequence> sequences, bool addSpecialTokens, Func<int, string> tokenOf)
     {
-        // Each step sees the previous result as a single sequence (as in Hugging Face's Sequence processor,
-        // only the first step can see a pair).
-        var current = first;
-        var pair = second;
-        foreach (var step in steps)
-        {
-            current = step.Process(current, pair, addSpecialTokens, tokenOf);
-            pair = null;
-        }
-        return pair is null ? current : Concat(current, pair);
+        foreach (var step in steps) sequences = step.Process(sequences, addSpecialTokens, tokenOf);
+        return sequences;
     }
 }
 
@@ -64,47 +60,42 @@ internal readonly record struct TemplatePiece(bool IsSequence, string Name, int 
 internal sealed class TemplatePostProcessor(IReadOnlyList<TemplatePiece> single, IReadOnlyList<TemplatePiece> pair,
     IReadOnlyDictionary<string, int[]> specialTokens) : PostProcessor
 {
-    public override TokenSequence Process(TokenSequence first, TokenSequence? second, bool addSpecialTokens, Func<int, string> tokenOf)
+    public override List<TokenSequence> Process(List<TokenSequence> sequences, bool addSpecialTokens, Func<int, string> tokenOf)
     {
-        var template = second is null ? single : pair;
+        var template = sequences.Count == 1 ? single : pair;
         var result = new TokenSequence();
         foreach (var piece in template)
         {
             if (piece.IsSequence)
             {
-                var seq = piece.Name == "B" ? second : first;
-                if (seq is not null) result.AddAll(seq, piece.TypeId);
+                int index = piece.Name == "B" ? 1 : 0;
+                if (index < sequences.Count) result.AddAll(sequences[index], piece.TypeId);
             }
             else if (addSpecialTokens)
             {
                 foreach (var id in specialTokens[piece.Name]) result.Add(id, (0, 0), special: true, piece.TypeId);
             }
         }
-        return result;
+        return [result];
     }
 }
 
 /// <summary>BERT and RoBERTa style: [CLS] A [SEP] (pair: [CLS] A [SEP] B [SEP]; RoBERTa doubles the middle separator).</summary>
 internal sealed class ClsSepPostProcessor(int clsId, int sepId, bool doubleSeparator, ByteLevelPostProcessor? trimOffsets) : PostProcessor
 {
-    public override TokenSequence Process(TokenSequence first, TokenSequence? second, bool addSpecialTokens, Func<int, string> tokenOf)
+    public override List<TokenSequence> Process(List<TokenSequence> sequences, bool addSpecialTokens, Func<int, string> tokenOf)
     {
-        if (trimOffsets is not null)
-        {
-            first = trimOffsets.Process(first, null, addSpecialTokens, tokenOf);
-            if (second is not null) second = trimOffsets.Process(second, null, addSpecialTokens, tokenOf);
-        }
-        if (!addSpecialTokens) return Concat(first, second);
+        if (trimOffsets is not null) sequences = trimOffsets.Process(sequences, addSpecialTokens, tokenOf);
+        if (!addSpecialTokens) return [Merge(sequences)];
         var result = new TokenSequence();
         result.Add(clsId, (0, 0), true);
-        result.AddAll(first, 0);
+        result.AddAll(sequences[0], 0);
         result.Add(sepId, (0, 0), true);
-        if (second is null) return result;
-        int type = doubleSeparator ? 0 : 1;
-        if (doubleSeparator) result.Add(sepId, (0, 0), true, type);
-        result.AddAll(second, type);
-        result.Add(sepId, (0, 0), true, type);
-        return result;
+        if (sequences.Count == 1) return [result];
+        if (doubleSeparator) result.Add(sepId, (0, 0), true, 1);
+        result.AddAll(sequences[1], 1);
+        result.Add(sepId, (0, 0), true, 1);
+        return [result];
     }
 }
 
@@ -114,14 +105,10 @@ internal sealed class ClsSepPostProcessor(int clsId, int sepId, bool doubleSepar
 /// </summary>
 internal sealed class ByteLevelPostProcessor(bool trimOffsets, bool addPrefixSpace) : PostProcessor
 {
-    public override TokenSequence Process(TokenSequence first, TokenSequence? second, bool addSpecialTokens, Func<int, string> tokenOf)
+    public override List<TokenSequence> Process(List<TokenSequence> sequences, bool addSpecialTokens, Func<int, string> tokenOf)
     {
-        if (trimOffsets)
-        {
-            Trim(first, tokenOf);
-            if (second is not null) Trim(second, tokenOf);
-        }
-        return second is null ? first : Concat(first, second);
+        if (trimOffsets) foreach (var s in sequences) Trim(s, tokenOf);
+        return sequences;
     }
 
     void Trim(TokenSequence seq, Func<int, string> tokenOf)

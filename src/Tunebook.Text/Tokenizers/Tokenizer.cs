@@ -183,21 +183,12 @@ public sealed class Tokenizer
         ArgumentNullException.ThrowIfNull(text);
         var first = EncodeSequence(text, parseSpecialTokens);
         var second = pair is null ? null : EncodeSequence(pair, parseSpecialTokens);
-        var seq = _postProcessor is null
-            ? Concat(first, second)
-            : _postProcessor.Process(first, second, addSpecialTokens, id => _idToToken[id] ?? "");
+        List<TokenSequence> sequences = second is null ? [first] : [first, second];
+        if (_postProcessor is not null) sequences = _postProcessor.Process(sequences, addSpecialTokens, id => _idToToken[id] ?? "");
+        var seq = PostProcessor.Merge(sequences);
         var tokens = new string[seq.Ids.Count];
         for (int i = 0; i < tokens.Length; i++) tokens[i] = _idToToken[seq.Ids[i]] ?? "";
         return new Encoding(seq.Ids.ToArray(), tokens, seq.Offsets.ToArray(), seq.Special.ToArray(), seq.TypeIds.ToArray());
-    }
-
-    static TokenSequence Concat(TokenSequence a, TokenSequence? b)
-    {
-        if (b is null) return a;
-        var r = new TokenSequence();
-        r.AddAll(a, 0);
-        r.AddAll(b, 1);
-        return r;
     }
 
     /// <summary>Encodes many texts in parallel; results are in input order.</summary>

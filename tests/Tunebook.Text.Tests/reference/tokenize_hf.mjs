@@ -1,9 +1,9 @@
 // Reference ids from Hugging Face's own JavaScript tokenizers (@huggingface/tokenizers) and, for GPT-2's
 // original files, from gpt-3-encoder. Reads one JSON request on stdin, writes one JSON answer on stdout:
 //   {"tokenizer": "path/tokenizer.json", "config": "path/tokenizer_config.json" | null,
-//    "texts": [...], "add_special_tokens": true, "decode": [[ids]...] | null, "skip_special_tokens": false}
+//    "texts": [...], "pairs": [...] | null, "add_special_tokens": true, "decode": [[ids]...] | null, "skip_special_tokens": false}
 //   {"engine": "gpt-3-encoder", "texts": [...]}
-// → {"ids": [[...]], "tokens": [[...]], "decoded": [...]}
+// → {"ids": [[...]], "tokens": [[...]], "type_ids": [[...]], "decoded": [...]}
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -25,9 +25,12 @@ if (request.engine === "gpt-3-encoder") {
   const config = request.config ? JSON.parse(fs.readFileSync(request.config, "utf8")) : {};
   const tokenizer = new Tokenizer(json, config);
   const add = request.add_special_tokens ?? true;
-  const encodings = request.texts.map((t) => tokenizer.encode(t, { add_special_tokens: add }));
+  const pairs = request.pairs ?? null;
+  const encodings = request.texts.map((t, i) =>
+    tokenizer.encode(t, { add_special_tokens: add, text_pair: pairs ? pairs[i] : null, return_token_type_ids: true }));
   answer.ids = encodings.map((e) => e.ids);
   answer.tokens = encodings.map((e) => e.tokens);
+  answer.type_ids = encodings.map((e) => e.token_type_ids ?? null);
   if (request.decode)
     answer.decoded = request.decode.map((ids) =>
       ids.length === 0 ? "" : tokenizer.decode(ids, { skip_special_tokens: request.skip_special_tokens ?? false, clean_up_tokenization_spaces: false }));
