@@ -27,9 +27,10 @@ public static class Nf4
     /// <summary>
     /// The 16 NF4 values, computed from the definition: the quantiles of N(0, 1) at 8 evenly spaced
     /// probabilities from δ to ½ for the positive half and 7 for the negative half (so that 0 is exactly
-    /// representable and the table is asymmetric), with δ = 1 − ½(1/32 + 1/30), divided by the largest
-    /// so they span [−1, 1]. The probabilities are spaced in float32 as torch.linspace does in
-    /// bitsandbytes' create_normal_map, so the result matches the published constants.
+    /// representable and the table is asymmetric), divided by the largest so they span [−1, 1]. δ is
+    /// 1 − ½(1/32 + 1/30) = 0.96770833…, which bitsandbytes' create_normal_map writes rounded to
+    /// 0.9677083; the published constants come from the rounded value, spaced in float32 by
+    /// torch.linspace and normalised in float32, and so do these.
     /// </summary>
     public static float[] CodeTable { get; } = ComputeCodeTable();
 
@@ -39,12 +40,12 @@ public static class Nf4
     static float[] ComputeCodeTable()
     {
         double delta = 0.5 * (1.0 / 32 + 1.0 / 30);
-        float offset = (float)(1 - delta);
+        float offset = (float)Math.Round(1 - delta, 7); // 0.9677083, as published
         var positive = LinspaceF32(offset, 0.5f, 9).Take(8).Select(p => NormalDistribution.InverseCdf(p));
         var negative = LinspaceF32(offset, 0.5f, 8).Take(7).Select(p => -NormalDistribution.InverseCdf(p));
         var values = positive.Concat([0.0]).Concat(negative).OrderBy(v => v).ToArray();
-        double max = values.Max();
-        return values.Select(v => (float)(v / max)).ToArray();
+        float max = (float)values.Max();
+        return values.Select(v => (float)v / max).ToArray();
     }
 
     static float[] ComputeDynamicMap()
@@ -90,8 +91,7 @@ public static class Nf4
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var device = weight.device;
-        var table = torch.tensor(CodeTable, device: device);
-        var map = torch.tensor(DynamicMap, device: device);
+        var (table, map) = Tables(device);
 
         // First level: blocks of 64, absmax-normalised, nearest NF4 code, two codes per byte.
         var flat = PadTo(weight.detach().to(ScalarType.Float32).reshape(-1), BlockSize);
@@ -109,12 +109,27 @@ public static class Nf4
         var scaleGrid = centered.view(scaleBlocks, ScaleBlockSize);
         var scaleAbsmax = scaleGrid.abs().amax([1]);
         var scaleSafe = torch.where(scaleAbsmax.eq(0), torch.ones_like(scaleAbsmax), scaleAbsmax);
-        var scaleCodes = Nearest(scaleGrid.div(scaleSafe.unsqueeze(1)).reshape(-1), map).contiguous();
+        var scaleCodes = Nearest(scaleGrid.div(scaleSafe.unsqueeze(1)).reshape(-1).narrow(0, 0, blocks), map).contiguous();
 
-        var result = new Nf4Tensor(weight.shape, blocks,
+        return new Nf4Tensor(weight.shape, blocks,
             packed.DetachFromDisposeScope(), scaleCodes.DetachFromDisposeScope(), scaleAbsmax.contiguous().DetachFromDisposeScope(),
-            offset.DetachFromDisposeScope(), table.DetachFromDisposeScope(), map.DetachFromDisposeScope());
-        return result;
+            offset.DetachFromDisposeScope());
+    }
+
+    static readonly Dictionary<Device, (Tensor Table, Tensor Map)> tables = new();
+
+    /// <summary>The code table and dynamic map as float32 tensors on <paramref name="device"/>, shared by every NF4 tensor there.</summary>
+    internal static (Tensor Table, Tensor Map) Tables(Device device)
+    {
+        lock (tables)
+        {
+            if (!tables.TryGetValue(device, out var t))
+            {
+                t = (torch.tensor(CodeTable, device: device).DetachFromDisposeScope(), torch.tensor(DynamicMap, device: device).DetachFromDisposeScope());
+                tables[device] = t;
+            }
+            return t;
+        }
     }
 
     static Tensor PadTo(Tensor flat, int multiple)
@@ -146,7 +161,7 @@ public static class Nf4
 /// </summary>
 public sealed class Nf4Tensor : IDisposable
 {
-    internal Nf4Tensor(long[] shape, long blocks, Tensor packed, Tensor scaleCodes, Tensor scaleScales, Tensor scaleOffset, Tensor codeTable, Tensor dynamicMap)
+    internal Nf4Tensor(long[] shape, long blocks, Tensor packed, Tensor scaleCodes, Tensor scaleScales, Tensor scaleOffset)
     {
         Shape = shape;
         Blocks = blocks;
@@ -154,8 +169,6 @@ public sealed class Nf4Tensor : IDisposable
         ScaleCodes = scaleCodes;
         ScaleScales = scaleScales;
         ScaleOffset = scaleOffset;
-        CodeTable = codeTable;
-        DynamicMap = dynamicMap;
     }
 
     /// <summary>Shape of the original tensor.</summary>
@@ -166,25 +179,25 @@ public sealed class Nf4Tensor : IDisposable
     public long Blocks { get; }
     /// <summary>uint8 [blocks × 32]: two 4-bit codes per byte, first in the high nibble.</summary>
     public Tensor Packed { get; private set; }
-    /// <summary>uint8 [⌈blocks/256⌉ × 256]: 8-bit dynamic-map codes of (absmax − mean) / block scale.</summary>
+    /// <summary>uint8 [blocks]: 8-bit dynamic-map codes of (absmax − mean) / the scale of its group of 256.</summary>
     public Tensor ScaleCodes { get; private set; }
     /// <summary>float32 [⌈blocks/256⌉]: the absolute maximum of each block of 256 centred absmax values.</summary>
     public Tensor ScaleScales { get; private set; }
     /// <summary>float32 scalar: the mean absmax subtracted before the second quantization.</summary>
     public Tensor ScaleOffset { get; private set; }
-    /// <summary>float32 [16]: the NF4 values.</summary>
-    public Tensor CodeTable { get; private set; }
-    /// <summary>float32 [256]: the 8-bit dynamic map.</summary>
-    public Tensor DynamicMap { get; private set; }
+    /// <summary>float32 [16]: the NF4 values (shared by all NF4 tensors on the device).</summary>
+    public Tensor CodeTable => Nf4.Tables(Device).Table;
+    /// <summary>float32 [256]: the 8-bit dynamic map (shared).</summary>
+    public Tensor DynamicMap => Nf4.Tables(Device).Map;
 
     /// <summary>Device of the stored codes.</summary>
     public Device Device => Packed.device;
 
-    /// <summary>Bytes held, by dtype (the packed codes and scale codes are uint8).</summary>
+    /// <summary>Bytes held, by dtype (the packed codes and scale codes are uint8; the shared code tables are not counted).</summary>
     public IReadOnlyDictionary<ScalarType, long> BytesByDType()
     {
         var result = new Dictionary<ScalarType, long>();
-        foreach (var t in new[] { Packed, ScaleCodes, ScaleScales, ScaleOffset, CodeTable, DynamicMap })
+        foreach (var t in new[] { Packed, ScaleCodes, ScaleScales, ScaleOffset })
             result[t.dtype] = result.GetValueOrDefault(t.dtype) + t.NumBytes;
         return result;
     }
@@ -194,8 +207,9 @@ public sealed class Nf4Tensor : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var decoded = DynamicMap.index_select(0, ScaleCodes.to(ScalarType.Int64)).view(-1, Nf4.ScaleBlockSize) * ScaleScales.unsqueeze(1);
-        return scope.MoveToOuter(decoded.reshape(-1).narrow(0, 0, Blocks) + ScaleOffset);
+        var groupScales = ScaleScales.repeat_interleave(Nf4.ScaleBlockSize).narrow(0, 0, Blocks);
+        var decoded = DynamicMap.index_select(0, ScaleCodes.to(ScalarType.Int64)) * groupScales;
+        return scope.MoveToOuter(decoded + ScaleOffset);
     }
 
     /// <summary>
@@ -222,8 +236,6 @@ public sealed class Nf4Tensor : IDisposable
         ScaleCodes = Move(ScaleCodes, device);
         ScaleScales = Move(ScaleScales, device);
         ScaleOffset = Move(ScaleOffset, device);
-        CodeTable = Move(CodeTable, device);
-        DynamicMap = Move(DynamicMap, device);
     }
 
     static Tensor Move(Tensor t, Device device)
@@ -239,7 +251,5 @@ public sealed class Nf4Tensor : IDisposable
         ScaleCodes.Dispose();
         ScaleScales.Dispose();
         ScaleOffset.Dispose();
-        CodeTable.Dispose();
-        DynamicMap.Dispose();
     }
 }

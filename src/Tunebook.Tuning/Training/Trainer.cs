@@ -294,19 +294,7 @@ public sealed partial class Trainer : IDisposable
                 }
                 else
                 {
-                    var device = model.Device;
-                    foreach (var b in batches)
-                    {
-                        var labels = b.Labels.to(device);
-                        // Sum of token losses over the whole accumulation group's target tokens: each
-                        // micro-batch contributes its share, so k micro-batches equal one batch k times larger.
-                        double denominator = targetTokens;
-                        var value = model.ForwardBackward(b.InputIds,
-                            logits => CausalLM.CausalLMLoss(logits, labels, reduction: "sum") / denominator,
-                            b.AttentionMask, b.PositionIds, b.SegmentIds);
-                        loss += value.item<double>();
-                        if (masters is not null) HarvestGradients();
-                    }
+                    loss = ForwardBackward(batches, targetTokens);
                     gradNorm = utils.clip_grad_norm_(optimized, Options.MaxGradNorm ?? double.PositiveInfinity);
                     optimizer.lr = lr;
                     optimizer.step();
@@ -329,6 +317,57 @@ public sealed partial class Trainer : IDisposable
         if (IsFinished) return; // early stopping
         if (GlobalStep >= TotalSteps) Finish(StopReason.Completed);
     }
+
+    /// <summary>
+    /// Forward and backward over the micro-batches of one accumulation group, each contributing
+    /// sum(token losses) / <paramref name="groupTargetTokens"/>, so the accumulated gradient is that of
+    /// the mean token loss over the whole group (not an average of per-batch means). Returns that loss.
+    /// </summary>
+    double ForwardBackward(IReadOnlyList<TrainingBatch> batches, long groupTargetTokens)
+    {
+        var device = model.Device;
+        double loss = 0;
+        foreach (var b in batches)
+        {
+            if (b.TargetTokens() == 0) continue;
+            using var scope = torch.NewDisposeScope();
+            var labels = b.Labels.to(device);
+            double denominator = groupTargetTokens;
+            var value = model.ForwardBackward(b.InputIds,
+                logits => CausalLM.CausalLMLoss(logits, labels, reduction: "sum") / denominator,
+                b.AttentionMask, b.PositionIds, b.SegmentIds);
+            loss += value.item<double>();
+            if (masters is not null) HarvestGradients();
+        }
+        return loss;
+    }
+
+    /// <summary>
+    /// Computes the token-normalised loss of the given micro-batches (dataset indices) as one
+    /// accumulation group and leaves its gradient in the trainable parameters (the float32 masters
+    /// under bf16), without updating anything or advancing the run. For inspecting gradients.
+    /// </summary>
+    public double AccumulateGradients(IReadOnlyList<IReadOnlyList<int>> microBatches)
+    {
+        ArgumentNullException.ThrowIfNull(microBatches);
+        var batches = microBatches.Select(train.Collate).ToList();
+        try
+        {
+            model.train();
+            optimizer.zero_grad();
+            foreach (var p in trainable) p.Param.grad = null;
+            long tokens = batches.Sum(b => b.TargetTokens());
+            return tokens == 0 ? double.NaN : ForwardBackward(batches, tokens);
+        }
+        finally
+        {
+            foreach (var b in batches) b.Dispose();
+        }
+    }
+
+    /// <summary>The parameters the optimizer updates, by name: the trainable parameters, or their float32 masters under bf16.</summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> OptimizedParameters =>
+        trainable.Select((t, i) => (t.Name, optimized[i])).ToList();
 
     /// <summary>The next accumulation group: up to GradientAccumulation micro-batches, never crossing an epoch boundary.</summary>
     List<int[]> NextGroup()

@@ -1,0 +1,134 @@
+using System.Globalization;
+using Tunebook.Models;
+using Tunebook.Torch;
+using Tunebook.Tuning.Lora;
+using Tunebook.Tuning.Quantization;
+using Tunebook.Tuning.Training;
+
+namespace Tunebook.Tuning.Config;
+
+/// <summary>
+/// Runs a <see cref="TrainConfig"/> end to end, as <c>./tunebook train</c> does: load the model, prepare
+/// LoRA / QLoRA / full fine-tuning, load the data, train with a progress line per logging step, and
+/// write the result to the output folder: the adapter in PEFT's format (or the full model in Hugging
+/// Face layout), metrics.jsonl, train_config.yaml (the resolved config) and, with checkpoint_every or
+/// on interruption, a resumable checkpoint/.
+/// </summary>
+public static class TrainRun
+{
+    /// <summary>What a run produced.</summary>
+    public sealed record Result(StopReason Reason, int Steps, double? FinalLoss, double? BestValidationLoss, int? BestStep, string OutputFolder);
+
+    /// <summary>
+    /// Trains as <paramref name="config"/> says. <paramref name="log"/> receives the progress lines;
+    /// <paramref name="resume"/> continues from output/checkpoint; cancellation stops at a step boundary,
+    /// saves a checkpoint and the adapter so far.
+    /// </summary>
+    public static Result Run(TrainConfig config, Action<string> log, bool resume = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(log);
+        var output = config.Resolve(config.Output);
+        Directory.CreateDirectory(output);
+        var device = Device.ParseSpec(config.Trainer.Device);
+        if (device.IsCuda && !torch.cuda.is_available())
+            throw new TrainConfigException(config.SourceFile, null, "trainer.device", $"'{config.Trainer.Device}' was asked for, but no CUDA device is available (libtorch {torch.__version__})");
+
+        var folder = ModelFolder(config);
+        log($"model: {folder}");
+        using var scope = torch.NewDisposeScope();
+        var model = CausalLM.FromPretrained(folder, device);
+        var tokenizer = model.Tokenizer ?? throw new TrainConfigException(config.SourceFile, null, "model", $"{folder} has no tokenizer (tokenizer.json); training data cannot be tokenized");
+
+        LoraModel? lora = null;
+        switch (config.Adapter.Mode)
+        {
+            case "qlora":
+                log(Nf4Quantizer.QuantizeModel(model).ToString());
+                lora = LoraModel.Apply(model, config.Adapter.ToLoraConfig());
+                break;
+            case "lora":
+                lora = LoraModel.Apply(model, config.Adapter.ToLoraConfig());
+                break;
+            default:
+                model.requires_grad_(true);
+                break;
+        }
+        log(Lora.TrainableParameters.Of(model).ToString());
+
+        long pad = model.Config.PadTokenId ?? tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;
+        var (train, validation, nTrain, nVal) = ConfigData.Load(config, tokenizer, pad);
+        log($"data: {nTrain} training examples{(config.Data.Packing ? $" in {train.Count} packed rows" : "")}, {nVal} validation examples");
+
+        var options = config.Trainer.ToOptions();
+        var checkpoint = Path.Combine(output, "checkpoint");
+        using var trainer = resume ? Trainer.Resume(checkpoint, model, train, validation) : new Trainer(model, train, validation, options);
+        if (!resume) File.Delete(Path.Combine(output, "metrics.jsonl"));
+        using var metrics = new MetricsLogger(trainer, Path.Combine(output, "metrics.jsonl"));
+        LoraAdapter.WriteTextAtomically(Path.Combine(output, "train_config.yaml"), config.ToYaml());
+
+        int logEvery = config.Trainer.LogEvery;
+        int width = trainer.TotalSteps.ToString(CultureInfo.InvariantCulture).Length;
+        trainer.StepCompleted += s =>
+        {
+            if (s.Step % logEvery == 0 || s.Step == trainer.TotalSteps) log(ProgressLine(s, trainer.TotalSteps, width));
+            if (config.Trainer.CheckpointEvery is { } every && s.Step % every == 0 && s.Step < trainer.TotalSteps) trainer.SaveCheckpoint(checkpoint);
+        };
+        trainer.Evaluated += e => log(string.Create(CultureInfo.InvariantCulture,
+            $"eval  step {e.Step.ToString().PadLeft(width)}  val_loss {e.Loss:0.0000}  ppl {e.Perplexity:0.00}{(e.IsBest ? "  best" : "")}"));
+        trainer.Warning += w => log($"warning: {w.Message}");
+
+        var reason = trainer.Run(cancellationToken);
+        if (reason == StopReason.Cancelled)
+        {
+            trainer.SaveCheckpoint(checkpoint);
+            log($"interrupted at step {trainer.GlobalStep}; checkpoint saved to {checkpoint} (continue with --resume)");
+        }
+        else if (reason == StopReason.EarlyStopped)
+        {
+            log($"early stopping at step {trainer.GlobalStep}: best validation loss {trainer.BestLoss:0.0000} at step {trainer.BestStep} (weights restored)");
+        }
+
+        if (lora is not null)
+        {
+            lora.SaveAdapter(output, Path.GetFullPath(folder));
+            log($"adapter saved to {output} ({LoraAdapter.ConfigFile}, {LoraAdapter.WeightsFile})");
+        }
+        else
+        {
+            if (trainer.Options.Precision == TrainingPrecision.BFloat16)
+                foreach (var (name, master) in trainer.OptimizedParameters) using (torch.no_grad()) model.get_parameter(name).copy_(master);
+            model.SavePretrained(output);
+            log($"model saved to {output}");
+        }
+        var last = trainer.Steps.LastOrDefault();
+        return new Result(reason, trainer.GlobalStep, last?.Loss, trainer.BestLoss, trainer.BestStep, output);
+    }
+
+    /// <summary>"step  12/200  epoch 0.48  loss 2.3456  lr 1.20e-04  grad 0.812  1234 tok/s  mem 512 MiB".</summary>
+    public static string ProgressLine(StepCompleted s, int total, int width) => string.Create(CultureInfo.InvariantCulture,
+        $"step {s.Step.ToString().PadLeft(width)}/{total}  epoch {s.Epoch:0.00}  loss {s.Loss:0.0000}  lr {s.LearningRate:0.00e+00}  grad {s.GradNorm:0.000}  {s.TokensPerSecond:0} tok/s  mem {ModelSummary.FormatBytes(s.PeakMemoryBytes)}");
+
+    /// <summary>The model folder: the config's path, or datasets/starter for "starter".</summary>
+    public static string ModelFolder(TrainConfig config)
+    {
+        if (config.Model != "starter")
+        {
+            var path = config.Resolve(config.Model);
+            if (!Directory.Exists(path)) throw new TrainConfigException(config.SourceFile, null, "model", $"'{config.Model}' is not a folder (expected a Hugging Face model folder or \"starter\")");
+            return path;
+        }
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "datasets", "starter");
+                if (File.Exists(Path.Combine(candidate, "config.json")))
+                {
+                    if (!File.Exists(Path.Combine(candidate, "model.safetensors")))
+                        throw new TrainConfigException(config.SourceFile, null, "model", $"the starter model at {candidate} has no weights yet (model.safetensors); run ./tunebook pretrain first");
+                    return candidate;
+                }
+            }
+        throw new TrainConfigException(config.SourceFile, null, "model", "\"starter\": cannot find datasets/starter (run from the Tunebook checkout)");
+    }
+}
