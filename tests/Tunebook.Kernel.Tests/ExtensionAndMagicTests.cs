@@ -122,6 +122,9 @@ public sealed class ExtensionAndMagicTests(KernelProcessFixture fixture) : IClas
         Assert.Equal("ok", Status(reply));
         Assert.Equal("5", Result(outputs));
 
+        var (byName, byNameOutputs) = _kernel.Execute("#r \"System.Net.Http\"\ntypeof(System.Net.Http.HttpClient).Name");
+        Assert.Equal("HttpClient", Result(byNameOutputs));
+
         var (missing, _) = _kernel.Execute("#r \"/no/such/folder/Missing.dll\"");
         Assert.Equal("error", Status(missing));
         Assert.Contains("#r: no assembly at /no/such/folder/Missing.dll", (string)missing.Content["evalue"]!);

@@ -98,6 +98,23 @@ public sealed class IpcTransportTests
     }
 }
 
+/// <summary>An exception escaping a user's own Thread ends any .NET process; the kernel says why first.</summary>
+public sealed class BackgroundCrashTests
+{
+    [Fact]
+    public void An_exception_on_a_cells_own_thread_is_reported_before_the_process_ends()
+    {
+        using var kernel = new KernelProcess();
+        var (reply, _) = kernel.Execute("new Thread(() => { Thread.Sleep(200); throw new InvalidOperationException(\"escaped\"); }).Start();");
+        Assert.Equal("ok", (string?)reply.Content["status"]);
+        var notice = kernel.WaitForIopub(m => m.MsgType == "stream" && ((string?)m.Content["text"])?.Contains("escaped") == true, TimeSpan.FromSeconds(10));
+        Assert.NotNull(notice);
+        Assert.Equal("stderr", (string?)notice!.Content["name"]);
+        Assert.Contains("The kernel is terminating", (string?)notice.Content["text"]);
+        Assert.True(kernel.Process.WaitForExit(10_000));
+    }
+}
+
 /// <summary>Shutdown ends the process after replying; restart is the client's job (it relaunches).</summary>
 public sealed class ShutdownTests
 {

@@ -165,6 +165,10 @@ public sealed partial class CellExecutor : IExtensionContext
                 foreach (var path in paths) Reference(path);
                 Console.Out.WriteLine($"Installed {spec.name}: {string.Join(", ", paths.Select(Path.GetFileNameWithoutExtension))}");
             }
+            else if (IsAssemblyName(target) && TryLoadByName(target) is { } known)
+            {
+                AddReferences(known); // #r "System.Net.Http": an assembly the runtime already knows by name
+            }
             else
             {
                 var path = Path.GetFullPath(Environment.ExpandEnvironmentVariables(target), Environment.CurrentDirectory);
@@ -173,6 +177,15 @@ public sealed partial class CellExecutor : IExtensionContext
                 Reference(path);
             }
         }
+    }
+
+    static bool IsAssemblyName(string target) =>
+        !target.Contains('/') && !target.Contains('\\') && !target.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+
+    static Assembly? TryLoadByName(string name)
+    {
+        try { return Assembly.Load(new AssemblyName(name)); }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException or ArgumentException) { return null; }
     }
 
     void Reference(string path)

@@ -37,9 +37,8 @@ public sealed class KernelHost : INotebookHost
     {
         FlushStreams();
         _parent = parentHeader;
-        var previous = _cancellation;
+        // The previous source is not disposed: a background thread of an earlier cell may still hold its token.
         _cancellation = new CancellationTokenSource();
-        previous.Dispose();
     }
 
     /// <summary>Cancels the running cell's token (interrupt_request or SIGINT).</summary>

@@ -65,7 +65,16 @@ public sealed class KernelServer : IDisposable
         Console.SetError(_host.Stderr);
         Console.SetIn(new StdinReader(RequestInput));
         Notebook.Host = _host;
-        _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => { signal.Cancel = true; _host.Interrupt(); });
+        _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => { signal.Cancel = true; Interrupt(); });
+        // .NET ends the process on an exception escaping a thread a cell started; at least say why, in the notebook.
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            var error = ErrorFormatter.Runtime(e.ExceptionObject as Exception ?? new Exception(e.ExceptionObject?.ToString()));
+            _log.WriteLine($"[tunebook kernel] terminating: unhandled exception on a background thread: {e.ExceptionObject}");
+            _host.Stderr.Write($"The kernel is terminating: an exception escaped a background thread.\n{string.Join("\n", error.Traceback)}\n");
+            _host.FlushStreams();
+            _iopub.Drain(TimeSpan.FromSeconds(1));
+        };
         using var stopRegistration = stop.Register(_stopped.Set);
         try
         {
