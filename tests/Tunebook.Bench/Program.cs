@@ -4,6 +4,7 @@ using Tunebook.Bench;
 var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["engine"] = EngineBenchmark.Run,
+    ["generation"] = GenerationBenchmark.Run,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
