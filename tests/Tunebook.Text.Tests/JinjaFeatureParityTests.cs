@@ -113,6 +113,7 @@ public class JinjaFeatureParityTests
         ("crlf-and-trailing-newline", "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\nc\n"),
         ("lstrip-tabs-comments", "x\n\t  {# comment #}\n\t{%- if true %}y{% endif %}\n  {{ 'z' }}"),
         ("minus-forms", "{{ 5-3 }}{{ 5 - -3 }}{{ xs[-1] }}{{ (-1) }}{{ [-1, -2.5] }}{{ 2*-1 }}{{ - n }}"),
+        ("case-special", "{{ 'ΟΔΟΣ ΣΑΣ Σ ΑΣ.'|lower }}|{{ 'straße ﬁne ŉ ǰ'|upper }}|{{ 'İstanbul'|lower }}|{{ 'ß-word ﬁrst'|title }}|{{ 'ﬀ'.capitalize() }}"),
         // errors both sides must report
         ("error-unknown-filter", "{{ n|frobnicate }}"),
         ("error-undefined-arith", "{{ missing + 1 }}"),

@@ -19,18 +19,21 @@ static class Methods
 
     static FunctionValue Fn(string name, Func<List<Value>, Value> f) => new((args, _) => f(args), name);
 
-    public static string JsLower(string s) => s.ToLowerInvariant();
-    public static string JsUpper(string s)
-    {
-        var upper = s.ToUpperInvariant();
-        return upper.Contains('ß') ? upper.Replace("ß", "SS") : upper;
-    }
+    public static string JsLower(string s) => JsCase.ToLower(s);
+    public static string JsUpper(string s) => JsCase.ToUpper(s);
 
-    static readonly Regex TitleWord = new(@"\b[A-Za-z0-9_]", RegexOptions.CultureInvariant);
     static readonly Regex NonSpaceRun = new($@"[^{Lexer.JsSpaceClass[1..^1]}]+", RegexOptions.CultureInvariant);
 
-    /// <summary>Title case as the reference does it: the first ASCII word character after a word boundary.</summary>
-    public static string Title(string s) => TitleWord.Replace(s, m => m.Value.ToUpperInvariant());
+    /// <summary>Title case as the reference does it (JavaScript's /\b\w/g): an ASCII letter that follows no ASCII word
+    /// character is upper-cased; nothing else changes.</summary>
+    public static string Title(string s)
+    {
+        static bool IsWord(char c) => char.IsAsciiLetterOrDigit(c) || c == '_';
+        var chars = s.ToCharArray();
+        for (int i = 0; i < chars.Length; i++)
+            if (char.IsAsciiLetterLower(chars[i]) && (i == 0 || !IsWord(chars[i - 1]))) chars[i] = char.ToUpperInvariant(chars[i]);
+        return new string(chars);
+    }
 
     public static string Capitalize(string s) => s.Length == 0 ? s : JsUpper(s[..1]) + s[1..];
 
