@@ -63,6 +63,9 @@ public class TemplateApiTests
         Assert.Equal(2, e.Line);
         Assert.Contains("chat_template", e.Reason);
         Assert.Throws<ArgumentException>(() => ChatTemplate.BuiltIn("vicuna"));
+        Assert.Contains("name", Assert.Throws<InvalidDataException>(() =>
+            ChatTemplate.FromTokenizerConfig("""{"chat_template": [{"name": 3, "template": "x"}]}""")).Message);
+        Assert.Throws<InvalidDataException>(() => ChatTemplate.FromTokenizerConfig("""{"chat_template": 42}"""));
     }
 
     [Fact]

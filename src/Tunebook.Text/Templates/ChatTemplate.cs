@@ -145,8 +145,8 @@ public sealed class ChatTemplate
             case JsonArray list:
                 foreach (var item in list)
                 {
-                    if (item is not JsonObject entry || entry["name"]?.GetValue<string>() is not { } name
-                        || entry["template"]?.GetValue<string>() is not { } source)
+                    if (item is not JsonObject entry || entry["name"] is not JsonValue nameValue || !nameValue.TryGetValue<string>(out var name)
+                        || entry["template"] is not JsonValue templateValue || !templateValue.TryGetValue<string>(out var source))
                         throw new InvalidDataException($"{where}: chat_template list entries must be {{\"name\": ..., \"template\": ...}}");
                     named[name] = Located(() => Parse(source, name), where, $"chat_template '{name}'");
                 }
