@@ -11,6 +11,7 @@ static class CommandCatalog
         yield return KernelCommands.Create();
         yield return ChatTemplateCommand.Create();
         yield return TokenizeCommand.Create();
+        yield return TrainCommand.Create();
     }
 }
 
