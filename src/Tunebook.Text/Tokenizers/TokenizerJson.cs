@@ -72,7 +72,11 @@ internal static class TokenizerJson
         if (vocabJson.ValueKind != JsonValueKind.Object) throw f.Error(vocabPath, "expected an object mapping token to id, found " + JsonFields.Describe(vocabJson));
         var vocab = new Dictionary<string, int>();
         foreach (var p in vocabJson.EnumerateObject())
-            vocab[p.Name] = f.Int(p.Value, JsonFields.Child(vocabPath, p.Name));
+        {
+            // Paths are only built for the error message: vocabularies have 100k+ entries.
+            if (p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var id)) vocab[p.Name] = id;
+            else f.Int(p.Value, JsonFields.Child(vocabPath, p.Name));
+        }
 
         var prefix = f.OptionalString(m, "continuing_subword_prefix", path);
         var mergesJson = f.Optional(m, "merges");
@@ -83,11 +87,28 @@ internal static class TokenizerJson
             if (mj.ValueKind != JsonValueKind.Array) throw f.Error(mergesPath, "expected an array of merges, found " + JsonFields.Describe(mj));
             merges.Capacity = mj.GetArrayLength();
             int i = 0;
+            var bySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+            Span<char> joined = stackalloc char[256];
             foreach (var item in mj.EnumerateArray())
             {
-                var itemPath = JsonFields.Index(mergesPath, i++);
-                var (a, b) = ReadMerge(f, item, itemPath);
-                merges.Add(ResolveMerge(f, vocab, a, b, prefix, itemPath));
+                // Fast path for "a b" strings without a subword prefix: look the parts up as spans.
+                if (string.IsNullOrEmpty(prefix) && item.ValueKind == JsonValueKind.String && item.GetString() is { } line
+                    && line.IndexOf(' ') is var sp and > 0 && sp < line.Length - 1 && line.Length <= joined.Length + 1
+                    && line.AsSpan(sp + 1).IndexOf(' ') < 0
+                    && bySpan.TryGetValue(line.AsSpan(0, sp), out var ia) && bySpan.TryGetValue(line.AsSpan(sp + 1), out var ib))
+                {
+                    line.AsSpan(0, sp).CopyTo(joined);
+                    line.AsSpan(sp + 1).CopyTo(joined[sp..]);
+                    if (bySpan.TryGetValue(joined[..(line.Length - 1)], out var im))
+                    {
+                        merges.Add((ia, ib, im));
+                        i++;
+                        continue;
+                    }
+                }
+                var (a, b) = ReadMerge(f, item, mergesPath, i);
+                merges.Add(ResolveMerge(f, vocab, a, b, prefix, mergesPath, i));
+                i++;
             }
         }
         return new BpeModel(vocab, merges,
@@ -100,7 +121,7 @@ internal static class TokenizerJson
         // dropout is a training-time regularizer; inference is deterministic, so it is ignored.
     }
 
-    static (string, string) ReadMerge(JsonFields f, JsonElement item, string path)
+    static (string, string) ReadMerge(JsonFields f, JsonElement item, string mergesPath, int index)
     {
         if (item.ValueKind == JsonValueKind.String)
         {
@@ -111,15 +132,15 @@ internal static class TokenizerJson
         else if (item.ValueKind == JsonValueKind.Array && item.GetArrayLength() == 2 &&
                  item[0].ValueKind == JsonValueKind.String && item[1].ValueKind == JsonValueKind.String)
             return (item[0].GetString()!, item[1].GetString()!);
-        throw f.Error(path, "expected 'a b' or [a, b], found " + JsonFields.Describe(item));
+        throw f.Error(JsonFields.Index(mergesPath, index), "expected 'a b' or [a, b], found " + JsonFields.Describe(item));
     }
 
-    internal static (int, int, int) ResolveMerge(JsonFields f, Dictionary<string, int> vocab, string a, string b, string? prefix, string path)
+    internal static (int, int, int) ResolveMerge(JsonFields f, Dictionary<string, int> vocab, string a, string b, string? prefix, string mergesPath, int index)
     {
-        if (!vocab.TryGetValue(a, out var ia)) throw f.Error(path, $"merge token '{a}' is not in model.vocab");
-        if (!vocab.TryGetValue(b, out var ib)) throw f.Error(path, $"merge token '{b}' is not in model.vocab");
+        if (!vocab.TryGetValue(a, out var ia)) throw f.Error(JsonFields.Index(mergesPath, index), $"merge token '{a}' is not in model.vocab");
+        if (!vocab.TryGetValue(b, out var ib)) throw f.Error(JsonFields.Index(mergesPath, index), $"merge token '{b}' is not in model.vocab");
         var merged = !string.IsNullOrEmpty(prefix) && b.StartsWith(prefix, StringComparison.Ordinal) ? a + b[prefix.Length..] : a + b;
-        if (!vocab.TryGetValue(merged, out var im)) throw f.Error(path, $"merged token '{merged}' is not in model.vocab");
+        if (!vocab.TryGetValue(merged, out var im)) throw f.Error(JsonFields.Index(mergesPath, index), $"merged token '{merged}' is not in model.vocab");
         return (ia, ib, im);
     }
 
