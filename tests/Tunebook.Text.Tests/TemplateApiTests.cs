@@ -125,3 +125,33 @@ public class TemplateApiTests
         Assert.Equal("2025-02-03 04:05 February", template.RenderVariables(new Dictionary<string, object?>()));
     }
 }
+
+/// <summary>Assistant spans for completion-only training.</summary>
+public class TemplateTrainingTextTests
+{
+    [Fact]
+    public void Spans_cover_each_reply_through_its_end_of_turn()
+    {
+        var chat = new[] { ChatMessage.System("S"), ChatMessage.User("U1"), ChatMessage.Assistant("A1"), ChatMessage.User("U2"), ChatMessage.Assistant("A2") };
+        var training = ChatTemplate.BuiltIn("chatml").RenderTrainingText(chat);
+        Assert.Equal(ChatTemplate.BuiltIn("chatml").Render(chat), training.Text);
+        Assert.Equal(["A1<|im_end|>\n", "A2<|im_end|>\n"], training.AssistantSpans.Select(r => training.Text[r]));
+
+        var llama3 = ChatTemplate.BuiltIn("llama3").RenderTrainingText(chat);
+        Assert.Equal(["A1<|eot_id|>", "A2<|eot_id|>"], llama3.AssistantSpans.Select(r => llama3.Text[r]));
+
+        var llama2 = ChatTemplate.BuiltIn("llama2").RenderTrainingText(chat);
+        Assert.Equal([" A1 </s>", " A2 </s>"], llama2.AssistantSpans.Select(r => llama2.Text[r]));
+    }
+
+    [Fact]
+    public void Templates_that_rewrite_history_are_reported()
+    {
+        // Qwen3 drops the <think> part of earlier assistant turns once a later user turn exists.
+        var qwen3 = ChatTemplate.FromTokenizerConfig(Path.GetDirectoryName(JinjaChatTemplateParityTests.ConfigPath("qwen3"))!);
+        var chat = new[] { ChatMessage.User("Q"), ChatMessage.Assistant("<think>\nplan\n</think>\n\nA"), ChatMessage.User("Q2"), ChatMessage.Assistant("B") };
+        Assert.Throws<InvalidOperationException>(() => qwen3.RenderTrainingText(chat));
+        var single = qwen3.RenderTrainingText(chat[..2]);
+        Assert.Equal(["<think>\nplan\n</think>\n\nA<|im_end|>\n"], single.AssistantSpans.Select(r => single.Text[r]));
+    }
+}

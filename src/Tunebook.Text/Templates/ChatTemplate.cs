@@ -13,7 +13,7 @@ namespace Tunebook.Text.Templates;
 /// string prompt = template.Render([ChatMessage.User("Hi!")], addGenerationPrompt: true);
 /// </code>
 /// </example>
-public sealed class ChatTemplate
+public sealed partial class ChatTemplate
 {
     /// <summary>The special-token variables transformers passes to every template, when the tokenizer defines them.</summary>
     public static readonly IReadOnlyList<string> SpecialTokenNames =
