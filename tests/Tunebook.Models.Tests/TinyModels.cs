@@ -13,7 +13,7 @@ public static class TinyModels
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
 
     /// <summary>Names used as xunit theory data.</summary>
-    public static TheoryData<string> All => new() { "llama", "llama3-rope", "llama-linear-rope", "qwen2-bias", "qwen3-qknorm", "mistral-window", "gpt2" };
+    public static TheoryData<string> All => new() { "llama", "llama3-rope", "llama-linear-rope", "llama-dynamic-rope", "qwen2-bias", "qwen3-qknorm", "mistral-window", "gpt2" };
 
     public static JsonObject Json(string kind)
     {
@@ -50,6 +50,10 @@ public static class TinyModels
                 break;
             case "llama-linear-rope":
                 j["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 2.0 };
+                break;
+            case "llama-dynamic-rope":
+                j["max_position_embeddings"] = 16; // the 24-token tests go past it
+                j["rope_scaling"] = new JsonObject { ["rope_type"] = "dynamic", ["factor"] = 2.0 };
                 break;
             case "qwen2-bias":
                 j["architectures"] = new JsonArray("Qwen2ForCausalLM");

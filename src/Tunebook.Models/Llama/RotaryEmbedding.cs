@@ -22,7 +22,8 @@ public sealed class RotaryEmbedding
         dim = config.HeadDim;
         theta = config.RopeTheta;
         scaling = config.RopeScaling;
-        maxPositions = scaling?.OriginalMaxPositionEmbeddings ?? config.MaxPositionEmbeddings;
+        // transformers' dynamic NTK scaling measures growth against max_position_embeddings.
+        maxPositions = config.MaxPositionEmbeddings;
         invFreq = InverseFrequencies(theta);
         if (scaling?.Type == "linear")
             for (int i = 0; i < invFreq.Length; i++) invFreq[i] = (float)(invFreq[i] / scaling.Factor);
@@ -71,6 +72,8 @@ public sealed class RotaryEmbedding
     {
         using var scope = torch.NewDisposeScope();
         var freqs = invFreq;
+        // Like transformers, the length that counts is the largest position in this pass + 1.
+        if (scaling?.Type == "dynamic") sequenceLength = positionIds.max().item<long>() + 1;
         if (scaling?.Type == "dynamic" && sequenceLength > maxPositions)
         {
             double adjusted = theta * Math.Pow(scaling.Factor * sequenceLength / maxPositions - (scaling.Factor - 1), (double)dim / (dim - 2));

@@ -68,11 +68,16 @@ def load_weights(folder):
 
 # ---- Llama family ---------------------------------------------------------------------------
 
-def rope_inv_freq(cfg, head_dim):
+def rope_inv_freq(cfg, head_dim, seq_len=0):
     base = cfg.get("rope_theta", 10000.0)
-    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
     scaling = cfg.get("rope_scaling") or {}
     kind = scaling.get("rope_type", scaling.get("type", "default"))
+    max_pos = cfg.get("max_position_embeddings", 2048)
+    if kind == "dynamic" and seq_len > max_pos:
+        # transformers' _compute_dynamic_ntk_parameters
+        factor = scaling["factor"]
+        base = base * ((factor * seq_len / max_pos) - (factor - 1)) ** (head_dim / (head_dim - 2))
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
     if kind == "linear":
         inv_freq = inv_freq / scaling["factor"]
     elif kind == "llama3":
@@ -86,7 +91,7 @@ def rope_inv_freq(cfg, head_dim):
         smoothed = (1 - smooth) * inv_llama / factor + smooth * inv_llama
         medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
         inv_freq = torch.where(medium, smoothed, inv_llama)
-    elif kind != "default":
+    elif kind not in ("default", "dynamic"):
         raise SystemExit(f"reference: rope type {kind} not implemented")
     return inv_freq
 
@@ -127,7 +132,7 @@ def llama_forward(cfg, W, ids, mask):
     x = W["model.embed_tokens.weight"][ids]
     dtype = x.dtype
     pos = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)
-    inv = rope_inv_freq(cfg, hd)
+    inv = rope_inv_freq(cfg, hd, int(pos.max()) + 1)
     freqs = (inv[None, :, None].float().expand(B, -1, 1) @ pos[:, None, :].float()).transpose(1, 2)
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos().to(dtype)[:, None], emb.sin().to(dtype)[:, None]
