@@ -29,7 +29,8 @@ sealed class AxisScale
     {
         if (Log) { if (!(v > 0)) return double.NaN; v = Math.Log10(v); }
         if (!double.IsFinite(v)) return double.NaN;
-        return P0 + (v - Lo) / (Hi - Lo) * (P1 - P0);
+        // Far-off points are pinned a long way outside the plot (the clip path hides them), keeping the SVG's numbers short.
+        return Math.Clamp(P0 + (v - Lo) / (Hi - Lo) * (P1 - P0), -1e5, 1e5);
     }
 
     /// <summary>True when <paramref name="v"/> lies inside the axis range.</summary>
@@ -63,7 +64,8 @@ sealed class AxisScale
         foreach (var raw in values)
         {
             double v = log ? (raw > 0 ? Math.Log10(raw) : double.NaN) : raw;
-            if (!double.IsFinite(v)) continue;
+            // Values beyond ±1e300 (an overflowed loss) are left off the axis; they would make its range infinite.
+            if (!double.IsFinite(v) || Math.Abs(v) > 1e300) continue;
             if (v < lo) lo = v;
             if (v > hi) hi = v;
         }

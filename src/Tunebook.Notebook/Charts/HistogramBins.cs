@@ -37,29 +37,44 @@ public sealed class HistogramBins
         if (binWidth is not null && !(binWidth > 0 && double.IsFinite(binWidth.Value)))
             throw new ArgumentOutOfRangeException(nameof(binWidth), binWidth, "The bin width must be a positive finite number.");
 
-        var finite = values.Where(double.IsFinite).ToArray();
-        if (finite.Length == 0) return FromEdges(values, [0, 1]);
+        var all = values as IReadOnlyList<double> ?? values.ToArray(); // enumerated twice: once to choose bins, once to count
+        var finite = all.Where(double.IsFinite).ToArray();
+        if (finite.Length == 0) return FromEdges(all, [0, 1]);
         Array.Sort(finite);
         double min = finite[0], max = finite[^1];
         bool integers = finite.All(v => v == Math.Floor(v));
 
+        // A range too wide for double arithmetic (an overflowed value among the data) falls back to ten equal bins.
+        if (!double.IsFinite(max - min) && binCount is null) binCount = 10;
         if (binCount is int count)
         {
-            if (min == max) { min -= 0.5; max += 0.5; }
+            if (count > 100_000) throw new ArgumentOutOfRangeException(nameof(binCount), binCount, "At most 100,000 bins.");
+            if (min == max)
+            {
+                // One distinct value: a bin around it (wide enough to differ from it even at 1e308).
+                double half = Math.Max(0.5, Math.Abs(min) * 1e-3);
+                (min, max) = double.IsFinite(max + half) && double.IsFinite(min - half) ? (min - half, max + half)
+                    : double.IsFinite(max + half) ? (min, max + 2 * half) : (min - 2 * half, max);
+            }
             var edges = new double[count + 1];
-            for (int i = 0; i <= count; i++) edges[i] = min + (max - min) * i / count;
-            edges[count] = max;
-            return FromEdges(values, edges);
+            for (int i = 0; i <= count; i++) { double t = (double)i / count; edges[i] = min * (1 - t) + max * t; }
+            edges[0] = min; edges[count] = max;
+            for (int i = 1; i <= count; i++)
+                if (!(edges[i] > edges[i - 1])) return FromEdges(all, [min, max]); // a range too narrow to split
+            return FromEdges(all, edges);
         }
 
         double width = binWidth ?? AutoWidth(finite, integers);
         // At most 10,000 bins: a tiny explicit width over a long range would otherwise allocate without bound.
         if ((max - min) / width > 10_000) width = NiceTicks.NiceNumber((max - min) / 10_000, round: false);
         double start = Math.Floor(min / width) * width;
-        int bins = Math.Max(1, (int)Math.Floor((max - start) / width) + 1);
+        double binsNeeded = Math.Floor((max - start) / width) + 1;
+        if (!(binsNeeded <= 10_001) || start + width <= start) return Compute(all, binCount: 10); // float trouble: equal bins instead
+        int bins = Math.Max(1, (int)binsNeeded);
         var uniform = new double[bins + 1];
         for (int i = 0; i <= bins; i++) uniform[i] = start + i * width;
-        return FromEdges(values, uniform);
+        if (!double.IsFinite(uniform[^1])) return Compute(all, binCount: 10); // the last edge overflowed
+        return FromEdges(all, uniform);
     }
 
     /// <summary>Counts <paramref name="values"/> into the bins between the given <paramref name="edges"/> (strictly increasing, at least two).</summary>

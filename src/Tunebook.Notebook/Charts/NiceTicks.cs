@@ -46,6 +46,8 @@ public static class NiceTicks
         double mantissa = Math.Round(step / Pow10(exponent));
         long first = (long)Math.Floor(min / step + 1e-9), last = (long)Math.Ceiling(max / step - 1e-9);
         if (last <= first) last = first + 1;
+        // Float trouble at the edges of the double range can leave the step far too small; never make thousands of ticks.
+        if (last - first > 1000) return Linear(min, max, 2) is var coarse && coarse.Values.Count <= 1000 ? coarse : new TickSet(min, max, max - min, [min, max]);
         var values = new List<double>((int)(last - first + 1));
         for (long k = first; k <= last; k++) values.Add(Scaled(k * mantissa, exponent));
         return new TickSet(values[0], values[^1], Scaled(mantissa, exponent), values);
@@ -95,6 +97,8 @@ public static class NiceTicks
     static double Scaled(double mantissa, int exponent) =>
         exponent >= 0 ? mantissa * Pow10(exponent) : exponent >= -22 ? mantissa / Pow10(-exponent) : mantissa * Pow10(exponent);
 
+    const double Limit = 1e300, Tiny = 1e-300;
+
     static (double, double) Repair(double min, double max)
     {
         bool minOk = double.IsFinite(min), maxOk = double.IsFinite(max);
@@ -102,7 +106,12 @@ public static class NiceTicks
         if (!minOk) min = max;
         if (!maxOk) max = min;
         if (min > max) (min, max) = (max, min);
-        if (max - min <= Math.Abs(max) * 1e-12 || max == min)
+        // Beyond ±1e300 the arithmetic below overflows; no chart needs those values labelled.
+        min = Math.Clamp(min, -Limit, Limit);
+        max = Math.Clamp(max, -Limit, Limit);
+        if (Math.Abs(min) < Tiny) min = 0;
+        if (Math.Abs(max) < Tiny) max = 0;
+        if (max - min <= Math.Max(Math.Abs(max), Math.Abs(min)) * 1e-12)
         {
             // A constant series: centre it in a window a tenth of its size (or ±1 around zero).
             double half = min == 0 ? 1 : Math.Abs(min) * 0.1;
