@@ -67,6 +67,42 @@ public class JinjaFuzzParityTests
         _ => $"{{{{ {Expr(r, 3)} }}}}",
     };
 
+    static readonly string[] WhitespacePieces =
+    [
+        "\n", "  ", "\t", "x", " y ", "\n  ", "\r\n", "\n\n", "    ", "z\n",
+        "{{ 'a' }}", "{{- 'b' }}", "{{ 'c' -}}", "{{- 'd' -}}", "{# c #}", "{#- c -#}", "{# c -#}",
+        "{% set q = 1 %}", "{%- set q = 2 -%}", "{% set q = 3 -%}", "{% if true %}I{% endif %}",
+        "{%- if false -%}N{%- else -%}E{%- endif -%}", "{% for i in [1, 2] %}{{ i }}\n{% endfor %}",
+        "{% for i in [1, 2] -%}\n  {{ i }}\n{%- endfor %}", "{% generation %}", "{%- endgeneration -%}", "{{ q }}",
+    ];
+
+    /// <summary>Whitespace control is where chat templates differ most between engines: random mixes of text,
+    /// newlines, indentation and tags with and without '-' must render identically.</summary>
+    [Fact]
+    public void Random_whitespace_layouts_match_the_reference()
+    {
+        var random = new Random(int.TryParse(Environment.GetEnvironmentVariable("TUNEBOOK_FUZZ_SEED"), out var seed) ? seed : 7);
+        var cases = Enumerable.Range(0, 800).Select(i =>
+        {
+            var sb = new StringBuilder();
+            for (int k = random.Next(3, 12); k > 0; k--) sb.Append(WhitespacePieces[random.Next(WhitespacePieces.Length)]);
+            return new ParityCase($"ws-{i}", sb.ToString());
+        }).ToList();
+        var expected = Run(cases);
+        var failures = new StringBuilder();
+        foreach (var c in cases)
+        {
+            var reference = expected[c.Id];
+            Assert.True(reference.Ok, $"{JsonSerializerEscape(c.Template)}: {reference.Error}");
+            string ours = RenderOurs(c);
+            if (ours != reference.Output)
+                failures.AppendLine($"{JsonSerializerEscape(c.Template)}\n  reference: {JsonSerializerEscape(reference.Output!)}\n  ours:      {JsonSerializerEscape(ours)}");
+        }
+        Assert.True(failures.Length == 0, failures.ToString());
+    }
+
+    static string JsonSerializerEscape(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+
     [Fact]
     public void Random_templates_match_the_reference()
     {
