@@ -174,3 +174,31 @@ public class GenerationTests
         Assert.Equal(free.TokenIds.Take(free.TokenIds.ToList().IndexOf(free.TokenIds[2]) + 1), r.TokenIds);
     }
 }
+
+public class ChatGenerationTests
+{
+    [Fact]
+    public void ChatRendersTheTemplateAndContinuesIt()
+    {
+        var tokenizer = Tunebook.Text.Tokenizers.BpeTrainer.Train(
+            Enumerable.Repeat("user assistant system hello there how are you today", 20), 290,
+            ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+            config: new Tunebook.Text.Tokenizers.TokenizerConfig
+            {
+                EosToken = "<|im_end|>",
+                ChatTemplate = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+            });
+        var json = TinyModels.Json("llama");
+        json["vocab_size"] = 290;
+        torch.manual_seed(5);
+        using var model = CausalLM.FromConfig(ModelConfig.FromJson(json));
+        model.Tokenizer = tokenizer;
+        var messages = new[] { Tunebook.Text.Templates.ChatMessage.User("hello there") };
+        var chat = model.Chat(messages, new GenerationOptions { MaxNewTokens = 5, EosTokenIds = [] });
+        var rendered = "<|im_start|>user\nhello there<|im_end|>\n<|im_start|>assistant\n";
+        var ids = tokenizer.Encode(rendered, addSpecialTokens: false).Ids;
+        Assert.Equal(ids.Length, chat.Sequences[0].PromptTokens);
+        var direct = model.Generate([ids], new GenerationOptions { MaxNewTokens = 5, EosTokenIds = [] });
+        Assert.Equal(direct.Sequences[0].TokenIds, chat.Sequences[0].TokenIds);
+    }
+}
