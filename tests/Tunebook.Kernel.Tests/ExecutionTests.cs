@@ -121,6 +121,25 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void A_cell_ending_in_display_shows_the_value_once_and_no_handle()
+    {
+        var (reply, outputs) = _kernel.Execute("display(\"shown once\")");
+        Assert.Equal("ok", Status(reply));
+        Assert.Single(outputs, m => m.MsgType == "display_data");
+        Assert.DoesNotContain(outputs, m => m.MsgType == "execute_result");
+    }
+
+    [Fact]
+    public void A_result_whose_ToString_throws_fails_the_cell_not_the_kernel()
+    {
+        _kernel.Execute("class Grumpy { public override string ToString() => throw new NotSupportedException(\"no text\"); }");
+        var (reply, _) = _kernel.Execute("new Grumpy()");
+        Assert.Equal("error", Status(reply));
+        Assert.Equal("NotSupportedException", (string?)reply.Content["ename"]);
+        Assert.Equal("ok", Status(_kernel.Execute("1").Reply));
+    }
+
+    [Fact]
     public void Library_code_reaches_the_kernel_through_Notebook_Host()
     {
         var (_, outputs) = _kernel.Execute("var h = Tunebook.Interactive.Notebook.Display(\"via the ambient host\"); h.Update(\"updated\");");

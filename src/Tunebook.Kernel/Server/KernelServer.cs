@@ -219,6 +219,17 @@ public sealed class KernelServer : IDisposable
         finally { _executing = null; }
         _host.FlushStreams();
 
+        // A cell ending in display(x) without a semicolon has shown x already: its handle is no result.
+        if (outcome.Ok && outcome.HasValue && !silent && outcome.Value is not IDisplayHandle)
+        {
+            try
+            {
+                _host.PublishResult(outcome.Value, count);
+                if (storeHistory) _history.SetOutput(count, SafePlain(outcome.Value));
+            }
+            catch (Exception e) { outcome = new CellOutcome(null, false, ErrorFormatter.Runtime(e)); } // a formatter or ToString threw
+        }
+
         JsonObject reply;
         if (outcome.Error is { } error)
         {
@@ -234,11 +245,6 @@ public sealed class KernelServer : IDisposable
         }
         else
         {
-            if (outcome.HasValue && !silent)
-            {
-                _host.PublishResult(outcome.Value, count);
-                if (storeHistory) _history.SetOutput(count, SafePlain(outcome.Value));
-            }
             reply = new JsonObject { ["status"] = "ok", ["execution_count"] = count, ["payload"] = new JsonArray() };
         }
         reply["user_expressions"] = EvaluateUserExpressions(c["user_expressions"] as JsonObject);
@@ -366,11 +372,25 @@ public sealed class KernelServer : IDisposable
                 ["nbconvert_exporter"] = "script",
             },
             ["banner"] = $"Tunebook C# kernel {version} (C# {csharp}, .NET {Environment.Version}). #!help lists the magic commands.",
-            ["help_links"] = new JsonArray(
-                new JsonObject { ["text"] = "Tunebook kernel", ["url"] = "https://github.com/tunebook/tunebook/blob/main/docs/kernel.md" },
-                new JsonObject { ["text"] = "C# language reference", ["url"] = "https://learn.microsoft.com/dotnet/csharp/" }),
+            ["help_links"] = HelpLinks(),
             ["debugger"] = false,
         };
+    }
+
+    /// <summary>The C# and .NET references, and this checkout's kernel guide when the kernel runs from a checkout.</summary>
+    static JsonArray HelpLinks()
+    {
+        var links = new JsonArray(
+            new JsonObject { ["text"] = "C# language reference", ["url"] = "https://learn.microsoft.com/dotnet/csharp/" },
+            new JsonObject { ["text"] = ".NET API reference", ["url"] = "https://learn.microsoft.com/dotnet/api/" });
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var guide = Path.Combine(dir.FullName, "docs", "kernel.md");
+            if (!File.Exists(guide)) continue;
+            links.Insert(0, new JsonObject { ["text"] = "Tunebook kernel guide", ["url"] = new Uri(guide).AbsoluteUri });
+            break;
+        }
+        return links;
     }
 
     static string SafePlain(object? value)
