@@ -148,6 +148,8 @@ public abstract class CausalLM : Module
         var upstream = top.grad ?? throw new InvalidOperationException("ForwardBackward: the loss does not depend on the model output");
         for (int i = NumLayers - 1; i >= 0; i--)
         {
+            // Each recomputed layer's graph and temporaries die with this scope; only the gradient
+            // of its input moves out, to be fed to the layer below.
             using var layerScope = torch.NewDisposeScope();
             var input = layerInputs[i].detach().requires_grad_();
             var current = torch.get_rng_state();
@@ -155,9 +157,7 @@ public abstract class CausalLM : Module
             var output = RunLayer(i, input, context);
             torch.set_rng_state(current);
             output.backward(upstream);
-            var next = input.grad;
-            upstream = next is null ? torch.zeros_like(input) : layerScope.MoveToOuter(next);
-            layerScope.MoveToOuter(upstream);
+            upstream = layerScope.MoveToOuter(input.grad ?? torch.zeros_like(input));
         }
         if (embedded.requires_grad) embedded.backward(upstream);
         return scope.MoveToOuter(lossValue.detach());
@@ -310,6 +310,8 @@ public abstract class CausalLM : Module
     /// <summary>Random init as in transformers: normal(0, initializer_range) for linear and embedding weights, zero biases.</summary>
     protected void InitializeWeights()
     {
+        // Loading overwrites every parameter right away: skip the random draw.
+        if (SkipInitialization) return;
         double std = Config["initializer_range"]?.GetValue<double>() ?? 0.02;
         using var noGrad = torch.no_grad();
         foreach (var (name, p) in named_parameters())
@@ -319,6 +321,9 @@ public abstract class CausalLM : Module
             p.normal_(0, std);
         }
     }
+
+    /// <summary>Set by the loader while it builds a model whose weights it is about to overwrite.</summary>
+    [ThreadStatic] internal static bool SkipInitialization;
 
     /// <summary>Norm weights and biases keep their identity initialisation.</summary>
     protected virtual bool IsNormParameter(string name) => name.Contains("norm", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal) || name.Contains("ln_f", StringComparison.Ordinal);

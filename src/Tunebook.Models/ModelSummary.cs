@@ -27,6 +27,9 @@ public sealed record ModelSummary(
     Device Device,
     long ParameterBytes)
 {
+    /// <summary>KV-cache bytes per token of context (keys and values of every layer) in the model dtype.</summary>
+    public long KVCacheBytesPerToken => 2L * Layers * KeyValueHeads * HeadDim * DType.ElementSize();
+
     internal static ModelSummary Of(CausalLM model)
     {
         long total = 0, trainable = 0, bytes = 0;
@@ -60,6 +63,7 @@ public sealed record ModelSummary(
         ("Dtype", DType.Name()),
         ("Device", Device.ToString()),
         ("Weights memory", FormatBytes(ParameterBytes)),
+        ("KV cache", $"{FormatBytes(KVCacheBytesPerToken)} per token ({FormatBytes(KVCacheBytesPerToken * MaxPositions)} at full context, batch 1)"),
     ];
 
     /// <summary>An aligned two-column text table.</summary>

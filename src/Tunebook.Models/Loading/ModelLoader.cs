@@ -49,7 +49,10 @@ public static class ModelLoader
 
         var stored = StoredDType(reader);
         var target = dtype ?? stored;
-        var model = Create(config, dev, target);
+        CausalLM model;
+        CausalLM.SkipInitialization = true;
+        try { model = Create(config, dev, target); }
+        finally { CausalLM.SkipInitialization = false; }
         try
         {
             var report = CopyWeights(model, reader, options.Strict, stored);
