@@ -23,10 +23,13 @@ public partial class Tensor
             var sb = new StringBuilder("tensor(");
             string[] formatted;
             if (dt == ScalarType.Bool) formatted = Array.ConvertAll(host.data<bool>(), b => b ? "True" : "False");
-            else if (dt.IsFloatingPoint()) formatted = Array.ConvertAll(host.data<double>(), v => v.ToString("0.0000", CultureInfo.InvariantCulture));
+            else if (dt.IsFloatingPoint()) formatted = FormatFloats(host.data<double>());
             else formatted = Array.ConvertAll(host.data<long>(), v => v.ToString(CultureInfo.InvariantCulture));
+            // Right-align to a common width, as PyTorch does.
+            int width = formatted.Length == 0 ? 0 : formatted.Max(v => v.Length);
+            for (int k = 0; k < formatted.Length; k++) formatted[k] = formatted[k].PadLeft(width);
             Append(sb, formatted, s, 0, 0, summarize, 7);
-            if (dt != ScalarType.Float32 && dt != ScalarType.Int64 && dt != ScalarType.Bool) sb.Append($", dtype={dt.Name()}");
+            if (dt != ScalarType.Float32 && dt != ScalarType.Int64 && dt != ScalarType.Bool) sb.Append($", dtype=torch.{dt.Name()}");
             if (device.Type != DeviceType.CPU) sb.Append($", device='{device}'");
             if (requires_grad) sb.Append(", requires_grad=True");
             sb.Append(')');
@@ -36,6 +39,21 @@ public partial class Tensor
         {
             return $"{Label} ({e.Message})";
         }
+    }
+
+    // PyTorch's choices: "1." when every finite value is an integer, scientific notation when the
+    // magnitudes span more than 1000× or exceed 1e8 / fall below 1e-4, else 4 decimals.
+    static string[] FormatFloats(double[] values)
+    {
+        var finite = values.Where(double.IsFinite).Select(Math.Abs).ToArray();
+        string Special(double v) => double.IsNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+        if (finite.All(v => v == Math.Floor(v)) && (finite.Length == 0 || finite.Max() < 1e8))
+            return Array.ConvertAll(values, v => double.IsFinite(v) ? v.ToString("0", CultureInfo.InvariantCulture) + "." : Special(v));
+        var nonzero = finite.Where(v => v != 0).ToArray();
+        bool scientific = nonzero.Length > 0 && (nonzero.Max() / nonzero.Min() > 1000 || nonzero.Max() > 1e8 || nonzero.Min() < 1e-4);
+        return Array.ConvertAll(values, v => !double.IsFinite(v) ? Special(v)
+            : scientific ? v.ToString("0.0000e+00", CultureInfo.InvariantCulture)
+            : v.ToString("0.0000", CultureInfo.InvariantCulture));
     }
 
     static void Append(StringBuilder sb, string[] values, long[] shape, int dim, long offset, bool summarize, int indent)

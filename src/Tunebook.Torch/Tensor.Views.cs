@@ -8,6 +8,10 @@ public partial class Tensor
     /// <summary>A view with a new shape; the tensor must be compatible (see <see cref="contiguous"/>).</summary>
     public Tensor view(params long[] shape) => Aten.View.Call(this, shape);
     public Tensor view_as(Tensor other) => view(other.shape);
+    /// <summary>Reinterprets the bytes as another dtype (e.g. packed uint8 → int32); the last dimension scales by the size ratio.</summary>
+    public Tensor view(ScalarType dtype) => Aten.View_dtype.Call(this, dtype);
+    /// <summary>Same dtype as <paramref name="other"/>.</summary>
+    public Tensor type_as(Tensor other) => to(other.dtype);
     public Tensor transpose(int dim0, int dim1) => Aten.Transpose_int.Call(this, dim0, dim1);
     /// <summary>Transpose of a 2-D tensor.</summary>
     public Tensor t() => Aten.T.Call(this);
@@ -38,12 +42,12 @@ public partial class Tensor
     public Tensor scatter(int dim, Tensor index, Tensor src) => Aten.Scatter_src.Call(this, dim, index, src);
     public Tensor scatter_add(int dim, Tensor index, Tensor src) => Aten.ScatterAdd.Call(this, dim, index, src);
     public Tensor masked_select(Tensor mask) => Aten.MaskedSelect.Call(this, mask);
-    public Tensor[] chunk(int chunks, int dim = 0) => Aten.Chunk.CallTensors([this, chunks, dim]);
+    public Tensor[] chunk(int chunks, int dim = 0) => Aten.Chunk.CallTensors(this, chunks, dim);
     /// <summary>Pieces of size <paramref name="split_size"/> (the last may be smaller).</summary>
-    public Tensor[] split(long split_size, int dim = 0) => Aten.Split_Tensor.CallTensors([this, split_size, dim]);
+    public Tensor[] split(long split_size, int dim = 0) => Aten.Split_Tensor.CallTensors(this, split_size, dim);
     /// <summary>Pieces of the given sizes.</summary>
-    public Tensor[] split(long[] sizes, int dim = 0) => Aten.SplitWithSizes.CallTensors([this, sizes, dim]);
-    public Tensor[] unbind(int dim = 0) => Aten.Unbind_int.CallTensors([this, dim]);
+    public Tensor[] split(long[] sizes, int dim = 0) => Aten.SplitWithSizes.CallTensors(this, sizes, dim);
+    public Tensor[] unbind(int dim = 0) => Aten.Unbind_int.CallTensors(this, dim);
     /// <summary>Broadcast view to a larger shape (-1 keeps a size).</summary>
     public Tensor expand(params long[] shape) => Aten.Expand.Call(this, shape);
     public Tensor expand_as(Tensor other) => expand(other.shape);
@@ -63,6 +67,7 @@ public partial class Tensor
     /// <summary>Copy of this tensor (differentiable).</summary>
     public Tensor clone() => Aten.Clone.Call(this);
     public Tensor masked_fill(Tensor mask, double value) => Aten.MaskedFill_Scalar.Call(this, mask, value);
+    public Tensor masked_fill(Tensor mask, Tensor value) => Aten.MaskedFill_Tensor.Call(this, mask, value);
     /// <summary>k largest (or smallest) values and their indices along a dimension.</summary>
     public (Tensor values, Tensor indices) topk(long k, int dim = -1, bool largest = true, bool sorted = true) => Aten.Topk.Call2(this, k, dim, largest, sorted);
     public (Tensor values, Tensor indices) sort(int dim = -1, bool descending = false) => Aten.Sort.Call2(this, dim, descending);

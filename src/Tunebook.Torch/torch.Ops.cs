@@ -28,6 +28,9 @@ public static partial class torch
     /// <summary>Elementwise choice: <paramref name="x"/> where condition is true, else <paramref name="y"/>.</summary>
     public static Tensor where(Tensor condition, Tensor x, Tensor y) => Aten.Where_self.Call(condition, x, y);
 
+    /// <summary>Elementwise choice between a tensor and a number.</summary>
+    public static Tensor where(Tensor condition, Tensor x, double y) => Aten.Where_ScalarOther.Call(condition, x, y);
+
     /// <summary>Einstein summation, e.g. einsum("bij,bjk->bik", a, b).</summary>
     public static Tensor einsum(string equation, params Tensor[] operands) => Aten.Einsum.Call(equation, operands);
 

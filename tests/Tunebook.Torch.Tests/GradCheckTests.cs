@@ -44,6 +44,8 @@ public class GradCheckTests
         ["max_dim"] = new(x => x[0].max(1).values, [[3, 4]]),
         ["norm"] = new(x => x[0].norm(), [[3, 4]]),
         ["cross_entropy_ignore_index"] = new(x => F.cross_entropy(x[0], torch.tensor(new long[] { 1, -100, 3 })), [[3, 4]]),
+        ["nll_loss"] = new(x => F.nll_loss(x[0].log_softmax(1), torch.tensor(new long[] { 1, -100, 3 })), [[3, 4]]),
+        ["where_scalar"] = new(x => torch.where(x[0].gt(0), x[0], 0.5), [[6]], AwayFromZero),
         ["mse_loss"] = new(x => F.mse_loss(x[0], x[1]), [[3, 4], [3, 4]]),
         ["embedding"] = new(x => F.embedding(torch.tensor(new long[] { 2, 0, 2, 1 }), x[0]), [[3, 4]]),
         ["layer_norm"] = new(x => F.layer_norm(x[0], [4], x[1], x[2]), [[3, 4], [4], [4]]),

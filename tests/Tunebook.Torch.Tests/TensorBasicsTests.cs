@@ -61,6 +61,9 @@ public class TensorBasicsTests
         Assert.True(cat.equal(x));
         Assert.Equal(new long[] { 2, 2, 3, 4 }, torch.stack([x, x]).shape);
         Assert.Equal(new long[] { 3, 2, 3, 4 }, x.unsqueeze(0).expand(3, -1, -1, -1).shape);
+        var many = torch.arange(0, 100).split(1);
+        Assert.Equal(100, many.Length); // more results than the first buffer holds
+        Assert.Equal(99L, many[99].item<long>());
         var splits = x.split([1, 2], dim: 1);
         Assert.Equal(new long[] { 2, 2, 4 }, splits[1].shape);
         Assert.Equal(new long[] { 3, 1 }, torch.tensor(new long[] { 3, 1 }).data<long>());
@@ -98,5 +101,14 @@ public class TensorBasicsTests
         Assert.Equal(12, bytes.Length);
         var back = torch.frombuffer(bytes, ScalarType.Float32, [3]);
         Assert.True(back.equal(a));
+        Assert.Equal(BitConverter.GetBytes(1.5f), a.view(ScalarType.UInt8).narrow(0, 0, 4).data<byte>());
+        var target = torch.zeros(3);
+        target.CopyFromBytes(bytes);
+        Assert.True(target.equal(a));
+        unsafe
+        {
+            fixed (byte* p = bytes)
+                Assert.True(torch.from_pointer((IntPtr)p, bytes.Length, ScalarType.Float32, [3]).equal(a));
+        }
     }
 }

@@ -194,4 +194,7 @@ internal static class Aten
     internal static readonly Op Cumprod = Op.Get("aten::cumprod");
     internal static readonly Op Isinf = Op.Get("aten::isinf");
     internal static readonly Op NanToNum = Op.Get("aten::nan_to_num");
+    internal static readonly Op View_dtype = Op.Get("aten::view.dtype");
+    internal static readonly Op Where_ScalarOther = Op.Get("aten::where.ScalarOther");
+    internal static readonly Op NllLossNd = Op.Get("aten::nll_loss_nd");
 }

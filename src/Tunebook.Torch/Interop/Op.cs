@@ -60,17 +60,33 @@ public sealed class Op
     /// <summary>Calls an operator with two tensor results (e.g. max.dim → values, indices).</summary>
     public (Tensor, Tensor) Call2(params ReadOnlySpan<OpArg> args)
     {
-        var r = CallTensors(args, 8);
+        var r = CallTensors(args);
         if (r.Length < 2) { foreach (var t in r) t.Dispose(); throw new TorchException($"{Name}: expected two tensor results, got {r.Length}"); }
         for (int k = 2; k < r.Length; k++) r[k].Dispose();
         return (r[0], r[1]);
     }
 
-    /// <summary>Calls an operator returning tensors (a Tensor[] result or several tensors).</summary>
-    public Tensor[] CallTensors(ReadOnlySpan<OpArg> args, int maxResults = 4096)
+    /// <summary>
+    /// Calls an operator returning tensors (a Tensor[] result or several tensors). The operator must
+    /// be free of side effects: when it returns more results than expected it is run again with
+    /// room for more.
+    /// </summary>
+    public Tensor[] CallTensors(params ReadOnlySpan<OpArg> args)
     {
-        var buffer = new TbValue[maxResults];
-        int n = Invoke(args, buffer);
+        Span<TbValue> small = stackalloc TbValue[32];
+        int n = Invoke(args, small, allowRetry: true);
+        if (n >= 0) return Collect(small[..n]);
+        for (int size = 1 << 10; ; size <<= 4)
+        {
+            var large = new TbValue[size];
+            n = Invoke(args, large, allowRetry: true);
+            if (n >= 0) return Collect(large.AsSpan(0, n));
+        }
+    }
+
+    static Tensor[] Collect(Span<TbValue> buffer)
+    {
+        int n = buffer.Length;
         var list = new List<Tensor>(n);
         for (int k = 0; k < n; k++)
             if (buffer[k].Kind == TbKind.Tensor) list.Add(new Tensor(buffer[k].P));
@@ -98,7 +114,7 @@ public sealed class Op
         throw new TorchException($"{Name}: expected a number, got {got}");
     }
 
-    unsafe int Invoke(ReadOnlySpan<OpArg> args, Span<TbValue> results)
+    unsafe int Invoke(ReadOnlySpan<OpArg> args, Span<TbValue> results, bool allowRetry = false)
     {
         if (args.Length > 64) throw new ArgumentException($"{Name}: too many arguments ({args.Length})");
         int words = 0;
@@ -112,6 +128,7 @@ public sealed class Op
             long* scratch = scratchBase;
             for (int k = 0; k < args.Length; k++) native[k] = args[k].ToNative(ref scratch, Name, k);
             int n = NativeMethods.tb_op_call(handle, native, args.Length, res, results.Length);
+            if (n == -2 && allowRetry) return -1;
             if (n < 0) throw TorchException.FromNative(Name);
             return n;
         }

@@ -153,11 +153,18 @@ void release(tb_value* results, int32_t count) {
     if (results[i].kind == TB_TENSOR) delete static_cast<at::Tensor*>(const_cast<void*>(results[i].p));
 }
 
+// Thrown when the caller's result buffer is too small; tb_op_call returns -2 so the caller can
+// retry a side-effect-free operator with a larger buffer.
+struct TooManyResults : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 void put(tb_value* results, int32_t& count, int32_t max, const tb_value& v) {
   if (count >= max) {
+    if (v.kind == TB_TENSOR) delete static_cast<at::Tensor*>(const_cast<void*>(v.p));
     release(results, count);
     count = 0;
-    throw std::invalid_argument("operator returned more than " + std::to_string(max) + " results");
+    throw TooManyResults("operator returned more than " + std::to_string(max) + " results");
   }
   results[count++] = v;
 }
@@ -219,6 +226,7 @@ TB_API int32_t tb_op_call(tb_op opaque, const tb_value* args, int32_t nargs, tb_
   }
   op.handle.callBoxed(stack);
   int32_t count = 0;
+  try {
   for (const c10::IValue& v : stack) {
     if (v.isTensor()) {
       put(results, count, maxresults, tensor_result(v.toTensor()));
@@ -236,6 +244,10 @@ TB_API int32_t tb_op_call(tb_op opaque, const tb_value* args, int32_t nargs, tb_
       release(results, count);
       throw std::invalid_argument(op.schema + ": result of type " + v.tagKind() + " is not supported by the shim");
     }
+  }
+  } catch (const TooManyResults& e) {
+    tb::set_error(op.schema + ": " + e.what());
+    return -2;
   }
   return count;
   TB_GUARD_END(-1)

@@ -105,7 +105,8 @@ TB_API tb_op tb_op_find(const char* name, const char* overload);
 TB_API tb_op tb_op_try_find(const char* name, const char* overload);
 TB_API const char* tb_op_schema(tb_op op);
 // Calls the operator; missing trailing arguments take the schema's defaults. Writes up to
-// maxresults results (tensor lists are flattened) and returns their count, or -1.
+// maxresults results (tensor lists are flattened) and returns their count, -1 on error, or -2 when
+// the operator ran but returned more than maxresults results (they are freed).
 TB_API int32_t tb_op_call(tb_op op, const tb_value* args, int32_t nargs, tb_value* results, int32_t maxresults);
 
 // ---- hot paths (direct calls, no boxing) -------------------------------------------------------

@@ -65,6 +65,10 @@ public static class functional
         return Aten.CrossEntropyLoss.Call(input, target, weight, Reduction(reduction, "cross_entropy"), ignore_index, label_smoothing);
     }
 
+    /// <summary>Negative log-likelihood of log-probabilities [N, C] (or [N, C, d...]) at class indices, skipping ignore_index.</summary>
+    public static Tensor nll_loss(Tensor input, Tensor target, Tensor? weight = null, long ignore_index = -100, string reduction = "mean") =>
+        Aten.NllLossNd.Call(input, target, weight, Reduction(reduction, "nll_loss"), ignore_index);
+
     public static Tensor mse_loss(Tensor input, Tensor target, string reduction = "mean") =>
         Aten.MseLoss.Call(input, target, Reduction(reduction, "mse_loss"));
 
