@@ -10,7 +10,8 @@ public static class KernelProgram
     public static int Run(string connectionFile)
     {
         // The kernel's own diagnostics go to the real stderr (the Jupyter server's log), never into a cell.
-        var log = TextWriter.Synchronized(new StreamWriter(Console.OpenStandardError()) { AutoFlush = true });
+        // A duplicate of fd 2, taken before the kernel redirects fd 2 into the notebook.
+        var log = TextWriter.Synchronized(new StreamWriter(NativeOutputCapture.DuplicateForWriting(2)) { AutoFlush = true });
         ConnectionInfo connection;
         try { connection = ConnectionInfo.Load(connectionFile); }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)

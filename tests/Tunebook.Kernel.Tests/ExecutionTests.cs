@@ -85,6 +85,15 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void Output_of_child_processes_and_native_code_reaches_the_notebook()
+    {
+        var (reply, outputs) = _kernel.Execute("using (var p = System.Diagnostics.Process.Start(\"/bin/sh\", [\"-c\", \"echo from a child process; echo child error >&2\"])!) p.WaitForExit();");
+        Assert.Equal("ok", Status(reply));
+        Assert.Equal("from a child process\n", KernelProcess.StreamText(outputs));
+        Assert.Equal("child error\n", KernelProcess.StreamText(outputs, "stderr"));
+    }
+
+    [Fact]
     public void Output_from_a_background_thread_arrives_as_a_stream_of_its_cell()
     {
         var (reply, _) = _kernel.Execute("new Thread(() => { Thread.Sleep(300); Console.WriteLine(\"from the background\"); }).Start();");

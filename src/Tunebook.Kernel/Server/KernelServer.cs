@@ -37,6 +37,7 @@ public sealed class KernelServer : IDisposable
     int _executionCount;
     volatile JupyterMessage? _executing;
     volatile TaskCompletionSource<string>? _pendingInput;
+    NativeOutputCapture[] _captures = [];
 
     /// <summary>True once a shutdown_request asked for a restart (the client relaunches the kernel).</summary>
     public bool RestartRequested { get; private set; }
@@ -65,6 +66,8 @@ public sealed class KernelServer : IDisposable
         Console.SetError(_host.Stderr);
         Console.SetIn(new StdinReader(RequestInput));
         Notebook.Host = _host;
+        if (Environment.GetEnvironmentVariable("TUNEBOOK_KERNEL_CAPTURE_FD") != "0")
+            _captures = [.. new[] { NativeOutputCapture.Start(1, _host.Stdout), NativeOutputCapture.Start(2, _host.Stderr) }.OfType<NativeOutputCapture>()];
         _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => { signal.Cancel = true; Interrupt(); });
         // .NET ends the process on an exception escaping a thread a cell started; at least say why, in the notebook.
         AppDomain.CurrentDomain.UnhandledException += (_, e) =>
@@ -90,6 +93,7 @@ public sealed class KernelServer : IDisposable
         }
         finally
         {
+            foreach (var capture in _captures) capture.Dispose();
             _host.FlushStreams();
             Console.SetOut(oldOut); Console.SetError(oldErr); Console.SetIn(oldIn);
         }
@@ -217,6 +221,7 @@ public sealed class KernelServer : IDisposable
                 : _executor.ExecuteAsync(code).GetAwaiter().GetResult();
         }
         finally { _executing = null; }
+        foreach (var capture in _captures) capture.Drain(TimeSpan.FromMilliseconds(200));
         _host.FlushStreams();
 
         // A cell ending in display(x) without a semicolon has shown x already: its handle is no result.
