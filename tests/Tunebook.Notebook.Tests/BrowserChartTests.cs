@@ -92,10 +92,17 @@ public sealed class BrowserChartTests(BrowserFixture browser)
         }
         foreach (var cls in new[] { "xtick", "ytick", "y2tick" })
         {
-            var ticks = texts.Where(t => t.Class == cls).ToList();
+            var ticks = texts.Where(t => t.Class == cls && t.Angle == 0).ToList();
             for (int i = 0; i < ticks.Count; i++)
                 for (int j = i + 1; j < ticks.Count; j++)
                     Assert.False(ticks[i].Overlaps(ticks[j]), $"{name}: tick labels '{ticks[i].Text}' and '{ticks[j].Text}' overlap");
+        }
+        // Turned labels are parallel: their boxes overlap, so check the distance between the lines of text instead.
+        var turned = texts.Where(t => t.Class == "xtick" && t.Angle != 0).OrderBy(t => t.Right).ToList();
+        for (int i = 1; i < turned.Count; i++)
+        {
+            double gap = (turned[i].Right - turned[i - 1].Right) * Math.Sin(Math.Abs(turned[i].Angle) * Math.PI / 180);
+            Assert.True(gap >= 12, $"{name}: turned labels '{turned[i - 1].Text}' and '{turned[i].Text}' are {gap:0.#} px apart");
         }
         // Axis titles clear their tick labels, and tick labels stay outside the plot area.
         foreach (var (title, tick) in new[] { ("ytitle", "ytick"), ("y2title", "y2tick"), ("xtitle", "xtick") })
@@ -195,7 +202,8 @@ public sealed class BrowserChartTests(BrowserFixture browser)
           const r = svg.getBoundingClientRect();
           const rel = b => ({ x: b.x - r.x, y: b.y - r.y, w: b.width, h: b.height });
           const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim().length)
-            .map(t => ({ cls: t.getAttribute('class') || '', text: t.textContent, ...rel(t.getBoundingClientRect()) }));
+            .map(t => ({ cls: t.getAttribute('class') || '', text: t.textContent, ...rel(t.getBoundingClientRect()),
+                         angle: +(((t.getAttribute('transform') || '').match(/rotate\((-?[0-9.]+)\)/) || [0, 0])[1]) }));
           const plots = [...svg.querySelectorAll('clipPath rect')].map(c => ({ cls: 'plot', text: '',
             x: +c.getAttribute('x'), y: +c.getAttribute('y'), w: +c.getAttribute('width'), h: +c.getAttribute('height') }));
           const legend = svg.querySelector('g.legend');
@@ -204,12 +212,13 @@ public sealed class BrowserChartTests(BrowserFixture browser)
         }
         """;
 
-    sealed record Box(string Class, string Text, double X, double Y, double W, double H)
+    sealed record Box(string Class, string Text, double X, double Y, double W, double H, double Angle = 0)
     {
         public double Right => X + W;
         public double Bottom => Y + H;
         public static Box Of(JsonElement e) => new(e.GetProperty("cls").GetString()!, e.GetProperty("text").GetString()!,
-            e.GetProperty("x").GetDouble(), e.GetProperty("y").GetDouble(), e.GetProperty("w").GetDouble(), e.GetProperty("h").GetDouble());
+            e.GetProperty("x").GetDouble(), e.GetProperty("y").GetDouble(), e.GetProperty("w").GetDouble(), e.GetProperty("h").GetDouble(),
+            e.TryGetProperty("angle", out var a) ? a.GetDouble() : 0);
         public bool Overlaps(Box o) => X < o.Right && o.X < Right && Y < o.Bottom && o.Y < Bottom;
         public Box Shrink(double by) => this with { X = X + by, Y = Y + by, W = W - 2 * by, H = H - 2 * by };
         public override string ToString() => $"[{X:0.#},{Y:0.#} {W:0.#}x{H:0.#}]";

@@ -89,11 +89,22 @@ static class ChartSamples
         return figure;
     }
 
+    /// <summary>LoRA parameters per target module, stacked A and B: long category names that need turning.</summary>
+    public static Figure ModuleParameters()
+    {
+        string[] modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+        var names = Enumerable.Range(0, 2).SelectMany(layer => modules.Select(m => $"model.layers.{layer}.{(m.EndsWith("proj") && m.Length == 6 ? "self_attn" : "mlp")}.{m}")).ToArray();
+        var a = names.Select(n => n.Contains("mlp") ? 16 * 2048.0 : 16 * 1024.0).ToArray();
+        var b = names.Select(n => n.Contains("down") ? 16 * 1024.0 : n.Contains("mlp") ? 16 * 5632.0 : 16 * 1024.0).ToArray();
+        return Figure.Create().AddBar("lora_A", names, a).AddBar("lora_B", names, b)
+            .WithBarMode(BarMode.Stack).WithTitle("Trainable parameters per module").WithYAxis("parameters", tickFormat: "~s");
+    }
+
     /// <summary>All the samples, by name (for screenshots).</summary>
     public static IEnumerable<(string Name, Figure Figure)> All() =>
     [
         ("loss-curves", LossCurves()), ("sweep", Sweep()), ("method-bars", MethodBars()),
-        ("token-lengths", TokenLengths()), ("loss-and-lr", LossAndLearningRate()), ("many-runs", ManyRuns()),
+        ("token-lengths", TokenLengths()), ("loss-and-lr", LossAndLearningRate()), ("many-runs", ManyRuns()), ("module-parameters", ModuleParameters()),
     ];
 
     static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());

@@ -113,6 +113,21 @@ public sealed class ChartSvgTests
     }
 
     [Fact]
+    public void Long_category_names_keep_both_ends_and_crowded_ones_turn_upright()
+    {
+        var root = Render(ChartSamples.ModuleParameters());
+        var labels = WithClass(root, "text", "xtick").ToList();
+        Assert.Equal(14, labels.Count);
+        Assert.Contains(labels, l => l.Value.StartsWith("model.layers.0") && l.Value.EndsWith("q_proj"));
+        Assert.All(labels, l => Assert.Contains("rotate(-30)", (string)l.Attribute("transform")!));
+
+        var crowded = Figure.Create().AddBar("params", Enumerable.Range(0, 120).Select(i => $"layer.{i}.mlp.down_proj"), Enumerable.Repeat(1, 120));
+        var upright = WithClass(Render(crowded), "text", "xtick").ToList();
+        Assert.All(upright, l => Assert.Contains("rotate(-90)", (string)l.Attribute("transform")!));
+        Assert.InRange(upright.Count, 20, 60); // every second or third name: 120 would not fit in ~620 px
+    }
+
+    [Fact]
     public void Histogram_bars_match_the_bins()
     {
         var root = Render(Figure.Create().AddHistogram("lengths", new[] { 1, 2, 2, 3, 3, 3, 10 }, binWidth: 2));

@@ -86,17 +86,28 @@ static class SvgRenderer
             legendWidth = LegendSwatch + 6 + legendLines.Max(l => l[0].Width) + 16;
         }
 
-        // Category labels that do not fit their slot are turned 30 degrees, which needs more room below.
+        // Category labels that do not fit their slot are turned: 30 degrees when the slots leave room between the
+        // slanted lines, upright (90 degrees) when they do not, and only every n-th is written when even that is too tight.
         double roughPlotWidth = width - 140 - legendWidth;
-        bool rotateCategories = false;
+        int categoryAngle = 0, categoryEvery = 1;
         double categoryLabelWidth = 0;
-        var categoryLabels = categories.Select(c => SvgText.Fit(c, FontSize, 160)).ToArray();
+        var categoryLabels = categories.Select(c => SvgText.FitMiddle(c, FontSize, 220)).ToArray();
         if (categoryX && categories.Count > 0)
         {
             categoryLabelWidth = categoryLabels.Max(c => SvgText.Width(c, FontSize));
-            rotateCategories = categoryLabelWidth > roughPlotWidth / categories.Count - 8;
+            double slot = roughPlotWidth / categories.Count;
+            if (categoryLabelWidth > slot - 8)
+            {
+                categoryAngle = slot * 0.5 >= FontSize + 3 ? -30 : -90;
+                if (slot < FontSize + 3) categoryEvery = (int)Math.Ceiling((FontSize + 3) / slot);
+            }
         }
-        double xLabelHeight = rotateCategories ? Math.Min(140, categoryLabelWidth * 0.5 + FontSize) : FontSize;
+        double xLabelHeight = categoryAngle switch
+        {
+            -30 => Math.Min(150, categoryLabelWidth * 0.5 + FontSize),
+            -90 => Math.Min(230, categoryLabelWidth + 4),
+            _ => FontSize,
+        };
         double bottomMargin = 8 + xLabelHeight + 8 + (string.IsNullOrEmpty(figure.XAxis.Title) ? 0 : AxisTitleSize + 10) + 6;
         double plotTop = top, plotBottom = height - bottomMargin;
         if (plotBottom - plotTop < 40) plotBottom = plotTop + 40;
@@ -123,7 +134,7 @@ static class SvgRenderer
         bool rightTitle = rows.Any(r => r.Y2 is not null && !string.IsNullOrEmpty(figure.YAxis(r.Index, true).Title));
         double rightMargin = anySecondary ? 8 + rightLabels + (rightTitle ? AxisTitleSize + 14 : 0) + 12 : 24;
         if (legendRight) rightMargin += legendWidth + 10;
-        if (rotateCategories) plotLeft = Math.Max(plotLeft, Math.Min(categoryLabelWidth * 0.87, width * 0.3));
+        if (categoryAngle == -30) plotLeft = Math.Max(plotLeft, Math.Min(categoryLabelWidth * 0.87, width * 0.3));
         double plotRight = Math.Max(plotLeft + 60, width - rightMargin);
         double plotWidth = plotRight - plotLeft;
 
@@ -146,7 +157,7 @@ static class SvgRenderer
         }
         sb.Append("</defs>");
 
-        DrawGridAndAxes(sb, figure, rows, x, plotLeft, plotRight, rotateCategories);
+        DrawGridAndAxes(sb, figure, rows, x, plotLeft, plotRight, categoryAngle, categoryEvery);
         bool anyData = false;
         foreach (var row in rows) anyData |= DrawTraces(sb, figure, row, x, plotWidth);
         DrawReferenceLines(sb, figure, rows, x, plotLeft, plotRight);
@@ -201,6 +212,7 @@ static class SvgRenderer
         var values = new List<double>();
         bool bars = false;
         var stacks = new Dictionary<double, (double Pos, double Neg)>();
+        var categories = figure.Categories;
         foreach (var t in figure.Traces.Where(t => t.Row == row && t.SecondaryY == secondary))
         {
             if (t is LineTrace l)
@@ -216,7 +228,7 @@ static class SvgRenderer
                     double v = b.Values[i];
                     if (!double.IsFinite(v)) continue;
                     if (figure.BarMode != BarMode.Stack) { values.Add(v); continue; }
-                    double key = BarKey(figure, b, i);
+                    double key = BarKey(categories, b, i);
                     var (pos, neg) = stacks.GetValueOrDefault(key);
                     stacks[key] = v >= 0 ? (pos + v, neg) : (pos, neg + v);
                 }
@@ -229,8 +241,8 @@ static class SvgRenderer
     }
 
     // Stacked bars add up per category (or per histogram bin position).
-    static double BarKey(Figure figure, BarTrace b, int i) =>
-        b.Categories is not null ? IndexOf(figure.Categories, b.Categories[i]) : b.Positions![i];
+    static double BarKey(IReadOnlyList<string> categories, BarTrace b, int i) =>
+        b.Categories is not null ? IndexOf(categories, b.Categories[i]) : b.Positions![i];
 
     static int IndexOf(IReadOnlyList<string> list, string value)
     {
@@ -238,7 +250,7 @@ static class SvgRenderer
         return -1;
     }
 
-    static void DrawGridAndAxes(StringBuilder sb, Figure figure, List<Row> rows, AxisScale x, double left, double right, bool rotate)
+    static void DrawGridAndAxes(StringBuilder sb, Figure figure, List<Row> rows, AxisScale x, double left, double right, int angle, int every)
     {
         sb.Append("<g class=\"grid\" stroke=\"").Append(GridColor).Append("\" stroke-width=\"1\">");
         foreach (var row in rows)
@@ -263,10 +275,12 @@ static class SvgRenderer
         foreach (var (v, label) in x.Ticks)
         {
             double px = x.Map(v);
-            if (rotate)
+            if (x.Category && (int)v % every != 0) continue;
+            if (angle != 0)
             {
                 sb.Append("<text class=\"xtick\" text-anchor=\"end\" transform=\"translate(");
-                Num(sb, px); sb.Append(','); Num(sb, bottom.Bottom + 10); sb.Append(") rotate(-30)\" dy=\"0.71em\">");
+                Num(sb, px); sb.Append(','); Num(sb, bottom.Bottom + 8); sb.Append(") rotate(").Append(angle)
+                  .Append(angle == -90 ? ")\" dy=\"0.35em\">" : ")\" dy=\"0.71em\">");
             }
             else
             {
@@ -333,7 +347,8 @@ static class SvgRenderer
         var bars = figure.Traces.OfType<BarTrace>().Where(b => b.Row == row.Index).ToList();
         var stackPos = new Dictionary<double, double>();
         var stackNeg = new Dictionary<double, double>();
-        for (int k = 0; k < bars.Count; k++) any |= DrawBars(sb, figure, bars[k], k, bars.Count, row.Y, x, stackPos, stackNeg);
+        var categories = figure.Categories;
+        for (int k = 0; k < bars.Count; k++) any |= DrawBars(sb, figure, categories, bars[k], k, bars.Count, row.Y, x, stackPos, stackNeg);
         foreach (var line in figure.Traces.OfType<LineTrace>().Where(l => l.Row == row.Index))
             any |= DrawLine(sb, line, x, line.SecondaryY && row.Y2 is not null ? row.Y2 : row.Y, plotWidth);
         sb.Append("</g>");
@@ -401,7 +416,7 @@ static class SvgRenderer
         return true;
     }
 
-    static bool DrawBars(StringBuilder sb, Figure figure, BarTrace bar, int k, int count, AxisScale y, AxisScale x,
+    static bool DrawBars(StringBuilder sb, Figure figure, IReadOnlyList<string> categories, BarTrace bar, int k, int count, AxisScale y, AxisScale x,
         Dictionary<double, double> stackPos, Dictionary<double, double> stackNeg)
     {
         bool any = false;
@@ -419,7 +434,7 @@ static class SvgRenderer
             double center, slot;
             if (bar.Categories is not null)
             {
-                double index = IndexOf(figure.Categories, bar.Categories[i]);
+                double index = IndexOf(categories, bar.Categories[i]);
                 center = x.Map(index); slot = Math.Abs(x.Map(index + 0.5) - x.Map(index - 0.5)) * 0.8; // Plotly's bargap 0.2
             }
             else
@@ -434,7 +449,7 @@ static class SvgRenderer
             double from = baseline, to;
             if (mode == BarMode.Stack)
             {
-                double key = BarKey(figure, bar, i);
+                double key = BarKey(categories, bar, i);
                 var stack = v >= 0 ? stackPos : stackNeg;
                 double below = stack.GetValueOrDefault(key);
                 stack[key] = below + v;

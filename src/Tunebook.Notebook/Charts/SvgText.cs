@@ -68,6 +68,24 @@ static class SvgText
         return em * fontSize;
     }
 
+    /// <summary>
+    /// Shortens <paramref name="text"/> by replacing its middle with an ellipsis, keeping both ends: category names
+    /// such as "model.layers.0.self_attn.q_proj" differ at the end as often as at the start.
+    /// </summary>
+    public static string FitMiddle(string text, double fontSize, double maxWidth)
+    {
+        if (Width(text, fontSize) <= maxWidth || text.Length <= 3) return text;
+        int head = text.Length / 2, tail = text.Length - head;
+        while (head + tail > 2)
+        {
+            if (head >= tail) head--; else tail--;
+            string candidate = text[..head] + "\u2026" + text[^tail..];
+            if (Width(candidate, fontSize) <= maxWidth && !char.IsHighSurrogate(text[head - 1]) && !char.IsLowSurrogate(text[^tail]))
+                return candidate;
+        }
+        return Fit(text, fontSize, maxWidth);
+    }
+
     /// <summary>Shortens <paramref name="text"/> with an ellipsis so that it fits <paramref name="maxWidth"/> pixels.</summary>
     public static string Fit(string text, double fontSize, double maxWidth)
     {
