@@ -122,6 +122,8 @@ public class ErrorTests
         using var gpt2 = TinyModels.Create("gpt2");
         var tooLong = torch.zeros([1, 65], ScalarType.Int64);
         Assert.Contains("n_positions", Assert.Throws<ArgumentException>(() => gpt2.Forward(tooLong)).Message);
+        Assert.Contains("lower MaxNewTokens to at most 55", Assert.Throws<ArgumentException>(() => gpt2.Generate([new int[10]], new GenerationOptions { MaxNewTokens = 60 })).Message);
+        Assert.Equal(55, gpt2.Generate([new int[10]], new GenerationOptions { MaxNewTokens = 55, EosTokenIds = [] }).Sequences[0].TokenIds.Count);
     }
 
     [Fact]

@@ -142,6 +142,9 @@ public sealed class Generator
         var g = model.GenerationConfig;
         int maxNew = o.MaxNewTokens ?? g.MaxNewTokens ?? 128;
         if (maxNew < 1) throw new ArgumentOutOfRangeException(nameof(o.MaxNewTokens), maxNew, "MaxNewTokens must be at least 1");
+        int longest = prompts.Max(p => p.Length);
+        if (model.Config.IsGpt2 && longest + maxNew - 1 > model.Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"Generate: a {longest}-token prompt plus {maxNew} new tokens exceeds GPT-2's {model.Config.MaxPositionEmbeddings} learned positions; lower MaxNewTokens to at most {Math.Max(0, model.Config.MaxPositionEmbeddings - longest + 1)}");
         double temperature = o.Temperature ?? g.Temperature ?? 1.0;
         if (temperature < 0 || double.IsNaN(temperature)) throw new ArgumentOutOfRangeException(nameof(o.Temperature), temperature, "Temperature must be ≥ 0");
         bool sample = o.DoSample ?? (o.Temperature is > 0 ? true : o.Temperature == 0 ? false : g.DoSample ?? false);
