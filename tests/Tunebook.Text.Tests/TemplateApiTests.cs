@@ -37,6 +37,31 @@ public class TemplateApiTests
     }
 
     [Fact]
+    public void Reads_chat_template_files_next_to_the_config()
+    {
+        var folder = Directory.CreateTempSubdirectory("tunebook-template-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{"eos_token": "</s>", "chat_template": "config"}""");
+            Assert.Equal("config", ChatTemplate.FromTokenizerConfig(folder).Source);
+            File.WriteAllText(Path.Combine(folder, "chat_template.json"), """{"chat_template": "legacy json {{ eos_token }}"}""");
+            Assert.Equal("legacy json </s>", ChatTemplate.FromTokenizerConfig(folder).Render([]));
+            File.WriteAllText(Path.Combine(folder, "chat_template.jinja"), "jinja file {{ messages|length }}\n");
+            var template = ChatTemplate.FromTokenizerConfig(Path.Combine(folder, "tokenizer_config.json"));
+            Assert.Equal("jinja file 1", template.Render([ChatMessage.User("x")]));
+            Directory.CreateDirectory(Path.Combine(folder, "additional_chat_templates"));
+            File.WriteAllText(Path.Combine(folder, "additional_chat_templates", "tool_use.jinja"), "tools {{ tools|length }}");
+            template = ChatTemplate.FromTokenizerConfig(folder);
+            Assert.Equal(["default", "tool_use"], template.Named.Keys.Order());
+            Assert.Equal("tools 1", template.Render([], extra: new Dictionary<string, object?> { ["tools"] = new[] { "t" } }));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Named_templates_pick_default_and_tool_use_like_transformers()
     {
         var config = """

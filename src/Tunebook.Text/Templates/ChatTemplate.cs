@@ -96,6 +96,8 @@ public sealed partial class ChatTemplate
     /// Loads the chat template of a tokenizer: <paramref name="pathOrJson"/> is a model folder, a
     /// tokenizer_config.json file, or the JSON text itself. chat_template may be a string or a list of
     /// {name, template}; the one named "default" is returned and the others are in <see cref="Named"/>.
+    /// In a folder, chat_template.jinja (or the older chat_template.json) and additional_chat_templates/NAME.jinja,
+    /// which newer transformers write next to the config, are read too; chat_template.jinja takes precedence.
     /// When the config has no chat_template, <paramref name="fallbackBuiltIn"/> (chatml, llama3, llama2, alpaca)
     /// is used, or an <see cref="InvalidDataException"/> says so.
     /// </summary>
@@ -103,6 +105,7 @@ public sealed partial class ChatTemplate
     {
         ArgumentNullException.ThrowIfNull(pathOrJson);
         string where = "tokenizer config";
+        string? folder = null;
         string json;
         string trimmed = pathOrJson.TrimStart();
         if (trimmed.StartsWith('{')) json = pathOrJson;
@@ -111,6 +114,7 @@ public sealed partial class ChatTemplate
             string file = Directory.Exists(pathOrJson) ? Path.Combine(pathOrJson, "tokenizer_config.json") : pathOrJson;
             if (!File.Exists(file)) throw new FileNotFoundException($"no tokenizer_config.json at {pathOrJson}", file);
             where = file;
+            folder = Path.GetDirectoryName(Path.GetFullPath(file));
             json = File.ReadAllText(file);
         }
         JsonObject config;
@@ -137,6 +141,10 @@ public sealed partial class ChatTemplate
 
         var named = new Dictionary<string, ChatTemplate>(StringComparer.Ordinal);
         ChatTemplate? main;
+        // Newer transformers save the template next to the config: chat_template.jinja (which wins, as in
+        // transformers), the older chat_template.json, and named ones in additional_chat_templates/NAME.jinja.
+        if (folder is not null) ReadTemplateFiles(folder, config);
+
         switch (config["chat_template"])
         {
             case JsonValue v when v.TryGetValue<string>(out var source):
@@ -170,6 +178,42 @@ public sealed partial class ChatTemplate
         foreach (var t in withTokens.Values) t._named = withTokens;
         result._named = withTokens;
         return result;
+    }
+
+    static void ReadTemplateFiles(string folder, JsonObject config)
+    {
+        string jinja = Path.Combine(folder, "chat_template.jinja");
+        string legacy = Path.Combine(folder, "chat_template.json");
+        string? main = null;
+        if (File.Exists(jinja)) main = File.ReadAllText(jinja);
+        else if (File.Exists(legacy))
+        {
+            try
+            {
+                main = (JsonNode.Parse(File.ReadAllText(legacy)) as JsonObject)?["chat_template"]?.GetValue<string>();
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                throw new InvalidDataException($"{legacy}: expected {{\"chat_template\": \"...\"}}: {e.Message}", e);
+            }
+        }
+        string extraFolder = Path.Combine(folder, "additional_chat_templates");
+        var named = Directory.Exists(extraFolder)
+            ? Directory.GetFiles(extraFolder, "*.jinja").Order(StringComparer.Ordinal).ToList()
+            : [];
+        if (named.Count == 0)
+        {
+            if (main is not null) config["chat_template"] = main;
+            return;
+        }
+        var list = new JsonArray();
+        main ??= config["chat_template"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        if (main is not null) list.Add(new JsonObject { ["name"] = "default", ["template"] = main });
+        else if (config["chat_template"] is JsonArray existing)
+            foreach (var entry in existing) list.Add(entry?.DeepClone());
+        foreach (var file in named)
+            list.Add(new JsonObject { ["name"] = Path.GetFileNameWithoutExtension(file), ["template"] = File.ReadAllText(file) });
+        config["chat_template"] = list;
     }
 
     static ChatTemplate Located(Func<ChatTemplate> parse, string where, string what)
