@@ -20,16 +20,15 @@ public class TokenizerPostProcessorTests
             var path = Path.Combine(dir.FullName, "tokenizer.json");
             File.WriteAllText(path, tokenizerJson.ToJsonString());
             var tokenizer = Tokenizer.FromFile(path);
-            foreach (var add in new[] { true, false })
-            {
-                var single = TokenizerReference.HuggingFace(path, null, Texts, add);
-                TokenizerReference.AssertSameIds(Texts, single.Ids, Texts.Select(t => tokenizer.Encode(t, add).Ids).ToList(), tokenizer.IdToToken);
-                var pairs = TokenizerReference.HuggingFace(path, null, Texts, add, pairs: Pairs);
-                var ours = Texts.Select((t, i) => tokenizer.Encode(t, Pairs[i], add)).ToList();
-                TokenizerReference.AssertSameIds(Texts, pairs.Ids, ours.Select(e => e.Ids).ToList(), tokenizer.IdToToken);
-                for (int i = 0; i < Texts.Length; i++)
-                    if (pairs.TypeIds![i].Length > 0) Assert.Equal(pairs.TypeIds[i], ours[i].TypeIds);
-            }
+            var single = TokenizerReference.HuggingFace(path, null, Texts, true, allModes: true);
+            TokenizerReference.AssertSameIds(Texts, single.Ids, Texts.Select(t => tokenizer.Encode(t).Ids).ToList(), tokenizer.IdToToken);
+            TokenizerReference.AssertSameIds(Texts, single.IdsNoSpecial!, Texts.Select(t => tokenizer.Encode(t, false).Ids).ToList(), tokenizer.IdToToken);
+            var pairs = TokenizerReference.HuggingFace(path, null, Texts, true, pairs: Pairs, allModes: true);
+            var ours = Texts.Select((t, i) => tokenizer.Encode(t, Pairs[i])).ToList();
+            TokenizerReference.AssertSameIds(Texts, pairs.Ids, ours.Select(e => e.Ids).ToList(), tokenizer.IdToToken);
+            TokenizerReference.AssertSameIds(Texts, pairs.IdsNoSpecial!, Texts.Select((t, i) => tokenizer.Encode(t, Pairs[i], false).Ids).ToList(), tokenizer.IdToToken);
+            for (int i = 0; i < Texts.Length; i++)
+                if (pairs.TypeIds![i].Length > 0) Assert.Equal(pairs.TypeIds[i], ours[i].TypeIds);
         }
         finally { dir.Delete(true); }
     }

@@ -28,10 +28,11 @@ internal static class TokenizerReference
         .Concat([string.Join("\n", Corpus), string.Join("\n\n", Corpus.Take(20)), string.Join(" \n", Corpus.Skip(20).Take(30)), ""])
         .ToList();
 
-    public sealed record Answer(int[][] Ids, string[][]? Tokens, string[]? Decoded, int[][]? TypeIds = null);
+    public sealed record Answer(int[][] Ids, string[][]? Tokens, string[]? Decoded, int[][]? TypeIds = null,
+        int[][]? IdsNoSpecial = null, string[]? DecodedSkipSpecial = null);
 
     public static Answer HuggingFace(string tokenizerJson, string? configJson, IReadOnlyList<string> texts, bool addSpecialTokens,
-        IReadOnlyList<int[]>? decode = null, bool skipSpecialTokens = false, IReadOnlyList<string>? pairs = null)
+        IReadOnlyList<int[]>? decode = null, bool skipSpecialTokens = false, IReadOnlyList<string>? pairs = null, bool allModes = false)
     {
         var request = new JsonObject
         {
@@ -41,6 +42,7 @@ internal static class TokenizerReference
             ["add_special_tokens"] = addSpecialTokens,
             ["decode"] = decode is null ? null : new JsonArray(decode.Select(ids => (JsonNode)new JsonArray(ids.Select(i => (JsonNode)JsonValue.Create(i)!).ToArray())).ToArray()),
             ["skip_special_tokens"] = skipSpecialTokens,
+            ["all_modes"] = allModes,
             ["pairs"] = pairs is null ? null : new JsonArray(pairs.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
         };
         return Parse(Run("node", [Script("tokenize_hf.mjs")], request.ToJsonString()));
@@ -64,7 +66,9 @@ internal static class TokenizerReference
         var tokens = node["tokens"]?.AsArray().Select(a => a!.AsArray().Select(t => (string)t!).ToArray()).ToArray();
         var decoded = node["decoded"]?.AsArray().Select(s => (string)s!).ToArray();
         var typeIds = node["type_ids"]?.AsArray().Select(a => a?.AsArray().Select(i => (int)i!).ToArray() ?? []).ToArray();
-        return new Answer(ids, tokens, decoded, typeIds);
+        var idsNoSpecial = node["ids_no_special"]?.AsArray().Select(a => a!.AsArray().Select(i => (int)i!).ToArray()).ToArray();
+        var decodedSkip = node["decoded_skip_special"]?.AsArray().Select(s => (string)s!).ToArray();
+        return new Answer(ids, tokens, decoded, typeIds, idsNoSpecial, decodedSkip);
     }
 
     /// <summary>Runs a process with stdin, returning stdout; fails the test with stderr when it exits non-zero.</summary>

@@ -232,29 +232,41 @@ internal sealed class BpeModel
         return n + 1;
     }
 
-    /// <summary>For short words: scan all adjacent pairs, merge the lowest-ranked (leftmost on ties), repeat.</summary>
+    /// <summary>
+    /// For short words: keep the rank of every adjacent pair, merge the lowest-ranked (leftmost on ties),
+    /// and re-rank only the two pairs the merge touched.
+    /// </summary>
     int MergeByScan(int[] ids, int[] starts, int[] ends, int n)
     {
+        if (n < 2) return n;
+        Span<int> ranks = stackalloc int[SimpleMergeLimit];
+        Span<int> mergedIds = stackalloc int[SimpleMergeLimit];
+        for (int i = 0; i + 1 < n; i++) Rank(ids, i, ranks, mergedIds);
         while (n > 1)
         {
-            int best = -1, bestRank = int.MaxValue, bestId = 0;
+            int best = -1, bestRank = int.MaxValue;
             for (int i = 0; i + 1 < n; i++)
-            {
-                if (_merges.TryGetValue(PairKey(ids[i], ids[i + 1]), out var m) && m.Rank < bestRank)
-                {
-                    best = i; bestRank = m.Rank; bestId = m.Id;
-                }
-            }
+                if (ranks[i] < bestRank) { best = i; bestRank = ranks[i]; }
             if (best < 0) break;
-            ids[best] = bestId;
+            ids[best] = mergedIds[best];
             ends[best] = ends[best + 1];
             int tail = n - best - 2;
             Array.Copy(ids, best + 2, ids, best + 1, tail);
             Array.Copy(starts, best + 2, starts, best + 1, tail);
             Array.Copy(ends, best + 2, ends, best + 1, tail);
+            ranks.Slice(best + 2, tail).CopyTo(ranks[(best + 1)..]);
+            mergedIds.Slice(best + 2, tail).CopyTo(mergedIds[(best + 1)..]);
             n--;
+            if (best > 0) Rank(ids, best - 1, ranks, mergedIds);
+            if (best + 1 < n) Rank(ids, best, ranks, mergedIds);
         }
         return n;
+    }
+
+    void Rank(int[] ids, int i, Span<int> ranks, Span<int> mergedIds)
+    {
+        if (_merges.TryGetValue(PairKey(ids[i], ids[i + 1]), out var m)) { ranks[i] = m.Rank; mergedIds[i] = m.Id; }
+        else ranks[i] = int.MaxValue;
     }
 
     /// <summary>For long words: a priority queue of candidate merges ordered by (rank, position), over a linked list.</summary>

@@ -1,7 +1,7 @@
 // Reference ids from Hugging Face's own JavaScript tokenizers (@huggingface/tokenizers) and, for GPT-2's
 // original files, from gpt-3-encoder. Reads one JSON request on stdin, writes one JSON answer on stdout:
 //   {"tokenizer": "path/tokenizer.json", "config": "path/tokenizer_config.json" | null,
-//    "texts": [...], "pairs": [...] | null, "add_special_tokens": true, "decode": [[ids]...] | null, "skip_special_tokens": false}
+//    "texts": [...], "pairs": [...] | null, "add_special_tokens": true, "all_modes": false, "decode": [[ids]...] | null, "skip_special_tokens": false}
 //   {"engine": "gpt-3-encoder", "texts": [...]}
 // → {"ids": [[...]], "tokens": [[...]], "type_ids": [[...]], "decoded": [...]}
 import fs from "node:fs";
@@ -31,8 +31,14 @@ if (request.engine === "gpt-3-encoder") {
   answer.ids = encodings.map((e) => e.ids);
   answer.tokens = encodings.map((e) => e.tokens);
   answer.type_ids = encodings.map((e) => e.token_type_ids ?? null);
-  if (request.decode)
-    answer.decoded = request.decode.map((ids) =>
-      ids.length === 0 ? "" : tokenizer.decode(ids, { skip_special_tokens: request.skip_special_tokens ?? false, clean_up_tokenization_spaces: false }));
+  // "all_modes": also answer for add_special_tokens = false and for decoding with skip_special_tokens = true,
+  // so one node process (one tokenizer load) serves a whole parity test.
+  if (request.all_modes)
+    answer.ids_no_special = request.texts.map((t, i) => tokenizer.encode(t, { add_special_tokens: false, text_pair: pairs ? pairs[i] : null }).ids);
+  const decode = (ids, skip) => (ids.length === 0 ? "" : tokenizer.decode(ids, { skip_special_tokens: skip, clean_up_tokenization_spaces: false }));
+  if (request.decode) {
+    answer.decoded = request.decode.map((ids) => decode(ids, request.skip_special_tokens ?? false));
+    if (request.all_modes) answer.decoded_skip_special = request.decode.map((ids) => decode(ids, true));
+  }
 }
 process.stdout.write(JSON.stringify(answer));
