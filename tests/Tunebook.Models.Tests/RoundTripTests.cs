@@ -89,8 +89,10 @@ public class RoundTripTests
         cast.SavePretrained(half.Path);
         var saved = JsonNode.Parse(File.ReadAllText(half["config.json"]))!;
         Assert.Equal(dtype.Name(), saved["torch_dtype"]!.GetValue<string>());
-        using var reloaded = CausalLM.FromPretrained(half.Path);
+        using var reloaded = CausalLM.FromPretrained(half.Path, dtype: dtype);
         Assert.Equal(dtype, reloaded.DType);
+        using (var auto = CausalLM.FromPretrained(half.Path))
+            Assert.Equal(dtype == ScalarType.Float16 ? ScalarType.Float32 : dtype, auto.DType); // float16 cannot run on the CPU
         foreach (var (name, p) in cast.named_parameters())
             Assert.True(p.equal(reloaded.get_parameter(name)), $"{name} changed in the {dtype.Name()} round trip");
         // libtorch 1.13 has no float16 matrix multiply on the CPU (it has one for bfloat16); float16 runs on CUDA.

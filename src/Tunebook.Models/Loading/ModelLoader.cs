@@ -33,7 +33,8 @@ public static class ModelLoader
 {
     /// <summary>
     /// Loads a local model folder onto <paramref name="device"/> (default CPU). <paramref name="dtype"/>
-    /// casts the weights (float32, float16, bfloat16); null keeps the dtype they are stored in.
+    /// casts the weights (float32, float16, bfloat16); null keeps the dtype they are stored in (except
+    /// float16 on the CPU, which becomes float32 because the CPU build has no float16 matrix multiply).
     /// Missing tensors and wrong shapes are errors naming each tensor; unexpected tensors are listed
     /// in <see cref="LastReport"/> (or rejected with <see cref="LoadOptions.Strict"/>).
     /// </summary>
@@ -48,7 +49,9 @@ public static class ModelLoader
         using var reader = CheckpointReader.Open(folder);
 
         var stored = StoredDType(reader);
-        var target = dtype ?? stored;
+        // libtorch 1.13 cannot multiply float16 matrices on the CPU: a float16 checkpoint loaded
+        // there without an explicit dtype becomes float32 (bfloat16 and float32 stay as stored).
+        var target = dtype ?? (stored == ScalarType.Float16 && !dev.IsCuda ? ScalarType.Float32 : stored);
         CausalLM model;
         CausalLM.SkipInitialization = true;
         try { model = Create(config, dev, target); }
