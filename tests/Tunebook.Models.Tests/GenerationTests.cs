@@ -155,6 +155,9 @@ public class GenerationTests
         Assert.Equal(new[] { false, false, false, true }, p81);
         var p1 = LogitsProcessing.TopP(logits, 0.01).isinf().data<bool>();
         Assert.Equal(new[] { false, true, true, true }, p1);
+        // min-p 0.25: threshold 0.125 keeps 0.5, 0.3, 0.15.
+        var m = LogitsProcessing.MinP(logits, 0.25).isinf().data<bool>();
+        Assert.Equal(new[] { false, false, false, true }, m);
     }
 
     [Fact]

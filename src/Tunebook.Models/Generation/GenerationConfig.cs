@@ -16,6 +16,7 @@ public sealed class GenerationConfig
     public double? Temperature { get; init; }
     public int? TopK { get; init; }
     public double? TopP { get; init; }
+    public double? MinP { get; init; }
     public double? RepetitionPenalty { get; init; }
     public int? MaxNewTokens { get; init; }
     /// <summary>The JSON as read (null when derived from config.json).</summary>
@@ -56,6 +57,7 @@ public sealed class GenerationConfig
             Temperature = Get<double>("temperature"),
             TopK = Get<int>("top_k"),
             TopP = Get<double>("top_p"),
+            MinP = Get<double>("min_p"),
             RepetitionPenalty = Get<double>("repetition_penalty"),
             MaxNewTokens = Get<int>("max_new_tokens"),
             Raw = obj,

@@ -24,6 +24,9 @@ public sealed record GenerationOptions
     /// <summary>Nucleus sampling: sample among the fewest tokens whose probabilities sum to at least p (1 = off).</summary>
     public double? TopP { get; init; }
 
+    /// <summary>Min-p sampling: drop tokens less likely than MinP × the most likely token's probability (0 = off).</summary>
+    public double? MinP { get; init; }
+
     /// <summary>
     /// Above 1 discourages tokens already present in the prompt or output (CTRL-style: positive logits
     /// divided, negative ones multiplied by the penalty). 1 = off.

@@ -124,10 +124,11 @@ public sealed class Generator
         logits = logits / s.Temperature;
         logits = LogitsProcessing.TopK(logits, s.TopK);
         logits = LogitsProcessing.TopP(logits, s.TopP);
+        logits = LogitsProcessing.MinP(logits, s.MinP);
         return LogitsProcessing.Sample(logits.softmax(-1), random);
     }
 
-    sealed record Settings(int MaxNewTokens, bool Sample, double Temperature, int TopK, double TopP, double RepetitionPenalty, HashSet<int> Eos, int PadId, long Seed);
+    sealed record Settings(int MaxNewTokens, bool Sample, double Temperature, int TopK, double TopP, double MinP, double RepetitionPenalty, HashSet<int> Eos, int PadId, long Seed);
 
     Settings Resolve(GenerationOptions o, IReadOnlyList<int[]> prompts)
     {
@@ -153,6 +154,8 @@ public sealed class Generator
         if (topK < 0) throw new ArgumentOutOfRangeException(nameof(o.TopK), topK, "TopK must be ≥ 0 (0 = off)");
         double topP = o.TopP ?? g.TopP ?? 1.0;
         if (!(topP > 0 && topP <= 1)) throw new ArgumentOutOfRangeException(nameof(o.TopP), topP, "TopP must be in (0, 1]");
+        double minP = o.MinP ?? g.MinP ?? 0;
+        if (!(minP >= 0 && minP <= 1)) throw new ArgumentOutOfRangeException(nameof(o.MinP), minP, "MinP must be in [0, 1] (0 = off)");
         double penalty = o.RepetitionPenalty ?? g.RepetitionPenalty ?? 1.0;
         if (!(penalty > 0)) throw new ArgumentOutOfRangeException(nameof(o.RepetitionPenalty), penalty, "RepetitionPenalty must be > 0 (1 = off)");
         if (o.StopStrings.Count > 0 && tokenizer is null) throw new InvalidOperationException("Generate: stop strings need a tokenizer to decode the output");
@@ -160,6 +163,6 @@ public sealed class Generator
         if (o.EosTokenIds is null && tokenizer?.EosTokenId is { } te) eos.Add(te);
         int padId = g.PadTokenId ?? tokenizer?.PadTokenId ?? eos.Cast<int?>().FirstOrDefault() ?? 0;
         long seed = o.Seed ?? Random.Shared.NextInt64();
-        return new Settings(maxNew, sample, temperature, topK, topP, penalty, eos, padId, seed);
+        return new Settings(maxNew, sample, temperature, topK, topP, minP, penalty, eos, padId, seed);
     }
 }

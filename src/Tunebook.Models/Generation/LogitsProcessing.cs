@@ -4,7 +4,7 @@ namespace Tunebook.Models;
 
 /// <summary>
 /// The transformations between a model's next-token logits and the token picked, in Hugging Face's
-/// order: repetition penalty, temperature, top-k, top-p. Each works on one row of logits [V] in float32.
+/// order: repetition penalty, temperature, top-k, top-p, min-p. Each works on one row of logits [V] in float32.
 /// </summary>
 public static class LogitsProcessing
 {
@@ -43,6 +43,17 @@ public static class LogitsProcessing
         remove.narrow(-1, n - 1, 1).fill_(0); // the most likely token always stays
         var removeOriginal = remove.scatter(-1, indices, remove);
         return scope.MoveToOuter(logits.masked_fill(removeOriginal, double.NegativeInfinity));
+    }
+
+    /// <summary>Min-p filter: drops tokens whose probability is below <paramref name="minP"/> × the top token's probability (0 = off).</summary>
+    public static Tensor MinP(Tensor logits, double minP)
+    {
+        if (minP <= 0) return logits.alias();
+        if (minP > 1) throw new ArgumentOutOfRangeException(nameof(minP), minP, "min_p must be in [0, 1]");
+        using var scope = torch.NewDisposeScope();
+        var probs = logits.softmax(-1);
+        var top = probs.max();
+        return scope.MoveToOuter(logits.masked_fill(probs.lt(top * minP), double.NegativeInfinity));
     }
 
     /// <summary>Draws an index from a probability row using a caller-owned random generator.</summary>
