@@ -29,7 +29,14 @@ public sealed class TokenizerConfig
     public string? ChatTemplate { get; init; }
 
     /// <summary>Every chat template by name: "default" for a plain string, else the names in the file (e.g. "tool_use").</summary>
-    public IReadOnlyDictionary<string, string> ChatTemplates { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> ChatTemplates
+    {
+        // A config built in code may set only ChatTemplate; it is then the "default" entry.
+        get => _chatTemplates.Count == 0 && ChatTemplate is { } t ? new Dictionary<string, string> { ["default"] = t } : _chatTemplates;
+        init => _chatTemplates = value;
+    }
+
+    readonly IReadOnlyDictionary<string, string> _chatTemplates = new Dictionary<string, string>();
 
     /// <summary>clean_up_tokenization_spaces, when the file sets it. Decode applies it only when asked.</summary>
     public bool? CleanUpTokenizationSpaces { get; init; }
