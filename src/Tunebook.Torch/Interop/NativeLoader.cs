@@ -26,7 +26,7 @@ internal static class NativeLoader
     {
         if (name != LibraryName) return IntPtr.Zero;
         var tried = new List<string>();
-        foreach (var candidate in Candidates())
+        foreach (var candidate in Ordered())
         {
             tried.Add(candidate);
             if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out var handle)) return handle;
@@ -35,6 +35,16 @@ internal static class NativeLoader
         throw new DllNotFoundException(
             $"Could not load {FileName}. Looked in: {string.Join(", ", tried)}. " +
             "Build it with `make native` (needs libtorch-dev; see scripts/setup-deps.sh) or set TUNEBOOK_NATIVE_LIB to its path.");
+    }
+
+    // $TUNEBOOK_NATIVE_LIB wins; otherwise the newest of the copy next to the assembly and the
+    // repository's build/native/ (after `make native` the build output may hold a stale copy).
+    static IEnumerable<string> Ordered()
+    {
+        var all = Candidates().ToList();
+        var env = Environment.GetEnvironmentVariable("TUNEBOOK_NATIVE_LIB");
+        if (!string.IsNullOrEmpty(env)) return all;
+        return all.OrderByDescending(p => File.Exists(p) ? File.GetLastWriteTimeUtc(p) : DateTime.MinValue);
     }
 
     internal static IEnumerable<string> Candidates()
