@@ -35,6 +35,12 @@ internal sealed class NormalizedText
 
     public int Length => Text.Length;
 
+    /// <summary>True while no step has rewritten the text: char i came from <see cref="Offset"/> + i.</summary>
+    public bool IsIdentity => _starts is null;
+
+    /// <summary>Original position of char 0 when <see cref="IsIdentity"/>.</summary>
+    public int Offset => _offset;
+
     public int OriginalStart(int i) => _starts is null ? _offset + i : _starts[i];
     public int OriginalEnd(int i) => _ends is null ? _offset + i + 1 : _ends[i];
 

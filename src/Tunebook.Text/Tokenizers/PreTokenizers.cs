@@ -12,6 +12,18 @@ internal abstract class PreTokenizer
     /// <summary>True when this step (or a nested one) maps text to GPT-2's byte alphabet.</summary>
     public virtual bool IsByteLevel => false;
 
+    /// <summary>
+    /// When this pre-tokenizer only cuts text at the matches of one regex (keeping matches and gaps, rewriting
+    /// nothing), that regex; with <paramref name="identity"/> true when it does not even cut. Lets the
+    /// tokenizer run the common GPT-2/Llama 3/Qwen case without building intermediate pieces.
+    /// </summary>
+    public virtual bool TryGetPlainSplit(out System.Text.RegularExpressions.Regex? regex, out bool identity)
+    {
+        regex = null;
+        identity = false;
+        return false;
+    }
+
     public void SplitAll(List<NormalizedText> pieces, List<NormalizedText> scratch)
     {
         scratch.Clear();
@@ -26,6 +38,21 @@ internal sealed class SequencePreTokenizer(IReadOnlyList<PreTokenizer> steps) : 
     public IReadOnlyList<PreTokenizer> Steps { get; } = steps;
 
     public override bool IsByteLevel => Steps.Any(s => s.IsByteLevel);
+
+    public override bool TryGetPlainSplit(out System.Text.RegularExpressions.Regex? regex, out bool identity)
+    {
+        regex = null;
+        identity = true;
+        foreach (var step in Steps)
+        {
+            if (!step.TryGetPlainSplit(out var r, out var id)) return false;
+            if (id) continue;
+            if (regex is not null) return false; // two successive splits: take the general path
+            regex = r;
+            identity = false;
+        }
+        return true;
+    }
 
     public override void Split(NormalizedText piece, List<NormalizedText> output)
     {
@@ -46,6 +73,13 @@ internal sealed class SplitPreTokenizer(Pattern pattern, SplitBehavior behavior,
 
     public override void Split(NormalizedText piece, List<NormalizedText> output) =>
         SplitBy(piece, Pattern.Matches(piece.Text), behavior, invert, output);
+
+    public override bool TryGetPlainSplit(out System.Text.RegularExpressions.Regex? regex, out bool identity)
+    {
+        regex = Pattern.Regex;
+        identity = false;
+        return regex is not null && behavior == SplitBehavior.Isolated && !invert;
+    }
 
     /// <summary>Turns pattern matches into pieces according to <paramref name="behavior"/>.</summary>
     public static void SplitBy(NormalizedText piece, List<(int Start, int End)> matches, SplitBehavior behavior, bool invert, List<NormalizedText> output)
@@ -118,6 +152,13 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
 
     public bool AddPrefixSpace { get; } = addPrefixSpace;
     public override bool IsByteLevel => true;
+
+    public override bool TryGetPlainSplit(out System.Text.RegularExpressions.Regex? regex, out bool identity)
+    {
+        regex = useRegex ? Gpt2.Regex : null;
+        identity = !useRegex;
+        return !AddPrefixSpace;
+    }
 
     public override void Split(NormalizedText piece, List<NormalizedText> output)
     {

@@ -24,6 +24,8 @@ public sealed class Tokenizer
     readonly HashSet<int> _specialIds = new();
     readonly AddedTokenMatcher _rawMatcher, _normalizedMatcher;
     readonly List<AddedToken> _addedTokens;
+    readonly bool _plainSplit;                        // pre-tokenizer only cuts at regex matches (or not at all)
+    readonly System.Text.RegularExpressions.Regex? _plainSplitRegex;
 
     Tokenizer(TokenizerParts parts, string json, TokenizerConfig config)
     {
@@ -54,6 +56,8 @@ public sealed class Tokenizer
             ? new AddedTokenMatcher([], t => t.Content)
             : new AddedTokenMatcher(_addedTokens.Where(t => t.Normalized), t => _normalizer.Apply(t.Content));
         _postProcessor = LlamaStylePostProcessor(config) ?? parts.PostProcessor;
+        if (_preTokenizer is null) _plainSplit = true;
+        else _plainSplit = _preTokenizer.TryGetPlainSplit(out _plainSplitRegex, out _);
     }
 
     /// <summary>The tokenizer.json text this tokenizer was built from (written by <see cref="Save"/>).</summary>
@@ -239,6 +243,24 @@ public sealed class Tokenizer
 
     void EncodeWords(NormalizedText text, TokenSequence seq, List<NormalizedText> pieces, List<NormalizedText> scratch)
     {
+        if (_plainSplit && text.IsIdentity)
+        {
+            // Fast path (GPT-2, Llama 3, Qwen on text NFC leaves alone): words are spans of the input string.
+            var s = text.Text;
+            int last = 0;
+            if (_plainSplitRegex is not null)
+            {
+                foreach (var m in _plainSplitRegex.EnumerateMatches(s))
+                {
+                    if (m.Length == 0) continue;
+                    if (m.Index > last) EncodeSpan(s, last, m.Index, text.Offset, seq);
+                    EncodeSpan(s, m.Index, m.Index + m.Length, text.Offset, seq);
+                    last = m.Index + m.Length;
+                }
+            }
+            if (last < s.Length) EncodeSpan(s, last, s.Length, text.Offset, seq);
+            return;
+        }
         pieces.Clear();
         pieces.Add(text);
         _preTokenizer?.SplitAll(pieces, scratch);
@@ -249,6 +271,14 @@ public sealed class Tokenizer
             for (int k = 0; k < word.Ids.Length; k++)
                 seq.Add(word.Ids[k], piece.Original(word.Starts[k], word.Ends[k]), false);
         }
+    }
+
+    void EncodeSpan(string s, int start, int end, int offset, TokenSequence seq)
+    {
+        var word = _model.Tokenize(s.AsSpan(start, end - start));
+        int origin = offset + start;
+        for (int k = 0; k < word.Ids.Length; k++)
+            seq.Add(word.Ids[k], (origin + word.Starts[k], origin + word.Ends[k]), false);
     }
 
     // ---- decoding ----
