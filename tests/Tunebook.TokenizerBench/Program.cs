@@ -8,7 +8,8 @@ using Tunebook.Text.Tokenizers;
 
 var root = Path.GetFullPath(args.Length > 0 ? args[0] : ".");
 var outDir = Path.GetFullPath(args.Length > 1 ? args[1] : Path.Combine(root, "build/bench"));
-double megabytes = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 4;
+double megabytes = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 2;
+const int Repetitions = 3;
 Directory.CreateDirectory(outDir);
 
 var corpusPath = Path.Combine(outDir, "tokenizer_english.txt");
@@ -29,22 +30,34 @@ var models = new (string Name, string Folder)[]
 
 var results = new List<Dictionary<string, object>>();
 Console.WriteLine($"tokenizer benchmark: {bytes / 1e6:F1} MB of English text, {lines.Length} lines, {Environment.ProcessorCount} cores");
-Console.WriteLine("MB/s on one core, cold word cache (first pass), JIT warmed on other text; 'cpu' divides by CPU time instead of wall time");
+Console.WriteLine($"MB/s on one core, cold word cache (first pass), JIT warmed on other text, best of {Repetitions}; 'cpu' divides by CPU time instead of wall time");
 Console.WriteLine($"{"model",-8} {"tunebook",9} {"tokenizers.js",14} {"ratio",6} {"cpu ratio",10} {"warm cache",11} {"batch",7} {"tokens",9} {"same ids",9}");
 var warmup = EnglishCorpus.Generate(File.ReadAllLines(Path.Combine(root, "tests/Tunebook.Text.Tests/data/english_sample.txt")).Reverse().ToArray(), 0.1);
 foreach (var (name, folder) in models)
 {
     foreach (var line in warmup) Tokenizer.FromFolder(folder).Encode(line); // JIT only; this instance is discarded
-    var tokenizer = Tokenizer.FromFolder(folder);
-    var (wall, cpu, ours) = Measure(tokenizer, lines);
-    var (warmWall, _, _) = Measure(tokenizer, lines);
+    // Best of three fresh instances: on a shared machine the fastest run is the one least disturbed.
+    double wall = double.MaxValue, cpu = double.MaxValue, warmWall = double.MaxValue;
+    List<int[]> ours = [];
+    for (int run = 0; run < Repetitions; run++)
+    {
+        var tokenizer = Tokenizer.FromFolder(folder);
+        var (w, c, ids) = Measure(tokenizer, lines);
+        var (ww, _, _) = Measure(tokenizer, lines);
+        (wall, cpu, warmWall, ours) = (Math.Min(wall, w), Math.Min(cpu, c), Math.Min(warmWall, ww), ids);
+    }
     double single = bytes / 1e6 / wall, singleCpu = bytes / 1e6 / cpu, warm = bytes / 1e6 / warmWall;
     long tokens = ours.Sum(i => (long)i.Length);
 
-    var fresh = Tokenizer.FromFolder(folder);
-    var sw = Stopwatch.StartNew();
-    fresh.EncodeBatch(lines, addSpecialTokens: false);
-    double batch = bytes / 1e6 / sw.Elapsed.TotalSeconds;
+    double batchSeconds = double.MaxValue;
+    for (int run = 0; run < Repetitions; run++)
+    {
+        var fresh = Tokenizer.FromFolder(folder);
+        var sw = Stopwatch.StartNew();
+        fresh.EncodeBatch(lines, addSpecialTokens: false);
+        batchSeconds = Math.Min(batchSeconds, sw.Elapsed.TotalSeconds);
+    }
+    double batch = bytes / 1e6 / batchSeconds;
 
     var reference = RunNode(root, folder, corpusPath);
     double js = reference.GetProperty("mb_per_s").GetDouble(), jsCpu = reference.GetProperty("mb_per_cpu_s").GetDouble();

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p build/bench
 dotnet build tests/Tunebook.TokenizerBench -c Release -v quiet -nologo -clp:ErrorsOnly >/dev/null
-dotnet tests/Tunebook.TokenizerBench/bin/Release/net10.0/Tunebook.TokenizerBench.dll "$PWD" "$PWD/build/bench" "${TOKENIZER_BENCH_MB:-4}"
+dotnet tests/Tunebook.TokenizerBench/bin/Release/net10.0/Tunebook.TokenizerBench.dll "$PWD" "$PWD/build/bench" "${TOKENIZER_BENCH_MB:-2}"
