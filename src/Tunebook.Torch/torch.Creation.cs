@@ -160,7 +160,11 @@ public static partial class torch
             return from_pointer((IntPtr)p, bytes.Length, dtype, shape);
     }
 
-    /// <summary>Copies <paramref name="nbytes"/> bytes at <paramref name="data"/> (e.g. a memory-mapped file) into a new tensor.</summary>
+    /// <summary>
+    /// Copies <paramref name="nbytes"/> bytes at <paramref name="data"/> (e.g. a memory-mapped file) into a new tensor.
+    /// The byte count is checked against shape and dtype, but the pointer cannot be: it must point at
+    /// readable memory of that size, as with any unsafe code.
+    /// </summary>
     public static unsafe Tensor from_pointer(IntPtr data, long nbytes, ScalarType dtype, long[] shape, Device? device = null)
     {
         CheckShape(shape, "from_pointer");

@@ -51,6 +51,12 @@ public class ErrorPathTests
         Assert.Throws<ObjectDisposedException>(() => other + t);
         Assert.Throws<ObjectDisposedException>(() => t.shape);
         Assert.Contains("disposed", t.ToString());
+
+        var layer = new Linear(2, 2);
+        _ = layer.named_parameters().ToList();
+        layer.Dispose();
+        var pe = Assert.Throws<ObjectDisposedException>(() => layer.weight.sum());
+        Assert.Contains("'weight'", pe.Message);
     }
 
     [Fact]

@@ -82,6 +82,9 @@ public class ModuleTests
             "layers.1.self_attn.q_proj.weight", "layers.1.self_attn.o_proj.weight", "layers.1.input_layernorm.weight",
         }, names);
         Assert.Contains(model.named_modules(), m => m.name == "layers.1.self_attn.q_proj" && m.module is Linear);
+        var q = ((Linear)model.get_submodule("layers.1.self_attn.q_proj")).weight;
+        Assert.Equal("layers.1.self_attn.q_proj.weight", q.Name);
+        Assert.Same(q, model.get_parameter("layers.1.self_attn.q_proj.weight"));
         Assert.Same(model.layers[1].self_attn.q_proj, model.get_submodule("layers.1.self_attn.q_proj"));
         Assert.Equal(new[] { "inv_freq" }, model.named_buffers().Select(b => b.name));
         Assert.Contains("(q_proj): Linear(in_features=4, out_features=4, bias=False)", model.ToString());

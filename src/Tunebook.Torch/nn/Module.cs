@@ -31,6 +31,7 @@ public abstract class Module : IDisposable
         CheckName(name, parameterTable.ContainsKey(name));
         if (!parameterTable.ContainsKey(name)) parameterNames.Add(name);
         parameterTable[name] = parameter;
+        if (parameter is not null) parameter.Name ??= name;
         return parameter;
     }
 
@@ -89,14 +90,22 @@ public abstract class Module : IDisposable
                 yield return x;
     }
 
-    /// <summary>Parameters with dotted paths; a parameter shared by several modules (tied weights) appears once.</summary>
+    /// <summary>
+    /// Parameters with dotted paths; a parameter shared by several modules (tied weights) appears
+    /// once. Enumerating from the root also names each parameter (its <see cref="Tensor.Name"/>
+    /// becomes the dotted path) so errors and optimizer messages say which weight is involved.
+    /// </summary>
     public IEnumerable<(string name, Parameter parameter)> named_parameters(bool recurse = true)
     {
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         foreach (var (path, m) in recurse ? named_modules() : [("", this)])
             foreach (var n in m.parameterNames)
                 if (m.parameterTable[n] is { } p && seen.Add(p))
-                    yield return (Join(path, n), p);
+                {
+                    var full = Join(path, n);
+                    if (recurse && (p.Name is null || full.Length > p.Name.Length)) p.Name = full;
+                    yield return (full, p);
+                }
     }
 
     /// <summary>All parameters (PyTorch's parameters()).</summary>
