@@ -7,6 +7,7 @@ using Tunebook.Tuning.Lora;
 namespace Tunebook.Tuning.Tests;
 
 /// <summary>The LoRA layer's forward, gradients and merge against PyTorch (Debian's python3-torch) on the same weights.</summary>
+[Collection(TorchCollection.Name)]
 public class LoraParityTests
 {
     [Theory]

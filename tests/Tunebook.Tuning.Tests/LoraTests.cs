@@ -6,6 +6,7 @@ using Tunebook.Tuning.Lora;
 
 namespace Tunebook.Tuning.Tests;
 
+[Collection(TorchCollection.Name)]
 public class LoraTests
 {
     [Theory]

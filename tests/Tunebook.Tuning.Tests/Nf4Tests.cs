@@ -5,6 +5,7 @@ using Tunebook.Tuning.Quantization;
 
 namespace Tunebook.Tuning.Tests;
 
+[Collection(TorchCollection.Name)]
 public class Nf4Tests
 {
     // The NF4 values as published (QLoRA paper, appendix E; bitsandbytes' NF4 lookup table).

@@ -5,6 +5,7 @@ using Tunebook.Tuning.Lora;
 
 namespace Tunebook.Tuning.Tests;
 
+[Collection(TorchCollection.Name)]
 public class PeftExportTests
 {
     static LoraModel Adapted(CausalLM model, LoraConfig config)

@@ -8,6 +8,7 @@ using Tunebook.Tuning.Training;
 
 namespace Tunebook.Tuning.Tests;
 
+[Collection(TorchCollection.Name)]
 public class TrainConfigTests
 {
     const string Good = """

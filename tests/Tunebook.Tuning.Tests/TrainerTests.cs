@@ -6,6 +6,7 @@ using Tunebook.Tuning.Training;
 
 namespace Tunebook.Tuning.Tests;
 
+[Collection(TorchCollection.Name)]
 public class TrainerTests
 {
     static CausalLM LoraLlama(long seed = 1, double dropout = 0)
@@ -268,6 +269,28 @@ public class TrainerTests
         var e = trainer.Evaluations.First();
         Assert.Equal(Math.Exp(e.Loss), e.Perplexity, 10);
         Assert.Equal(StopReason.EarlyStopped, Assert.IsType<TrainingStopped>(trainer.History[^1]).Reason);
+    }
+
+    [Fact]
+    public void StepsReportTheScheduledRateAndThePreClippingNorm()
+    {
+        using var scope = torch.NewDisposeScope();
+        var data = Tiny.Examples(4);
+        using var model = LoraLlama();
+        using (torch.no_grad()) foreach (var (n, p) in model.named_parameters()) if (n.Contains("lora_B")) p.normal_(0, 0.1);
+        using var trainer = new Trainer(model, data, null, new TrainerOptions
+        {
+            MaxSteps = 6, BatchSize = 4, LearningRate = 1e-3, Schedule = LrScheduleKind.Linear, WarmupSteps = 2, MaxGradNorm = 1e-3, Shuffle = false,
+        });
+        trainer.AccumulateGradients([[0, 1, 2, 3]]);
+        double norm = Math.Sqrt(trainer.OptimizedParameters.Sum(p => { using var g = p.Parameter.grad!; return Math.Pow(g.norm().item<double>(), 2); }));
+        trainer.Run();
+        var steps = trainer.Steps.ToList();
+        Assert.Equal(norm, steps[0].GradNorm, 4);
+        Assert.True(norm > 1e-3, "the test needs a gradient above the clipping threshold");
+        // warmup 0, ½, then linear decay over the 4 remaining steps: 1, ¾, ½, ¼ (× 1e-3)
+        Assert.Equal(new[] { 0.0, 0.5e-3, 1e-3, 0.75e-3, 0.5e-3, 0.25e-3 }, steps.Select(s => Math.Round(s.LearningRate, 12)));
+        Assert.Equal(0.0, trainer.CurrentLearningRate);
     }
 
     [Fact]

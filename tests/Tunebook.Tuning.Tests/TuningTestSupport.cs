@@ -107,3 +107,13 @@ static class Tiny
         return (a.detach().to(ScalarType.Float64) - b.detach().to(ScalarType.Float64)).abs().max().item<double>();
     }
 }
+
+/// <summary>
+/// Tests that use torch's global random generator (seeding, dropout, random init) run one at a time: in
+/// parallel they would draw from each other's stream, and resume-exactness tests compare bit patterns.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TorchCollection
+{
+    public const string Name = "torch (global RNG)";
+}

@@ -62,7 +62,8 @@ public static class TrainRun
 
         var options = config.Trainer.ToOptions();
         var checkpoint = Path.Combine(output, "checkpoint");
-        using var trainer = resume ? Trainer.Resume(checkpoint, model, train, validation) : new Trainer(model, train, validation, options);
+        // On resume the config's trainer settings apply (so raising trainer.steps extends a finished run).
+        using var trainer = resume ? Trainer.Resume(checkpoint, model, train, validation, options) : new Trainer(model, train, validation, options);
         if (!resume) File.Delete(Path.Combine(output, "metrics.jsonl"));
         using var metrics = new MetricsLogger(trainer, Path.Combine(output, "metrics.jsonl"));
         LoraAdapter.WriteTextAtomically(Path.Combine(output, "train_config.yaml"), config.ToYaml());
