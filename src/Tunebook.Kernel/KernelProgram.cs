@@ -19,8 +19,14 @@ public static class KernelProgram
             log.WriteLine($"tunebook kernel: {e.Message}");
             return 2;
         }
-        using (var server = new KernelServer(connection, log))
-            server.Run();
+        KernelServer server;
+        try { server = new KernelServer(connection, log); }
+        catch (Tunebook.Kernel.Zmq.ZmqException e)
+        {
+            log.WriteLine($"tunebook kernel: {e.Message} (from {connectionFile})");
+            return 1;
+        }
+        using (server) server.Run();
         log.WriteLine("[tunebook kernel] shut down");
         // A cell that ignores its cancellation token may still be running on the shell thread: exit regardless.
         Environment.Exit(0);

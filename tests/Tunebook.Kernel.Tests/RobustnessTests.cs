@@ -134,3 +134,40 @@ public sealed class ShutdownTests
         Assert.Equal(0, kernel.Process.ExitCode);
     }
 }
+
+/// <summary>A kernel that cannot start says why on stderr and exits with an error code.</summary>
+public sealed class StartupFailureTests
+{
+    static (int Exit, string Stderr) RunKernel(string connectionFile)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { typeof(StartupFailureTests).Assembly.Location, "--kernel-host", connectionFile }) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(30_000), "the kernel did not exit");
+        return (process.ExitCode, stderr.Result);
+    }
+
+    [Fact]
+    public void A_port_in_use_or_a_bad_connection_file_ends_with_a_clear_message()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, $"{{\"transport\":\"tcp\",\"ip\":\"127.0.0.1\",\"shell_port\":{port},\"control_port\":0,\"stdin_port\":0,\"iopub_port\":0,\"hb_port\":0,\"key\":\"k\"}}");
+            var (exit, stderr) = RunKernel(file);
+            Assert.Equal(1, exit);
+            Assert.Contains($"cannot bind tcp://127.0.0.1:{port}", stderr);
+            Assert.DoesNotContain("Unhandled exception", stderr);
+
+            File.WriteAllText(file, "{\"transport\":\"tcp\",\"key\":\"k\",\"signature_scheme\":\"hmac-sha3\"}");
+            (exit, stderr) = RunKernel(file);
+            Assert.Equal(2, exit);
+            Assert.Contains("signature_scheme \"hmac-sha3\" is not supported", stderr);
+        }
+        finally { File.Delete(file); }
+    }
+}
