@@ -79,7 +79,7 @@ sealed class ExampleRenderer(ChatTemplate? template, string? eosToken, PrepareOp
         if (template is null)
             throw new InvalidOperationException($"chat examples need a chat template, and {templateHint}; pass one to Prepare " +
                 $"(ChatTemplate.FromTokenizerConfig(folder) or ChatTemplate.BuiltIn(\"chatml\")) or set PrepareOptions.BuiltInTemplate");
-        var rendered = template.RenderTrainingText(messages, options.TemplateVariables);
+        var rendered = AssistantSpans.Locate(template, messages, options.TemplateVariables);
         if (!options.CompletionOnly) return new(rendered.Text, [0..rendered.Text.Length], AddSpecialTokens: false);
         var spans = options.LastAssistantTurnOnly && rendered.AssistantSpans.Count > 0 ? [rendered.AssistantSpans[^1]] : rendered.AssistantSpans;
         // The span runs through whatever the template writes after the end-of-turn token (often a newline); the model
@@ -92,5 +92,67 @@ sealed class ExampleRenderer(ChatTemplate? template, string? eosToken, PrepareOp
             return start..end;
         }).ToList();
         return new(rendered.Text, trimmed, AddSpecialTokens: false);
+    }
+}
+
+/// <summary>
+/// Where the assistant replies are in a rendered conversation. First by prefix rendering
+/// (<see cref="ChatTemplate.RenderTrainingText(IReadOnlyList{ChatMessage}, IDictionary{string, object?}?)"/>). Some
+/// templates render a reply differently depending on what follows it: Qwen3 writes a think block only for replies after
+/// the last user turn, so a prefix that ends with an earlier reply renders it differently from the whole conversation.
+/// For those replies the content is found by rendering the whole conversation with the reply replaced by a marker: the
+/// text before the marker and after it is shared with the real rendering, which pins the reply down exactly; the
+/// end-of-turn text the template writes after the reply (tool calls, end token) is taken from the prefix rendering.
+/// </summary>
+static class AssistantSpans
+{
+    const string Marker = "TUNEBOOKREPLYMARKERq7x";
+
+    public static TrainingText Locate(ChatTemplate template, IReadOnlyList<ChatMessage> messages, IDictionary<string, object?>? extra)
+    {
+        try { return template.RenderTrainingText(messages, extra); }
+        catch (InvalidOperationException first)
+        {
+            string full = template.Render(messages, addGenerationPrompt: false, extra);
+            var spans = new List<Range>();
+            for (int i = 0; i < messages.Count; i++)
+            {
+                if (messages[i].Role != "assistant") continue;
+                string before = template.Render(messages.Take(i).ToList(), addGenerationPrompt: true, extra);
+                string through = template.Render(messages.Take(i + 1).ToList(), addGenerationPrompt: false, extra);
+                if (through.StartsWith(before, StringComparison.Ordinal) && full.StartsWith(through, StringComparison.Ordinal))
+                {
+                    spans.Add(before.Length..through.Length);
+                    continue;
+                }
+                spans.Add(ByMarker(template, messages, i, full, extra) ?? throw first);
+            }
+            return new TrainingText(full, spans);
+        }
+    }
+
+    static Range? ByMarker(ChatTemplate template, IReadOnlyList<ChatMessage> messages, int i, string full, IDictionary<string, object?>? extra)
+    {
+        var marked = messages.ToList();
+        marked[i] = WithContent(messages[i], Marker);
+        string withMarker = template.Render(marked, addGenerationPrompt: false, extra);
+        int at = withMarker.IndexOf(Marker, StringComparison.Ordinal);
+        if (at < 0 || withMarker.IndexOf(Marker, at + 1, StringComparison.Ordinal) >= 0) return null;
+        string after = withMarker[(at + Marker.Length)..];
+        if (!full.StartsWith(withMarker[..at], StringComparison.Ordinal) || !full.EndsWith(after, StringComparison.Ordinal) || full.Length - after.Length < at)
+            return null;
+        int contentEnd = full.Length - after.Length;
+        // The rest of the turn (tool calls, end-of-turn token) as the template writes it when the reply ends the prefix.
+        string prefix = template.Render(marked.Take(i + 1).ToList(), addGenerationPrompt: false, extra);
+        int p = prefix.IndexOf(Marker, StringComparison.Ordinal);
+        string turnEnd = p < 0 ? "" : prefix[(p + Marker.Length)..];
+        return at..(contentEnd + (after.StartsWith(turnEnd, StringComparison.Ordinal) ? turnEnd.Length : 0));
+    }
+
+    static ChatMessage WithContent(ChatMessage m, string content)
+    {
+        // Content given as a list of parts lives in Extra["content"] and would override Content.
+        var extra = m.Extra?.Where(kv => kv.Key != "content").ToDictionary(kv => kv.Key, kv => kv.Value);
+        return m with { Content = content, Extra = extra is { Count: > 0 } ? extra : null };
     }
 }
