@@ -70,4 +70,29 @@ public class DisposeScopeTests
         using var again = p.grad!;
         Assert.Equal(new float[] { 2, 2, 2 }, again.data<float>()); // the gradient itself lives on
     }
+
+    [Fact]
+    public void ScopesAndGradModeBelongToOneThread()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var x = torch.ones([2], requires_grad: true);
+        Tensor? fromOtherThread = null;
+        bool otherSawScope = true, otherGradEnabled = false;
+        var thread = new Thread(() =>
+        {
+            otherSawScope = DisposeScope.Current is not null;
+            otherGradEnabled = torch.is_grad_enabled();
+            fromOtherThread = x * 2; // no scope on this thread: owned by whoever keeps it
+        });
+        thread.Start();
+        thread.Join();
+        Assert.False(otherSawScope);
+        Assert.True(otherGradEnabled);
+        Assert.True(fromOtherThread!.requires_grad); // recorded: grad mode is per thread
+        Assert.False((x * 2).requires_grad);
+        scope.Dispose();
+        Assert.False(fromOtherThread.IsDisposed);
+        fromOtherThread.Dispose();
+    }
 }
