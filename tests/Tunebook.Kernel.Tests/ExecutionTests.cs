@@ -98,7 +98,7 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
     {
         var (reply, _) = _kernel.Execute("new Thread(() => { Thread.Sleep(300); Console.WriteLine(\"from the background\"); }).Start();");
         var id = (string)reply.ParentHeader["msg_id"]!;
-        var stream = _kernel.WaitForIopub(m => m.MsgType == "stream" && ((string?)m.Content["text"])?.Contains("from the background") == true, TimeSpan.FromSeconds(5));
+        var stream = _kernel.WaitForIopub(m => m.MsgType == "stream" && ((string?)m.Content["text"])?.Contains("from the background") == true, TimeSpan.FromSeconds(20));
         Assert.NotNull(stream);
         Assert.Equal(id, (string?)stream!.ParentHeader["msg_id"]);
     }
@@ -179,9 +179,9 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
     {
         var id = _kernel.StartExecute("Console.WriteLine(\"started\");\nwhile (true) { Cancellation.ThrowIfCancellationRequested(); Thread.Sleep(5); }");
         Assert.NotNull(_kernel.WaitForIopub(m => (string?)m.ParentHeader["msg_id"] == id && m.MsgType == "stream", TimeSpan.FromSeconds(30)));
-        var interrupt = _kernel.Request(_kernel.Control, "interrupt_request", new JsonObject(), TimeSpan.FromSeconds(5));
+        var interrupt = _kernel.Request(_kernel.Control, "interrupt_request", new JsonObject(), TimeSpan.FromSeconds(30));
         Assert.Equal("ok", (string?)interrupt.Content["status"]);
-        var reply = _kernel.ReplyTo(_kernel.Shell, id, TimeSpan.FromSeconds(10));
+        var reply = _kernel.ReplyTo(_kernel.Shell, id, TimeSpan.FromSeconds(30));
         Assert.Equal("error", Status(reply));
         Assert.Equal("KeyboardInterrupt", (string?)reply.Content["ename"]);
 
@@ -200,15 +200,15 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
         var id = _kernel.StartExecute(loop);
         Assert.NotNull(_kernel.WaitForIopub(m => (string?)m.ParentHeader["msg_id"] == id && m.MsgType == "stream", TimeSpan.FromSeconds(30)));
         var interruptId = _kernel.Send(_kernel.Shell, _kernel.NewMessage("interrupt_request", new JsonObject()));
-        var first = _kernel.Receive(_kernel.Shell, TimeSpan.FromSeconds(10))!;
+        var first = _kernel.Receive(_kernel.Shell, TimeSpan.FromSeconds(30))!;
         Assert.Equal(interruptId, (string?)first.ParentHeader["msg_id"]);
-        Assert.Equal("KeyboardInterrupt", (string?)_kernel.ReplyTo(_kernel.Shell, id, TimeSpan.FromSeconds(10)).Content["ename"]);
+        Assert.Equal("KeyboardInterrupt", (string?)_kernel.ReplyTo(_kernel.Shell, id, TimeSpan.FromSeconds(30)).Content["ename"]);
 
         // SIGINT (interrupt_mode "signal" clients, or Ctrl+C in a terminal) cancels the token too, and never kills the kernel.
         id = _kernel.StartExecute(loop);
         Assert.NotNull(_kernel.WaitForIopub(m => (string?)m.ParentHeader["msg_id"] == id && m.MsgType == "stream", TimeSpan.FromSeconds(30)));
         using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", _kernel.Process.Id.ToString()])) kill.WaitForExit();
-        Assert.Equal("KeyboardInterrupt", (string?)_kernel.ReplyTo(_kernel.Shell, id, TimeSpan.FromSeconds(10)).Content["ename"]);
+        Assert.Equal("KeyboardInterrupt", (string?)_kernel.ReplyTo(_kernel.Shell, id, TimeSpan.FromSeconds(30)).Content["ename"]);
         Assert.Equal("ok", Status(_kernel.Execute("1").Reply));
     }
 
@@ -223,10 +223,10 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
     [Fact]
     public void Heartbeat_answers_while_a_long_cell_runs()
     {
-        var id = _kernel.StartExecute("Thread.Sleep(1500);");
-        Thread.Sleep(200);
+        var id = _kernel.StartExecute("Thread.Sleep(4000);");
+        Thread.Sleep(300);
         _kernel.Heartbeat.SendFrames(["ping"u8.ToArray()]);
-        Assert.True(_kernel.Heartbeat.Poll(-1, 1000).Socket, "heartbeat did not answer while a cell was running");
+        Assert.True(_kernel.Heartbeat.Poll(-1, 3000).Socket, "heartbeat did not answer while a cell was running");
         Assert.Equal("ping"u8.ToArray(), _kernel.Heartbeat.ReceiveFrames()![0]);
         Assert.Equal("ok", Status(_kernel.ReplyTo(_kernel.Shell, id)));
     }

@@ -75,7 +75,7 @@ public sealed class KernelProcess : IDisposable
         _iopubThread.Start();
 
         // Ready when kernel_info answers (the C# session warms up first).
-        var reply = Request(Shell, "kernel_info_request", new JsonObject(), TimeSpan.FromSeconds(60));
+        var reply = Request(Shell, "kernel_info_request", new JsonObject(), TimeSpan.FromSeconds(180));
         if ((string?)reply.Content["status"] != "ok") throw new InvalidOperationException("kernel did not start: " + Stderr);
     }
 
@@ -134,7 +134,7 @@ public sealed class KernelProcess : IDisposable
     /// <summary>The reply to msg_id (other replies are skipped); throws after the timeout.</summary>
     public JupyterMessage ReplyTo(ZmqSocket socket, string msgId, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
         while (DateTime.UtcNow < deadline)
         {
             var message = Receive(socket, deadline - DateTime.UtcNow);
@@ -167,7 +167,7 @@ public sealed class KernelProcess : IDisposable
     /// <summary>The iopub messages parented to msg_id up to and including its idle status (waits for idle).</summary>
     public List<JupyterMessage> OutputsOf(string msgId, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         lock (_iopub)
         {
             while (true)

@@ -11,7 +11,7 @@ public sealed class RobustnessTests(KernelProcessFixture fixture) : IClassFixtur
 
     void AssertStillServing()
     {
-        var reply = _kernel.Request(_kernel.Shell, "kernel_info_request", new JsonObject(), TimeSpan.FromSeconds(10));
+        var reply = _kernel.Request(_kernel.Shell, "kernel_info_request", new JsonObject(), TimeSpan.FromSeconds(30));
         Assert.Equal("5.3", (string?)reply.Content["protocol_version"]);
     }
 
@@ -53,7 +53,7 @@ public sealed class RobustnessTests(KernelProcessFixture fixture) : IClassFixtur
         _kernel.Send(_kernel.Shell, _kernel.NewMessage("no_such_request", new JsonObject()));
         var comm = _kernel.NewMessage("comm_open", new JsonObject { ["comm_id"] = "c1", ["target_name"] = "jupyter.widget", ["data"] = new JsonObject() });
         _kernel.Send(_kernel.Shell, comm);
-        var close = _kernel.WaitForIopub(m => m.MsgType == "comm_close" && (string?)m.Content["comm_id"] == "c1", TimeSpan.FromSeconds(10));
+        var close = _kernel.WaitForIopub(m => m.MsgType == "comm_close" && (string?)m.Content["comm_id"] == "c1", TimeSpan.FromSeconds(30));
         Assert.NotNull(close);
         var info = _kernel.Request(_kernel.Shell, "comm_info_request", new JsonObject());
         Assert.Empty(info.Content["comms"]!.AsObject());
@@ -107,7 +107,7 @@ public sealed class BackgroundCrashTests
         using var kernel = new KernelProcess();
         var (reply, _) = kernel.Execute("new Thread(() => { Thread.Sleep(200); throw new InvalidOperationException(\"escaped\"); }).Start();");
         Assert.Equal("ok", (string?)reply.Content["status"]);
-        var notice = kernel.WaitForIopub(m => m.MsgType == "stream" && ((string?)m.Content["text"])?.Contains("escaped") == true, TimeSpan.FromSeconds(10));
+        var notice = kernel.WaitForIopub(m => m.MsgType == "stream" && ((string?)m.Content["text"])?.Contains("escaped") == true, TimeSpan.FromSeconds(30));
         Assert.NotNull(notice);
         Assert.Equal("stderr", (string?)notice!.Content["name"]);
         Assert.Contains("The kernel is terminating", (string?)notice.Content["text"]);
