@@ -16,10 +16,17 @@ public partial class Tensor
         {
             var s = shape;
             var dt = dtype;
-            using var host = to(Device.CPU).to(dt == ScalarType.Bool ? ScalarType.Bool : dt.IsFloatingPoint() ? ScalarType.Float64 : ScalarType.Int64);
-            host.DetachFromDisposeScope();
-            long n = host.numel();
+            long n = numel();
             bool summarize = n > SummarizeAbove;
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            // Large tensors: keep only the edge items of each long dimension before copying to the host.
+            var edges = detach();
+            if (summarize)
+                for (int d = 0; d < s.Length; d++)
+                    if (s[d] > 2 * EdgeItems)
+                        edges = torch.cat([edges.narrow(d, 0, EdgeItems), edges.narrow(d, s[d] - EdgeItems, EdgeItems)], d);
+            var host = edges.to(Device.CPU).to(dt == ScalarType.Bool ? ScalarType.Bool : dt.IsFloatingPoint() ? ScalarType.Float64 : ScalarType.Int64).contiguous();
             var sb = new StringBuilder("tensor(");
             string[] formatted;
             if (dt == ScalarType.Bool) formatted = Array.ConvertAll(host.data<bool>(), b => b ? "True" : "False");
@@ -28,7 +35,7 @@ public partial class Tensor
             // Right-align to a common width, as PyTorch does.
             int width = formatted.Length == 0 ? 0 : formatted.Max(v => v.Length);
             for (int k = 0; k < formatted.Length; k++) formatted[k] = formatted[k].PadLeft(width);
-            Append(sb, formatted, s, 0, 0, summarize, 7);
+            Append(sb, formatted, host.shape, s, 0, 0, summarize, 7);
             if (dt != ScalarType.Float32 && dt != ScalarType.Int64 && dt != ScalarType.Bool) sb.Append($", dtype=torch.{dt.Name()}");
             if (device.Type != DeviceType.CPU) sb.Append($", device='{device}'");
             if (requires_grad) sb.Append(", requires_grad=True");
@@ -56,7 +63,8 @@ public partial class Tensor
             : v.ToString("0.0000", CultureInfo.InvariantCulture));
     }
 
-    static void Append(StringBuilder sb, string[] values, long[] shape, int dim, long offset, bool summarize, int indent)
+    // shape: of the (edge-reduced) values; original: the tensor's shape, to know where "..." goes.
+    static void Append(StringBuilder sb, string[] values, long[] shape, long[] original, int dim, long offset, bool summarize, int indent)
     {
         if (shape.Length == 0) { sb.Append(values[0]); return; }
         long size = shape[dim];
@@ -65,13 +73,10 @@ public partial class Tensor
         sb.Append('[');
         for (long i = 0; i < size; i++)
         {
-            if (summarize && size > 2 * EdgeItems && i == EdgeItems)
-            {
-                sb.Append(dim == shape.Length - 1 ? "..., " : "...,\n" + new string(' ', indent + dim + 1));
-                i = size - EdgeItems;
-            }
+            if (summarize && original[dim] > 2 * EdgeItems && i == EdgeItems)
+                sb.Append(dim == shape.Length - 1 ? "...".PadLeft(values[0].Length) + ", " : "...,\n" + new string(' ', indent + dim + 1));
             if (dim == shape.Length - 1) sb.Append(values[offset + i]);
-            else Append(sb, values, shape, dim + 1, offset + i * stride, summarize, indent);
+            else Append(sb, values, shape, original, dim + 1, offset + i * stride, summarize, indent);
             if (i < size - 1) sb.Append(dim == shape.Length - 1 ? ", " : ",\n" + new string(' ', indent + dim + 1));
         }
         sb.Append(']');
