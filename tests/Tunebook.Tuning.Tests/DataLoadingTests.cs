@@ -183,4 +183,29 @@ public class DataLoadingTests
         Assert.Equal(DataFormat.Chat, data.Format);
         Assert.Equal("Hi, you", data[0].Messages![0].Content);
     }
+
+    [Fact]
+    public void Tsv_and_malformed_csv_quoting()
+    {
+        var tsv = Write("pairs.tsv", "prompt\tcompletion\nSay hi, please\thi, there\n");
+        var data = Dataset.Load(tsv);
+        Assert.Equal(DataFormat.PromptCompletion, data.Format);
+        Assert.Equal("Say hi, please", data[0].Prompt);
+        Assert.Equal("hi, there", data[0].Completion);
+
+        var bad = Write("bad.csv", "instruction,input,output\nok,,fine\n\"unterminated,,x\n");
+        var e = Assert.Throws<DataLoadException>(() => Dataset.Load(bad));
+        Assert.Equal(bad, e.Location.File);
+        Assert.Contains("cannot be parsed as CSV", e.Message);
+    }
+
+    [Fact]
+    public void Empty_files_and_unknown_extensions_are_errors()
+    {
+        Assert.Contains("no examples", Assert.Throws<InvalidDataException>(() => Dataset.Load(Write("empty.jsonl", "\n\n"))).Message);
+        Assert.Contains("unknown data file type '.parquet'", Assert.Throws<InvalidDataException>(() => Dataset.Load(Write("x.parquet", "x"))).Message);
+        Assert.Throws<FileNotFoundException>(() => Dataset.Load(Path.Combine(Tiny.TempDir(), "missing.jsonl")));
+        var e = Assert.Throws<DataLoadException>(() => Dataset.Load(Write("broken.json", "[\n {\"text\": \"a\"},\n {\"text\": }\n]")));
+        Assert.Equal(3, e.Location.Line);
+    }
 }

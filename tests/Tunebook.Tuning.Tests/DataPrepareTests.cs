@@ -220,4 +220,37 @@ public class DataPrepareTests
         var prepared = data.Prepare(gpt2Like, options: new PrepareOptions { BuiltInTemplate = "chatml" });
         Assert.Equal(["Red, yellow and blue.<|im_end|>"], TrainedRuns(prepared.Train.Examples[0], gpt2Like));
     }
+
+    [Fact]
+    public void Tool_turns_are_context_and_template_errors_name_the_row()
+    {
+        var toolCall = new JsonObject
+        {
+            ["messages"] = new JsonArray(
+                new JsonObject { ["role"] = "user", ["content"] = "Weather in Paris?" },
+                new JsonObject
+                {
+                    ["role"] = "assistant", ["content"] = "",
+                    ["tool_calls"] = new JsonArray(new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = "weather", ["arguments"] = new JsonObject { ["city"] = "Paris" } } }),
+                },
+                new JsonObject { ["role"] = "tool", ["content"] = "18 C, sunny" },
+                new JsonObject { ["role"] = "assistant", ["content"] = "It is sunny and 18 C." }),
+        };
+        var example = Records(toolCall).Prepare(Qwen).Train.Examples.Single();
+        var runs = TrainedRuns(example, Qwen);
+        Assert.Equal(2, runs.Count);
+        Assert.Contains("<tool_call>\n{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call><|im_end|>", runs[0]);
+        Assert.EndsWith("It is sunny and 18 C.<|im_end|>", runs[1]);
+        Assert.DoesNotContain(runs, r => r.Contains("18 C, sunny"));
+
+        // Llama 2's template refuses roles that do not alternate: an error naming the row, or a dropped example.
+        var data = Records(Chat(("user", "a"), ("assistant", "b")), Chat(("user", "a"), ("user", "b"), ("assistant", "c")));
+        var llama2 = ChatTemplate.BuiltIn("llama2");
+        var e = Assert.Throws<DataLoadException>(() => data.Prepare(Qwen, llama2));
+        Assert.StartsWith("records [1]: cannot be rendered with the chat template", e.Message);
+        var skipped = data.Prepare(Qwen, llama2, new PrepareOptions { SkipBadRows = true });
+        Assert.Equal([0], skipped.Train.Examples.Select(x => x.SourceIndex).ToArray());
+        Assert.Equal(1, Assert.Single(skipped.Report.Dropped).SourceIndex);
+        Assert.Equal([" b </s>"], TrainedRuns(skipped.Train.Examples[0], Qwen)); // the template writes " " + reply + " " + eos
+    }
 }

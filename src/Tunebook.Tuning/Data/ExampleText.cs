@@ -100,13 +100,14 @@ sealed class ExampleRenderer(ChatTemplate? template, string? eosToken, PrepareOp
 /// (<see cref="ChatTemplate.RenderTrainingText(IReadOnlyList{ChatMessage}, IDictionary{string, object?}?)"/>). Some
 /// templates render a reply differently depending on what follows it: Qwen3 writes a think block only for replies after
 /// the last user turn, so a prefix that ends with an earlier reply renders it differently from the whole conversation.
-/// For those replies the content is found by rendering the whole conversation with the reply replaced by a marker: the
-/// text before the marker and after it is shared with the real rendering, which pins the reply down exactly; the
-/// end-of-turn text the template writes after the reply (tool calls, end token) is taken from the prefix rendering.
+/// For those replies the whole conversation is rendered again with the reply's content replaced by a marker: where
+/// that rendering departs from the real one is where the content starts, where they meet again is where it ends. The
+/// reply then runs on through the template's end-of-turn token (after tool calls, if any), found as the text a
+/// template writes after a reply in a minimal conversation.
 /// </summary>
 static class AssistantSpans
 {
-    const string Marker = "TUNEBOOKREPLYMARKERq7x";
+    const string Marker = "\u0001TUNEBOOK-REPLY\u0001";
 
     public static TrainingText Locate(ChatTemplate template, IReadOnlyList<ChatMessage> messages, IDictionary<string, object?>? extra)
     {
@@ -114,6 +115,7 @@ static class AssistantSpans
         catch (InvalidOperationException first)
         {
             string full = template.Render(messages, addGenerationPrompt: false, extra);
+            string? endOfTurn = null;
             var spans = new List<Range>();
             for (int i = 0; i < messages.Count; i++)
             {
@@ -125,28 +127,46 @@ static class AssistantSpans
                     spans.Add(before.Length..through.Length);
                     continue;
                 }
-                spans.Add(ByMarker(template, messages, i, full, extra) ?? throw first);
+                endOfTurn ??= EndOfTurn(template, extra);
+                spans.Add(ByMarker(template, messages, i, full, endOfTurn, extra) ?? throw first);
             }
             return new TrainingText(full, spans);
         }
     }
 
-    static Range? ByMarker(ChatTemplate template, IReadOnlyList<ChatMessage> messages, int i, string full, IDictionary<string, object?>? extra)
+    static Range? ByMarker(ChatTemplate template, IReadOnlyList<ChatMessage> messages, int i, string full, string endOfTurn, IDictionary<string, object?>? extra)
     {
         var marked = messages.ToList();
         marked[i] = WithContent(messages[i], Marker);
         string withMarker = template.Render(marked, addGenerationPrompt: false, extra);
-        int at = withMarker.IndexOf(Marker, StringComparison.Ordinal);
-        if (at < 0 || withMarker.IndexOf(Marker, at + 1, StringComparison.Ordinal) >= 0) return null;
-        string after = withMarker[(at + Marker.Length)..];
-        if (!full.StartsWith(withMarker[..at], StringComparison.Ordinal) || !full.EndsWith(after, StringComparison.Ordinal) || full.Length - after.Length < at)
+        if (withMarker.IndexOf(Marker, StringComparison.Ordinal) is var at && (at < 0 || withMarker.IndexOf(Marker, at + 1, StringComparison.Ordinal) >= 0))
             return null;
-        int contentEnd = full.Length - after.Length;
-        // The rest of the turn (tool calls, end-of-turn token) as the template writes it when the reply ends the prefix.
+        int start = 0;
+        while (start < full.Length && start < withMarker.Length && full[start] == withMarker[start]) start++;
+        int shared = 0, room = Math.Min(full.Length, withMarker.Length) - start;
+        while (shared < room && full[^(shared + 1)] == withMarker[^(shared + 1)]) shared++;
+        int contentEnd = full.Length - shared;
+        if (start != at) return null; // the renderings part before the reply: not a change of the content alone
+        // Through the end-of-turn token when the template writes one after this reply.
         string prefix = template.Render(marked.Take(i + 1).ToList(), addGenerationPrompt: false, extra);
-        int p = prefix.IndexOf(Marker, StringComparison.Ordinal);
-        string turnEnd = p < 0 ? "" : prefix[(p + Marker.Length)..];
-        return at..(contentEnd + (after.StartsWith(turnEnd, StringComparison.Ordinal) ? turnEnd.Length : 0));
+        int m = prefix.IndexOf(Marker, StringComparison.Ordinal);
+        string turnRest = m < 0 ? "" : prefix[(m + Marker.Length)..].TrimEnd();
+        if (endOfTurn.Length > 0 && turnRest.EndsWith(endOfTurn, StringComparison.Ordinal)
+            && full.IndexOf(endOfTurn, contentEnd, StringComparison.Ordinal) is var end and >= 0)
+            return start..(end + endOfTurn.Length);
+        return start..contentEnd;
+    }
+
+    /// <summary>What the template writes after a plain reply (trimmed), e.g. &lt;|im_end|&gt;; empty when unknown.</summary>
+    static string EndOfTurn(ChatTemplate template, IDictionary<string, object?>? extra)
+    {
+        try
+        {
+            string text = template.Render([ChatMessage.User("x"), ChatMessage.Assistant(Marker)], addGenerationPrompt: false, extra);
+            int m = text.IndexOf(Marker, StringComparison.Ordinal);
+            return m < 0 ? "" : text[(m + Marker.Length)..].Trim();
+        }
+        catch (Exception e) when (e is TemplateException or InvalidOperationException) { return ""; }
     }
 
     static ChatMessage WithContent(ChatMessage m, string content)
