@@ -90,4 +90,24 @@ public class TokenizerParityTests
         }
         finally { dir.Delete(true); }
     }
+
+    [Fact]
+    public void Byte_level_add_prefix_space_matches_huggingface_tokenizers()
+    {
+        // RoBERTa-style: the byte-level pre-tokenizer prepends a space to text that does not start with one.
+        var json = System.Text.Json.Nodes.JsonNode.Parse(Tokenizer.FromFolder(TokenizerReference.Gpt2Folder).Json)!;
+        json["pre_tokenizer"]!["add_prefix_space"] = true;
+        var dir = Directory.CreateTempSubdirectory("prefix-space");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "tokenizer.json");
+            File.WriteAllText(path, json.ToJsonString());
+            var tokenizer = Tokenizer.FromFile(path);
+            var texts = TokenizerReference.CorpusTexts;
+            var expected = TokenizerReference.HuggingFace(path, null, texts, true);
+            TokenizerReference.AssertSameIds(texts, expected.Ids, texts.Select(t => tokenizer.Encode(t).Ids).ToList(), tokenizer.IdToToken);
+            Assert.Equal(tokenizer.TokenToId("ĠHello"), tokenizer.Encode("Hello").Ids[0]);
+        }
+        finally { dir.Delete(true); }
+    }
 }
