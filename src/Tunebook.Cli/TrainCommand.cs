@@ -47,7 +47,7 @@ static class TrainCommand
                 var result = TrainRun.Run(loaded, line => Console.WriteLine(line), parse.GetValue(resume), cancel.Token);
                 return result.Reason == Tunebook.Tuning.Training.StopReason.Cancelled ? 130 : 0;
             }
-            catch (Exception e) when (e is TrainConfigException or IOException or InvalidDataException or ArgumentException
+            catch (Exception e) when (e is TrainConfigException or IOException or InvalidDataException or FormatException or ArgumentException
                                            or InvalidOperationException or NotSupportedException or UnauthorizedAccessException
                                            or Tunebook.Models.ModelConfigException or Tunebook.Torch.TorchException)
             {

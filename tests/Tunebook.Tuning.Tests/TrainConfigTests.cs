@@ -202,11 +202,27 @@ public class TrainConfigTests
     }
 
     [Fact]
+    public void ExamplesWithNothingToTrainAreReported()
+    {
+        var (configPath, _) = TinyRun("lora");
+        var data = Path.Combine(Path.GetDirectoryName(configPath)!, "train.jsonl");
+        // Line 25: a prompt far longer than max_length (64 tokens), so truncation leaves no answer token.
+        var longPrompt = string.Join(" ", Enumerable.Repeat("Question: which puddle command lists the zones?", 40));
+        File.AppendAllText(data, new JsonObject { ["prompt"] = longPrompt, ["completion"] = " Run `puddle zone list`." }.ToJsonString() + "\n");
+        var lines = new List<string>();
+        var result = TrainRun.Run(TrainConfig.Load(configPath), lines.Add);
+        Assert.Equal(StopReason.Completed, result.Reason);
+        var dropped = Assert.Single(lines, l => l.StartsWith("dropped: "));
+        Assert.Contains("train.jsonl line 25", dropped);
+        Assert.Contains("truncation", dropped);
+    }
+
+    [Fact]
     public void DataErrorsNameTheFileAndLine()
     {
         var (configPath, _) = TinyRun("lora", dataFile: Path.Combine(Tiny.RepoRoot, "datasets", "samples", "completion.bad.jsonl"));
-        var e = Assert.Throws<InvalidDataException>(() => TrainRun.Run(TrainConfig.Load(configPath), _ => { }));
-        Assert.Contains("train.jsonl:4", e.Message);
+        var e = Assert.ThrowsAny<FormatException>(() => TrainRun.Run(TrainConfig.Load(configPath), _ => { })); // the data layer's DataLoadException
+        Assert.Contains("train.jsonl line 4", e.Message);
         Assert.Contains("completion", e.Message);
     }
 }

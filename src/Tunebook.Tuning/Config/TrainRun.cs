@@ -56,11 +56,15 @@ public static class TrainRun
         }
         log(Lora.TrainableParameters.Of(model).ToString());
 
-        long pad = model.Config.PadTokenId ?? tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;
-        var (train, validation, nTrain, nVal) = ConfigData.Load(config, tokenizer, pad);
-        log($"data: {nTrain} training examples{(config.Data.Packing ? $" in {train.Count} packed rows" : "")}, {nVal} validation examples");
-
+        var (train, validation, report) = ConfigData.Load(config, tokenizer);
+        log($"data: {train}{(validation is null ? "" : $"; validation: {validation.Examples.Count} examples")}");
         var options = config.Trainer.ToOptions();
+        int plannedSteps = options.MaxSteps ?? options.Epochs!.Value * Math.Max(1, (train.Count + options.BatchSize - 1) / options.BatchSize / options.GradientAccumulation);
+        foreach (var dropped in report.Dropped.Take(10))
+            log($"dropped: {dropped.Location}: {dropped.Reason}");
+        if (report.Dropped.Count > 10) log($"dropped: … and {report.Dropped.Count - 10} more examples");
+        foreach (var warning in report.WarningsFor(plannedSteps, options.BatchSize, options.GradientAccumulation))
+            log($"warning: {warning}");
         var checkpoint = Path.Combine(output, "checkpoint");
         // On resume the config's trainer settings apply (so raising trainer.steps extends a finished run).
         using var trainer = resume ? Trainer.Resume(checkpoint, model, train, validation, options) : new Trainer(model, train, validation, options);
