@@ -31,6 +31,20 @@ public class AutogradTests
     }
 
     [Fact]
+    public void DisposingIntermediatesBeforeBackwardIsSafe()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(new float[] { 1, 2, 3 }, requires_grad: true);
+        var y = x * x;
+        var h = y.exp().log();
+        var z = h.sum();
+        y.Dispose();
+        h.Dispose();
+        z.backward(); // the graph keeps what it saved
+        Assert.True(x.grad!.allclose(torch.tensor(new float[] { 2, 4, 6 }), 1e-5, 1e-6), x.grad!.ToString());
+    }
+
+    [Fact]
     public void NoGradAndDetachStopRecording()
     {
         using var scope = torch.NewDisposeScope();
