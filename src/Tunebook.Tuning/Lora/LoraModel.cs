@@ -106,6 +106,8 @@ public sealed class LoraModel
         {
             var merged = layer.Merge(dtype);
             Model.ReplaceModule(path, merged);
+            // Module.Dispose frees parameters; the NF4 codes of a QLoRA base are plain tensors, freed here.
+            if (layer.base_layer is Quantization.Nf4Linear q) q.Weight.Dispose();
             layer.Dispose();
         }
         layers.Clear();
