@@ -208,4 +208,17 @@ public class DataLoadingTests
         var e = Assert.Throws<DataLoadException>(() => Dataset.Load(Write("broken.json", "[\n {\"text\": \"a\"},\n {\"text\": }\n]")));
         Assert.Equal(3, e.Location.Line);
     }
+
+    [Fact]
+    public void A_folder_of_text_files_is_one_document_per_file()
+    {
+        var folder = Tiny.TempDir();
+        File.WriteAllText(Path.Combine(folder, "b.txt"), "Second document.\n\nStill the second.");
+        File.WriteAllText(Path.Combine(folder, "a.txt"), "First document.");
+        File.WriteAllText(Path.Combine(folder, "notes.bin"), "ignored");
+        var data = Dataset.Load(folder, options: new LoadOptions { TextSplit = TextSplit.Document });
+        Assert.Equal(["First document.", "Second document.\n\nStill the second."], data.Select(r => r.Text!).ToArray());
+        Assert.Equal(Path.Combine(folder, "b.txt"), data[1].Location.File);
+        Assert.Equal([0, 1], data.Select(r => r.Index).ToArray());
+    }
 }

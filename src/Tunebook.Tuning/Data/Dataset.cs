@@ -16,7 +16,7 @@ public static class Dataset
     public static readonly IReadOnlyList<string> Roles = ["system", "user", "assistant", "tool"];
 
     /// <summary>Loads the examples of one file.</summary>
-    /// <param name="path">A .jsonl/.ndjson, .json, .csv, .tsv or .txt/.md file.</param>
+    /// <param name="path">A .jsonl/.ndjson, .json, .csv, .tsv or .txt/.md file, or a folder of them (read in name order).</param>
     /// <param name="format">The layout, or null to detect it from the fields of the first row.</param>
     /// <param name="options">Text splitting and bad-row handling.</param>
     public static RawDataset Load(string path, DataFormat? format = null, LoadOptions? options = null)
@@ -25,7 +25,16 @@ public static class Dataset
         options ??= new LoadOptions();
         var skipped = new List<DataLoadException>();
         Action<DataLoadException> onRowError = options.SkipBadRows ? skipped.Add : e => throw e;
-        var records = DataFiles.Read(path, options, onRowError);
+        List<(JsonObject, RowLocation)> records;
+        if (Directory.Exists(path))
+        {
+            // A folder: every data file in it, in name order (with TextSplit.Document, one document per file).
+            var files = Directory.GetFiles(path).Where(f => DataFiles.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                .Order(StringComparer.Ordinal).ToList();
+            if (files.Count == 0) throw new InvalidDataException($"{path}: no data files ({string.Join(", ", DataFiles.Extensions)}) in the folder");
+            records = files.SelectMany(f => DataFiles.Read(f, options, onRowError)).ToList();
+        }
+        else records = DataFiles.Read(path, options, onRowError);
         return FromRecords(records, format, path, onRowError, skipped);
     }
 

@@ -32,19 +32,24 @@ public sealed class TokenView
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (ids.Count != labels.Count) throw new ArgumentException($"{ids.Count} ids but {labels.Count} labels");
         var tokens = new List<TokenInfo>(ids.Count);
-        // Decode growing prefixes of a pending run so a character split across byte tokens is shown once, whole.
-        int pendingStart = 0;
+        // Each token's text is what decoding it adds to the text before it. Decoding a few tokens of context (not the
+        // whole prefix, which would be quadratic) keeps the leading space that SentencePiece-style decoders strip from
+        // the first token; a character split across byte-level tokens is given whole to the token that completes it.
+        int pending = 0;
         for (int i = 0; i < ids.Count; i++)
         {
-            string text = tokenizer.Decode(Slice(ids, pendingStart, i + 1));
-            bool incomplete = text.EndsWith('\uFFFD') && i + 1 < ids.Count && i + 1 - pendingStart < 4;
-            if (incomplete)
+            bool trained = i > 0 && labels[i] != TokenizedExample.Ignore;
+            int context = Math.Max(0, pending - 3);
+            string before = tokenizer.Decode(Slice(ids, context, pending));
+            string through = tokenizer.Decode(Slice(ids, context, i + 1));
+            string text = through.StartsWith(before, StringComparison.Ordinal) ? through[before.Length..] : tokenizer.Decode(Slice(ids, pending, i + 1));
+            if (text.EndsWith('\uFFFD') && i + 1 < ids.Count && i + 1 - pending < 4)
             {
-                tokens.Add(new TokenInfo("", ids[i], i > 0 && labels[i] != TokenizedExample.Ignore));
+                tokens.Add(new TokenInfo("", ids[i], trained));
                 continue;
             }
-            tokens.Add(new TokenInfo(text, ids[i], i > 0 && labels[i] != TokenizedExample.Ignore));
-            pendingStart = i + 1;
+            tokens.Add(new TokenInfo(text, ids[i], trained));
+            pending = i + 1;
         }
         return new TokenView(tokens);
     }
