@@ -1,0 +1,45 @@
+using Tunebook.Torch;
+using Tunebook.Tuning.Lora;
+
+namespace Tunebook.Notebook;
+
+/// <summary>
+/// Turns a model's LoRA adapters off for a while, on the same model, without a second copy of the weights:
+/// each adapter's B matrix (the small one, rank × out) is set aside and zeroed, which makes B·A = 0 so every
+/// layer computes exactly its base function; disposing puts the saved B matrices back.
+/// </summary>
+public sealed class AdapterSwitch : IDisposable
+{
+    readonly List<(LoraLinear Layer, Tensor Saved)> _saved = [];
+
+    AdapterSwitch(LoraModel lora)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        foreach (var layer in lora.Layers.Values)
+        {
+            var saved = layer.lora_B.weight.detach().clone().DetachFromDisposeScope();
+            layer.lora_B.weight.detach().zero_();
+            _saved.Add((layer, saved));
+        }
+    }
+
+    /// <summary>Disables the adapters of <paramref name="lora"/> until the returned switch is disposed.</summary>
+    public static AdapterSwitch Disable(LoraModel lora)
+    {
+        ArgumentNullException.ThrowIfNull(lora);
+        return new AdapterSwitch(lora);
+    }
+
+    public void Dispose()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        foreach (var (layer, saved) in _saved)
+        {
+            layer.lora_B.weight.detach().copy_(saved);
+            saved.Dispose();
+        }
+        _saved.Clear();
+    }
+}

@@ -1,0 +1,108 @@
+using Tunebook.Interactive;
+using Tunebook.Tuning.Training;
+
+namespace Tunebook.Notebook.Magics;
+
+public sealed class TrainOptions
+{
+    [Argument(0, "action", Help = "Omit to start a run; step [N], continue or stop act on `trainer`", Required = false, Choices = ["step", "continue", "stop"])]
+    public string? Action { get; set; }
+    [Argument(1, "n", Help = "Steps for 'step' (default 1)", Required = false)] public string? Count { get; set; }
+    [Option("--steps", Help = "Optimizer steps to run")] public int? Steps { get; set; }
+    [Option("--epochs", Help = "Passes over the data (when --steps is not given)")] public int? Epochs { get; set; }
+    [Option("--lr", Help = "Peak learning rate")] public double LearningRate { get; set; } = 2e-4;
+    [Option("--batch", Help = "Examples per micro-batch")] public int Batch { get; set; } = 4;
+    [Option("--accum", Help = "Micro-batches per optimizer step (gradient accumulation)")] public int Accum { get; set; } = 1;
+    [Option("--eval-every", Help = "Evaluate on the validation data every N steps")] public int? EvalEvery { get; set; }
+    [Option("--schedule", Help = "Learning-rate schedule after warmup")] public LrScheduleKind Schedule { get; set; } = LrScheduleKind.Linear;
+    [Option("--warmup", Help = "Linear warmup steps")] public int Warmup { get; set; }
+    [Option("--weight-decay", Help = "AdamW weight decay")] public double WeightDecay { get; set; }
+    [Option("--max-grad-norm", Help = "Clip the gradient norm (0: no clipping)")] public double MaxGradNorm { get; set; } = 1.0;
+    [Option("--early-stopping", Help = "Stop after N evaluations without improvement")] public int? Patience { get; set; }
+    [Option("--seed", Help = "Seed of the data order and dropout")] public long Seed { get; set; } = 42;
+    [Option("--bf16", Help = "bf16 mixed precision")] public bool BFloat16 { get; set; }
+}
+
+/// <summary>#!train → variable <c>trainer</c>, with the live view; #!train step [N] | continue | stop act on it.</summary>
+public sealed class TrainMagic : MagicCommand<TrainOptions>
+{
+    public override string Name => "train";
+    public override string Summary => "Train `model` on `data` (variable `trainer`) with a live view; step [N], continue and stop control the run";
+    public override IReadOnlyList<string> Examples =>
+    [
+        "#!train --steps 60 --lr 2e-3 --batch 8 --eval-every 20",
+        "#!train --epochs 2 --schedule cosine --warmup 10 --early-stopping 3 --eval-every 10",
+        "#!train step 5        C#: Tune.Step(trainer, 5)",
+        "#!train continue      C#: Tune.Continue(trainer)",
+        "#!train stop          C#: Tune.Stop(trainer)",
+        "C#: var trainer = Tune.Train(model, data, new TrainerOptions { MaxSteps = 60, LearningRate = 2e-3, BatchSize = 8, EvalEvery = 20 }, Notebook.Cancellation)",
+    ];
+
+    /// <summary>The options as <see cref="TrainerOptions"/>; invalid values are usage errors.</summary>
+    public static TrainerOptions ToOptions(TrainOptions o)
+    {
+        if (o.Steps is null && o.Epochs is null) throw new MagicUsageException("give --steps N or --epochs N");
+        var options = new TrainerOptions
+        {
+            MaxSteps = o.Steps, Epochs = o.Steps is null ? o.Epochs : null, LearningRate = o.LearningRate, BatchSize = o.Batch,
+            GradientAccumulation = o.Accum, EvalEvery = o.EvalEvery, Schedule = o.Schedule, WarmupSteps = o.Warmup,
+            WeightDecay = o.WeightDecay, MaxGradNorm = o.MaxGradNorm > 0 ? o.MaxGradNorm : null, EarlyStoppingPatience = o.Patience,
+            Seed = o.Seed, Precision = o.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
+        };
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw new MagicUsageException(e.Message.Replace("TrainerOptions.", "")); }
+        if (o.MaxGradNorm < 0) throw new MagicUsageException($"--max-grad-norm: expected ≥ 0, got {o.MaxGradNorm}");
+        return options;
+    }
+
+    /// <summary>Steps for "step [N]".</summary>
+    public static int StepCount(TrainOptions o)
+    {
+        if (o.Count is null) return o.Steps ?? 1;
+        if (!int.TryParse(o.Count, out int n) || n < 1) throw new MagicUsageException($"step: expected a positive number of steps, got '{o.Count}'");
+        return n;
+    }
+
+    protected override Task RunAsync(TrainOptions o, IMagicContext context)
+    {
+        var cancel = context.Host.Cancellation;
+        switch (o.Action?.ToLowerInvariant())
+        {
+            case null:
+            {
+                if (o.Count is not null) throw new MagicUsageException($"unexpected argument '{o.Count}'");
+                var options = ToOptions(o);
+                var model = SessionVariables.RequireModel(context);
+                var data = SessionVariables.RequireData(context);
+                var trainer = Tune.CreateTrainer(model, data, options);
+                // The variable exists before the run, so an interrupted run can be continued.
+                context.SetVariable(SessionVariables.Trainer, trainer);
+                RunInterruptible(() => Tune.Continue(trainer, cancel), context);
+                break;
+            }
+            case "step":
+            {
+                int n = StepCount(o);
+                var trainer = SessionVariables.RequireTrainer(context);
+                RunInterruptible(() => Tune.Step(trainer, n, cancel), context);
+                break;
+            }
+            case "continue":
+                if (o.Count is not null) throw new MagicUsageException($"continue takes no count, got '{o.Count}'");
+                RunInterruptible(() => Tune.Continue(SessionVariables.RequireTrainer(context), cancel), context);
+                break;
+            case "stop":
+                if (o.Count is not null) throw new MagicUsageException($"stop takes no count, got '{o.Count}'");
+                Tune.Stop(SessionVariables.RequireTrainer(context));
+                break;
+        }
+        return Task.CompletedTask;
+    }
+
+    // The trainer returns Cancelled at a step boundary; the view already says "stopped at step N".
+    static void RunInterruptible(Func<StopReason> run, IMagicContext context)
+    {
+        try { run(); }
+        catch (OperationCanceledException) { context.Out.WriteLine("interrupted: #!train continue resumes"); }
+    }
+}
