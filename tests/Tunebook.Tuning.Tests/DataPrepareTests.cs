@@ -208,6 +208,9 @@ public class DataPrepareTests
             large.WarningsFor(2000, 4, 2));
         Assert.Contains(large.WarningsFor(250, 8), w => w.Contains("each example seen ~6.4 times: overfitting risk"));
         Assert.Empty(large.WarningsFor(39, 8)); // one epoch: nothing to warn about
+        Assert.Contains("312 examples × 12 epochs = 3744 example-passes → each example seen 12 times: high overfitting risk; consider fewer epochs or more data",
+            large.WarningsForEpochs(12));
+        Assert.Empty(large.WarningsForEpochs(3));
     }
 
     [Fact]

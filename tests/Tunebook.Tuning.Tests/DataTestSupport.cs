@@ -16,8 +16,6 @@ static class DataFixtures
 
     public static string Sample(string name) => Path.Combine(Tiny.RepoRoot, "datasets/samples", name);
 
-    public static string Fixture(string name) => Path.Combine(Tiny.RepoRoot, "tests/Tunebook.Tuning.Tests/data", name);
-
     /// <summary>Writes <paramref name="content"/> to a new temp file named <paramref name="name"/>.</summary>
     public static string Write(string name, string content)
     {

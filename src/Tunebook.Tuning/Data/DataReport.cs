@@ -111,15 +111,32 @@ public sealed record DataReport
         if (TrainRows == 0) return warnings;
         long passes = (long)plannedSteps * batchSize * gradientAccumulation;
         double seen = (double)passes / TrainRows;
-        string unit = Packed ? $"{TrainRows} packed rows ({TrainExamples} examples)" : $"{TrainExamples} examples";
-        string what = Packed ? "row" : "example";
-        string plan = $"{unit}; planned {plannedSteps} steps × batch {batchSize}" +
+        string plan = $"{Unit}; planned {plannedSteps} steps × batch {batchSize}" +
             (gradientAccumulation > 1 ? $" × accumulation {gradientAccumulation}" : "") +
-            $" = {passes} {what}-passes → each {what} seen ~{seen.ToString("0.#", CultureInfo.InvariantCulture)} times";
-        if (seen > 10) warnings.Add($"{plan}: high overfitting risk; consider fewer steps or more data");
-        else if (seen > 4) warnings.Add($"{plan}: overfitting risk; watch the validation loss, or use fewer steps or more data");
-        if (TrainExamples < 100) warnings.Add($"only {TrainExamples} training examples: enough to teach a format, rarely enough to teach knowledge");
+            $" = {passes} {What}-passes → each {What} seen ~{seen.ToString("0.#", CultureInfo.InvariantCulture)} times";
+        AddPlanWarnings(warnings, plan, seen, "steps");
         return warnings;
+    }
+
+    /// <summary>The same check for a run planned in epochs: each row is seen <paramref name="epochs"/> times.</summary>
+    public IReadOnlyList<string> WarningsForEpochs(int epochs)
+    {
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), "epochs must be at least 1");
+        var warnings = new List<string>(Warnings);
+        if (TrainRows == 0) return warnings;
+        string plan = $"{Unit} × {epochs} epochs = {(long)TrainRows * epochs} {What}-passes → each {What} seen {epochs} times";
+        AddPlanWarnings(warnings, plan, epochs, "epochs");
+        return warnings;
+    }
+
+    string Unit => Packed ? $"{TrainRows} packed rows ({TrainExamples} examples)" : $"{TrainExamples} examples";
+    string What => Packed ? "row" : "example";
+
+    void AddPlanWarnings(List<string> warnings, string plan, double seen, string fewer)
+    {
+        if (seen > 10) warnings.Add($"{plan}: high overfitting risk; consider fewer {fewer} or more data");
+        else if (seen > 4) warnings.Add($"{plan}: overfitting risk; watch the validation loss, or use fewer {fewer} or more data");
+        if (TrainExamples < 100) warnings.Add($"only {TrainExamples} training examples: enough to teach a format, rarely enough to teach knowledge");
     }
 
     /// <summary>A few lines for a console or a text cell.</summary>
