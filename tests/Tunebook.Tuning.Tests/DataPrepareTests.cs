@@ -192,6 +192,8 @@ public class DataPrepareTests
         Assert.Equal(tokens - lengths.Length, report.TrainedTokens); // text: every token but the first is predicted
         Assert.Equal((double)(tokens - lengths.Length) / tokens, report.TrainedTokenFraction, 12);
         Assert.Contains("tokens per example: min", report.ToString());
+        Assert.Equal(report.ToString(), prepared.ToString());
+        Assert.Contains("exact duplicates: 2", report.ToString());
     }
 
     [Fact]

@@ -7,7 +7,11 @@ namespace Tunebook.Tuning.Data;
 /// <param name="Train">Training rows; pass to the trainer.</param>
 /// <param name="Validation">Held-out rows, or null without a split.</param>
 /// <param name="Report">Statistics and warnings.</param>
-public sealed record PreparedData(TrainingSet Train, TrainingSet? Validation, DataReport Report);
+public sealed record PreparedData(TrainingSet Train, TrainingSet? Validation, DataReport Report)
+{
+    /// <summary>The report's summary.</summary>
+    public override string ToString() => Report.ToString();
+}
 
 public sealed partial class RawDataset
 {
