@@ -269,6 +269,42 @@ public static class Tune
         return (questions, answers);
     }
 
+    /// <summary>
+    /// Perplexity of <paramref name="model"/> on <paramref name="text"/>: the text is tokenized once, cut into
+    /// consecutive windows of <paramref name="window"/> tokens, and exp(mean loss per predicted token) is taken over
+    /// all windows (each window's first token has no context and is not predicted).
+    /// </summary>
+    public static double Perplexity(CausalLM model, string text, int window = 128)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(text);
+        if (window < 2) throw new ArgumentOutOfRangeException(nameof(window), window, "expected at least 2 tokens per window");
+        var tokenizer = model.Tokenizer ?? throw new InvalidOperationException("Perplexity needs the model's tokenizer");
+        var ids = tokenizer.EncodeToIds(text, addSpecialTokens: false);
+        if (ids.Length < 2) throw new ArgumentException("Perplexity: the text has fewer than 2 tokens");
+        bool wasTraining = model.training;
+        model.eval();
+        double sum = 0;
+        long count = 0;
+        try
+        {
+            using var _ = torch.no_grad();
+            for (int start = 0; start + 1 < ids.Length; start += window)
+            {
+                using var scope = torch.NewDisposeScope();
+                int length = Math.Min(window, ids.Length - start);
+                if (length < 2) break;
+                var chunk = ids.AsSpan(start, length).ToArray().Select(i => (long)i).ToArray();
+                var input = torch.tensor(chunk, [1, length], device: model.Device);
+                var logits = model.Forward(input);
+                sum += CausalLM.CausalLMLoss(logits, input, reduction: "sum").item<float>();
+                count += length - 1;
+            }
+        }
+        finally { if (wasTraining) model.train(); }
+        return Math.Exp(sum / count);
+    }
+
     /// <summary>Saves the adapter in PEFT's layout (adapter_config.json + adapter_model.safetensors).</summary>
     public static string SaveAdapter(LoraModel lora, string folder)
     {

@@ -56,3 +56,24 @@ public class DisplayTests
         Assert.Contains("&lt;b&gt;", Html.KeyValues([("a", "<b>")]));
     }
 }
+
+/// <summary>Tune.Perplexity against the trainer's own measurement of the same windows.</summary>
+public class PerplexityTests
+{
+    [Fact]
+    public void Perplexity_matches_the_trainer_measure_on_the_same_windows()
+    {
+        var model = TinyModel.Create();
+        var text = string.Join("\n", File.ReadLines(Path.Combine(ChartPaths.RepoRoot, "datasets/puddle/docs.txt")).Take(40));
+        var ids = TinyModel.Tokenizer.EncodeToIds(text, false).Select(i => (long)i).ToArray();
+        const int window = 64;
+        var windows = ids.Chunk(window).Where(c => c.Length >= 2).ToList();
+        var data = InMemoryTrainingData.FromSequences(windows);
+        using var trainer = new Trainer(model, data, null, new TrainerOptions { MaxSteps = 1, BatchSize = 1 });
+        var (loss, tokens) = trainer.Measure(data);
+        Assert.Equal(ids.Length - windows.Count, tokens);
+        Assert.Equal(Math.Exp(loss), Tune.Perplexity(model, text, window), 4);
+        // An untrained model is close to uniform over the vocabulary.
+        Assert.InRange(Tune.Perplexity(model, text, window), TinyModel.Tokenizer.VocabSize * 0.3, TinyModel.Tokenizer.VocabSize * 3.0);
+    }
+}
