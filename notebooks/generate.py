@@ -86,8 +86,260 @@ $"train loss {summary.FinalTrainLoss:0.###}, validation loss {summary.FinalValid
 """),
 ]
 
+
+DATA_PREP = [
+    md("""
+# Data preparation: formats, chat templates, masking and the report
+
+Fine-tuning data is a list of examples; what the model learns from each depends on how it is rendered to
+text, tokenized, and which tokens the loss is taken on. This notebook goes through each step with
+`Tunebook.Tuning.Data` and the displays of `Tunebook.Notebook`.
+"""),
+    code("""
+var tokenizer = Tokenizer.FromFolder(Tune.RepoPath("datasets/starter")!);
+Tune.Tokens(tokenizer, "Run `puddle zone add ferns --valve 9 --soil clay`.")
+"""),
+    md("""
+## Three formats of the same data
+`datasets/puddle` has the same 483 examples as chat messages, Alpaca records and prompt/completion pairs;
+`Dataset.Load` detects the format from the first record.
+"""),
+    code("""
+var files = new[] { "train.jsonl", "train.alpaca.jsonl", "train.completion.jsonl" };
+files.Select(f => Dataset.Load(Tune.RepoPath("datasets/puddle/" + f)!)).Select(d => $"{Path.GetFileName(d.Source)}: {d.Count} examples, format {d.Format}")
+"""),
+    md("""
+## The chat template
+A chat model was trained on conversations rendered by its chat template (Jinja, in tokenizer_config.json).
+Fine-tuning data must be rendered the same way; generation then adds the assistant header and lets the model
+continue.
+"""),
+    code("""
+var template = ChatGeneration.TemplateOf(tokenizer);
+template.Render([new ChatMessage("user", "How do I list my zones?"), new ChatMessage("assistant", "Run `puddle zone list`.")], addGenerationPrompt: false)
+"""),
+    md("""
+## Masking: train on the answers only
+With `CompletionOnly` (the default) the labels of the prompt are -100, so the loss — and the gradient — comes
+from the answer alone. Green tokens are trained on, grey ones are context.
+"""),
+    code("""
+var chat = Dataset.Load(Tune.RepoPath("datasets/puddle/train.jsonl")!).Prepare(tokenizer, null, new PrepareOptions { ValFraction = 0.1, MaxLength = 128 });
+Tune.Report(chat, tokenizer)
+"""),
+    md("Alpaca records are rendered through the same chat template (instruction and input as the user turn):"),
+    code("""
+var alpaca = Tune.LoadData("datasets/puddle/train.alpaca.jsonl", tokenizer, val: 0.1, maxLength: 128);
+Tune.Report(alpaca, tokenizer, example: 3)
+"""),
+    md("Without masking, the loss also covers the question — most of the tokens:"),
+    code("""
+var unmasked = Dataset.Load(Tune.RepoPath("datasets/puddle/train.jsonl")!).Prepare(tokenizer, null, new PrepareOptions { ValFraction = 0.1, MaxLength = 128, CompletionOnly = false });
+$"trained tokens: masked {chat.Report.TrainedTokenFraction:P0} of all tokens, unmasked {unmasked.Report.TrainedTokenFraction:P0}"
+"""),
+    md("""
+## Too little data
+With 20 examples, a run of 100 steps of 8 would show each example 40 times: the report warns about it before
+any compute is spent.
+"""),
+    code("""
+var few = Dataset.FromJsonLines(string.Join("\\n", File.ReadLines(Tune.RepoPath("datasets/puddle/train.jsonl")!).Take(20)), source: "first 20 examples")
+    .Prepare(tokenizer, null, new PrepareOptions { ValFraction = 0.1, MaxLength = 128 });
+few.Report.WarningsFor(plannedSteps: 100, batchSize: 8)
+"""),
+]
+
+METHODS = [
+    md("""
+# LoRA, QLoRA and full fine-tuning
+
+The same data, three ways to train: every weight (full), a low-rank update on frozen weights (LoRA), and the
+same with the frozen weights stored in 4-bit NF4 (QLoRA). We compare trainable parameters, memory, loss
+curves and answers.
+"""),
+    code("""
+var data = Tune.LoadData("datasets/puddle/train.jsonl", Tokenizer.FromFolder(Tune.RepoPath("datasets/starter")!), val: 0.1, maxLength: 128);
+var options = new TrainerOptions { MaxSteps = 40, LearningRate = 3e-3, BatchSize = 8, EvalEvery = 20, Schedule = LrScheduleKind.Cosine, WarmupSteps = 4 };
+var question = "How do I list my zones?";
+var runs = new List<SweepRun>();
+"""),
+    md("The model card estimates the training memory of each method before anything is trained:"),
+    code("Tune.Card(Tune.LoadModel(\"starter\"))"),
+    md("## Full fine-tuning\nEvery parameter is trained, with a lower learning rate (all weights move)."),
+    code("""
+var full = Tune.LoadModel("starter");
+var fullTrainer = Tune.Train(full, data, options with { LearningRate = 3e-4 });
+runs.Add(SweepRun.Of("full", fullTrainer));
+"""),
+    md("## LoRA"),
+    code("""
+var loraModel = Tune.LoadModel("starter");
+var lora = Tune.ApplyLora(loraModel, new LoraConfig { R = 16, Alpha = 32, Targets = LoraTargets.AllLinearLayers });
+new LoraSummary(lora)
+"""),
+    code("""
+var loraTrainer = Tune.Train(loraModel, data, options);
+runs.Add(SweepRun.Of("LoRA", loraTrainer));
+"""),
+    md("## QLoRA\nThe linear layers are quantized to NF4 when loading; the adapters train in float32 on top."),
+    code("""
+var qModel = Tune.LoadModel("starter", quantize: "nf4");
+var qlora = Tune.ApplyLora(qModel, new LoraConfig { R = 16, Alpha = 32, Targets = LoraTargets.AllLinearLayers });
+var qTrainer = Tune.Train(qModel, data, options);
+runs.Add(SweepRun.Of("QLoRA", qTrainer));
+"""),
+    md("## Loss curves and answers"),
+    code("new SweepChart(runs, \"Full vs LoRA vs QLoRA\")"),
+    code("""
+var greedy = new GenerationOptions { MaxNewTokens = 24, DoSample = false };
+new[] { ("full", full), ("LoRA", loraModel), ("QLoRA", qModel) }
+    .Select(m => $"{m.Item1,-6} {m.Item2.Chat([new ChatMessage("user", question)], greedy).Text}")
+"""),
+]
+
+SWEEP = [
+    md("""
+# Learning rate and batch size
+
+A small sweep: the same LoRA run at three learning rates, then two batch sizes. Then overfitting: on a
+small subset the validation loss turns up while the training loss keeps falling, and early stopping keeps
+the best weights.
+"""),
+    code("""
+var tokenizer = Tokenizer.FromFolder(Tune.RepoPath("datasets/starter")!);
+var data = Tune.LoadData("datasets/puddle/train.jsonl", tokenizer, val: 0.1, maxLength: 128);
+Trainer TrainRun(PreparedData d, TrainerOptions o)
+{
+    var model = Tune.LoadModel("starter");
+    Tune.ApplyLora(model, new LoraConfig { R = 8, Alpha = 16, Targets = LoraTargets.AllLinearLayers });
+    var trainer = Tune.CreateTrainer(model, d, o);
+    trainer.Run(Notebook.Cancellation);   // no live view: the sweep chart below shows every run
+    return trainer;
+}
+"""),
+    md("## Learning rate"),
+    code("""
+var lrRuns = new[] { 3e-4, 3e-3, 3e-2 }
+    .Select(lr => SweepRun.Of($"lr {lr:0e0}", TrainRun(data, new TrainerOptions { MaxSteps = 30, LearningRate = lr, BatchSize = 8, EvalEvery = 10 })))
+    .ToList();
+new SweepChart(lrRuns, "Learning rate sweep")
+"""),
+    md("## Batch size\nA larger batch gives a smoother loss and fewer steps per epoch; here both runs see the same number of examples."),
+    code("""
+var batchRuns = new[] { (4, 40), (16, 10) }
+    .Select(b => SweepRun.Of($"batch {b.Item1}", TrainRun(data, new TrainerOptions { MaxSteps = b.Item2, LearningRate = 3e-3, BatchSize = b.Item1, EvalEvery = b.Item2 / 4 })))
+    .ToList();
+new SweepChart(batchRuns, "Batch size")
+"""),
+    md("""
+## Overfitting and early stopping
+Forty training examples, many passes, a high learning rate: the validation loss bottoms out and turns up.
+With `EarlyStoppingPatience` the run stops after three evaluations without improvement and puts back the best
+weights.
+"""),
+    code("""
+var small = Dataset.FromJsonLines(string.Join("\\n", File.ReadLines(Tune.RepoPath("datasets/puddle/train.jsonl")!).Take(90)), source: "90 examples")
+    .Prepare(tokenizer, null, new PrepareOptions { ValCount = 40, MaxLength = 128 });
+var overfit = TrainRun(small, new TrainerOptions { MaxSteps = 60, LearningRate = 1e-2, BatchSize = 8, EvalEvery = 5 });
+var early = TrainRun(small, new TrainerOptions { MaxSteps = 60, LearningRate = 1e-2, BatchSize = 8, EvalEvery = 5, EarlyStoppingPatience = 3 });
+new SweepChart([SweepRun.Of("no early stopping", overfit), SweepRun.Of("early stopping", early)], "Overfitting on 50 examples")
+"""),
+    code("""
+$"without early stopping: {overfit.GlobalStep} steps, final validation loss {overfit.Evaluations.Last().Loss:0.###}; " +
+$"with: stopped at step {early.GlobalStep} ({early.FinishReason}), best {early.BestLoss:0.###} at step {early.BestStep}"
+"""),
+]
+
+EXPORT = [
+    md("""
+# Export: PEFT adapter, merged model, reload
+
+A LoRA adapter is small and needs its base model; a merged model is a plain Hugging Face checkpoint. Both
+load back here and in Python (PEFT / transformers).
+"""),
+    code("#!model load starter"),
+    code("#!data load datasets/puddle/train.jsonl --val 0.1 --max-length 128"),
+    code("#!lora --rank 16 --alpha 32 --targets all-linear"),
+    code("#!train --steps 40 --lr 3e-3 --batch 8 --eval-every 20"),
+    code("""
+var question = "How do I list my zones?";
+var greedy = new GenerationOptions { MaxNewTokens = 24, DoSample = false };
+var tunedAnswer = model.Chat([new ChatMessage("user", question)], greedy).Text;
+tunedAnswer
+"""),
+    md("## The adapter\n`adapter_config.json` + `adapter_model.safetensors`, in PEFT's key layout."),
+    code("#!save adapter ../build/notebooks/05-export/adapter"),
+    code("""
+var adapterFolder = Path.GetFullPath("../build/notebooks/05-export/adapter");
+File.ReadAllText(Path.Combine(adapterFolder, "adapter_config.json"))
+"""),
+    md("Reload: a fresh base model, the same adapters, the saved weights — the same answer."),
+    code("""
+var reloaded = Tune.LoadModel("starter");
+var reloadedLora = Tune.ApplyLora(reloaded, lora.Config);
+var adapter = LoraAdapter.Load(adapterFolder);
+reloadedLora.LoadAdapterWeights(adapter.Tensors, adapterFolder);
+var reloadedAnswer = reloaded.Chat([new ChatMessage("user", question)], greedy).Text;
+(reloadedAnswer, reloadedAnswer == tunedAnswer)
+"""),
+    md("## The merged model\nW + scaling·B·A folded into each layer; saved with its tokenizer as a plain model folder."),
+    code("#!save merged ../build/notebooks/05-export/merged"),
+    code("""
+var merged = Tune.LoadModel("../build/notebooks/05-export/merged");
+var mergedAnswer = merged.Chat([new ChatMessage("user", question)], greedy).Text;
+(mergedAnswer, mergedAnswer == tunedAnswer)
+"""),
+    code("Directory.GetFiles(\"../build/notebooks/05-export/merged\").Select(f => $\"{Path.GetFileName(f)}: {new FileInfo(f).Length:N0} bytes\")"),
+]
+
+PROMPTING = [
+    md("""
+# Prompting or fine-tuning?
+
+Before training anything, try a few-shot prompt: show the base model a handful of questions with answers and
+ask the held-out ones. Then compare with a fine-tuned model, and measure perplexity on the puddle manual
+(`datasets/puddle/docs.txt`) before and after.
+"""),
+    code("""
+var model = Tune.LoadModel("starter");
+var tokenizer = model.Tokenizer!;
+var (questions, answers) = Tune.HeldOut("datasets/puddle/heldout.jsonl", 6);
+var shots = File.ReadLines(Tune.RepoPath("datasets/puddle/train.jsonl")!).Take(6)
+    .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["messages"]!.AsArray())
+    .SelectMany(m => m.Select(x => new ChatMessage((string)x!["role"]!, (string)x["content"]!))).ToList();
+var greedy = new GenerationOptions { MaxNewTokens = 32, DoSample = false };
+var docs = File.ReadAllText(Tune.RepoPath("datasets/puddle/docs.txt")!);
+var basePerplexity = Tune.Perplexity(model, docs);
+$"{shots.Count / 2} examples in the prompt; perplexity on the puddle manual before training: {basePerplexity:0.#}"
+"""),
+    md("## Few-shot prompting the base model"),
+    code("""
+var fewShot = questions.Select(q => model.Chat([.. shots, new ChatMessage("user", q)], greedy).Text.Trim()).ToList();
+"""),
+    md("## Fine-tuning"),
+    code("""
+var data = Tune.LoadData("datasets/puddle/train.jsonl", tokenizer, val: 0.1, maxLength: 128);
+var lora = Tune.ApplyLora(model, new LoraConfig { R = 16, Alpha = 32, Targets = LoraTargets.AllLinearLayers });
+var trainer = Tune.Train(model, data, new TrainerOptions { MaxSteps = 80, LearningRate = 3e-3, BatchSize = 8, EvalEvery = 40, WarmupSteps = 5 });
+"""),
+    code("""
+var tuned = questions.Select(q => model.Chat([new ChatMessage("user", q)], greedy).Text.Trim()).ToList();
+new Comparison(questions.Select((q, i) => new ComparisonRow(q, fewShot[i], tuned[i], answers[i])).ToList(), baseLabel: "few-shot base", tunedLabel: "fine-tuned")
+"""),
+    md("## Perplexity on the manual\nThe adapters were trained on questions and answers, not on the manual; a lower perplexity means the model has picked up puddle's vocabulary."),
+    code("""
+var tunedPerplexity = Tune.Perplexity(model, docs);
+$"perplexity on datasets/puddle/docs.txt: base {basePerplexity:0.#}, fine-tuned {tunedPerplexity:0.#}"
+"""),
+]
+
 NOTEBOOKS = {
     "01-quickstart": QUICKSTART,
+    "02-data-preparation": DATA_PREP,
+    "03-lora-qlora-full": METHODS,
+    "04-learning-rate-and-batch-size": SWEEP,
+    "05-export": EXPORT,
+    "06-prompting-vs-fine-tuning": PROMPTING,
 }
 
 

@@ -310,7 +310,10 @@ public static class Tune
     {
         ArgumentNullException.ThrowIfNull(lora);
         var full = Path.GetFullPath(folder);
-        lora.SaveAdapter(full, lora.Model.LoadReport?.Source);
+        // PEFT's base_model_name_or_path names the model folder (or hub id), not a weights file inside it.
+        var source = lora.Model.LoadReport?.Source;
+        if (source is not null && File.Exists(source)) source = Path.GetDirectoryName(source);
+        lora.SaveAdapter(full, source);
         return full;
     }
 
