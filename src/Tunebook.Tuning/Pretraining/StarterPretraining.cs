@@ -123,30 +123,27 @@ public static class StarterPretraining
     }
 
     /// <summary>The corpus as documents: the same text as <see cref="StarterCorpus.Generate"/> (an endless stream, cut at the size).</summary>
-    public static List<string> TakeCorpus(int seed, int sizeInChars)
+    public static List<string> TakeCorpus(int seed, int sizeInChars) =>
+        TakeUntil(StarterCorpus.Documents(seed, sizeInChars).Select(d => d.Text), sizeInChars, StarterCorpus.EndOfText.Length);
+
+    // Documents in order until `size` characters are reached (each counted with `separatorLength` more).
+    static List<string> TakeUntil(IEnumerable<string> documents, long size, int separatorLength = 0)
     {
-        var documents = new List<string>();
+        var taken = new List<string>();
         long chars = 0;
-        foreach (var (_, text) in StarterCorpus.Documents(seed, sizeInChars))
+        foreach (var text in documents)
         {
-            if (chars >= sizeInChars) break;
-            documents.Add(text);
-            chars += text.Length + StarterCorpus.EndOfText.Length;
+            if (chars >= size) break;
+            taken.Add(text);
+            chars += text.Length + separatorLength;
         }
-        return documents;
+        return taken;
     }
 
     /// <summary>A byte-level BPE with the starter's special tokens at ids 0, 1, 2 and its ChatML template.</summary>
     public static Tokenizer TrainTokenizer(IReadOnlyList<string> documents, PretrainOptions options)
     {
-        var sample = new List<string>();
-        long chars = 0;
-        foreach (var d in documents)
-        {
-            if (chars >= options.TokenizerChars) break;
-            sample.Add(d);
-            chars += d.Length;
-        }
+        var sample = TakeUntil(documents, options.TokenizerChars);
         var config = new TokenizerConfig
         {
             EosToken = StarterCorpus.ImEnd,
@@ -201,7 +198,10 @@ public static class StarterPretraining
             File.WriteAllLines(Path.Combine(staging, "training_log.jsonl"), logLines);
             var card = new JsonObject
             {
-                ["command"] = $"./tunebook pretrain --out {options.OutputFolder} --seed {options.Seed} --corpus-chars {options.CorpusChars} --steps {options.Steps} --seq-len {options.SequenceLength} --batch {options.BatchSize} --lr {options.LearningRate} --vocab {options.VocabSize}",
+                // Every option that changes the weights, so the line reproduces the run.
+                ["command"] = $"./tunebook pretrain --out {options.OutputFolder} --seed {options.Seed} --corpus-chars {options.CorpusChars} " +
+                    $"--tokenizer-chars {options.TokenizerChars} --steps {options.Steps} --seq-len {options.SequenceLength} --batch {options.BatchSize} " +
+                    $"--warmup {options.WarmupSteps} --lr {options.LearningRate} --vocab {options.VocabSize} --threads {torch.get_num_threads()}",
                 ["seed"] = options.Seed,
                 ["parameters"] = result.Parameters,
                 ["steps"] = result.Steps,
