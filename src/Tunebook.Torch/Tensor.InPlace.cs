@@ -3,11 +3,13 @@ namespace Tunebook.Torch;
 // In-place operations (trailing underscore, as in PyTorch). Each returns this tensor.
 public partial class Tensor
 {
-    public Tensor add_(Tensor other, double alpha = 1) { Aten.Add__Tensor.CallVoid(this, other, alpha); return this; }
+    public Tensor add_(Tensor other, double alpha = 1) { Aten.Add__Tensor.CallVoid(this, other, OpArg.Alpha(alpha)); return this; }
     public Tensor add_(double other) { Aten.Add__Scalar.CallVoid(this, other); return this; }
-    public Tensor sub_(Tensor other, double alpha = 1) { Aten.Sub__Tensor.CallVoid(this, other, alpha); return this; }
+    public Tensor add_(long other) { Aten.Add__Scalar.CallVoid(this, other); return this; }
+    public Tensor sub_(Tensor other, double alpha = 1) { Aten.Sub__Tensor.CallVoid(this, other, OpArg.Alpha(alpha)); return this; }
     public Tensor mul_(Tensor other) { Aten.Mul__Tensor.CallVoid(this, other); return this; }
     public Tensor mul_(double other) { Aten.Mul__Scalar.CallVoid(this, other); return this; }
+    public Tensor mul_(long other) { Aten.Mul__Scalar.CallVoid(this, other); return this; }
     public Tensor div_(Tensor other) { Aten.Div__Tensor.CallVoid(this, other); return this; }
     public Tensor div_(double other) { Aten.Div__Scalar.CallVoid(this, other); return this; }
     /// <summary>this += value × t1 × t2.</summary>
@@ -20,6 +22,8 @@ public partial class Tensor
     public Tensor copy_(Tensor src) { Aten.Copy_.CallVoid(this, src); return this; }
     public Tensor zero_() { Aten.Zero_.CallVoid(this); return this; }
     public Tensor fill_(double value) { Aten.Fill__Scalar.CallVoid(this, value); return this; }
+    /// <summary>Fills with an integer exactly (a double cannot hold every int64).</summary>
+    public Tensor fill_(long value) { Aten.Fill__Scalar.CallVoid(this, value); return this; }
     public Tensor clamp_(double? min = null, double? max = null) { Aten.Clamp_.CallVoid(this, OpArg.OptDouble(min), OpArg.OptDouble(max)); return this; }
     public Tensor sqrt_() { Aten.Sqrt_.CallVoid(this); return this; }
     public Tensor neg_() { Aten.Neg_.CallVoid(this); return this; }

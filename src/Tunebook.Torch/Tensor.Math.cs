@@ -10,20 +10,34 @@ public partial class Tensor
     /// <summary>this + alpha × other (broadcasting).</summary>
     public Tensor add(Tensor other, double alpha = 1) => Wrap(NativeMethods.tb_add(Handle, Arg(other, "add").Handle, alpha), "add");
     public Tensor add(double other) => Wrap(NativeMethods.tb_add_scalar(Handle, other), "add");
+    /// <summary>this + other with an integer scalar: integer tensors stay integer, as in PyTorch's <c>t + 1</c>.</summary>
+    public Tensor add(long other) => Aten.Add_Scalar.Call(this, other, 1L);
     /// <summary>this − alpha × other (broadcasting).</summary>
     public Tensor sub(Tensor other, double alpha = 1) => Wrap(NativeMethods.tb_sub(Handle, Arg(other, "sub").Handle, alpha), "sub");
     public Tensor sub(double other) => Wrap(NativeMethods.tb_add_scalar(Handle, -other), "sub");
+    public Tensor sub(long other) => Aten.Sub_Scalar.Call(this, other, 1L);
     public Tensor mul(Tensor other) => Wrap(NativeMethods.tb_mul(Handle, Arg(other, "mul").Handle), "mul");
     public Tensor mul(double other) => Wrap(NativeMethods.tb_mul_scalar(Handle, other), "mul");
+    public Tensor mul(long other) => Aten.Mul_Scalar.Call(this, other);
     public Tensor div(Tensor other) => Wrap(NativeMethods.tb_div(Handle, Arg(other, "div").Handle), "div");
     public Tensor div(double other) => Aten.Div_Scalar.Call(this, other);
     /// <summary>Division with rounding: "trunc" or "floor".</summary>
     public Tensor div(Tensor other, string rounding_mode) => Aten.Div_Tensor_mode.Call(this, other, rounding_mode);
     public Tensor remainder(double other) => Aten.Remainder_Scalar.Call(this, other);
+    public Tensor remainder(long other) => Aten.Remainder_Scalar.Call(this, other);
 
     public static Tensor operator +(Tensor a, Tensor b) => a.add(b);
     public static Tensor operator +(Tensor a, double b) => a.add(b);
     public static Tensor operator +(double a, Tensor b) => b.add(a);
+    // Integer scalars keep integer tensors integer (C# picks these for int and long literals; a
+    // float tensor gives the same result either way).
+    public static Tensor operator +(Tensor a, long b) => a.add(b);
+    public static Tensor operator +(long a, Tensor b) => b.add(a);
+    public static Tensor operator -(Tensor a, long b) => a.sub(b);
+    public static Tensor operator -(long a, Tensor b) => Aten.Rsub_Scalar.Call(b, a, 1L);
+    public static Tensor operator *(Tensor a, long b) => a.mul(b);
+    public static Tensor operator *(long a, Tensor b) => b.mul(a);
+    public static Tensor operator %(Tensor a, long b) => a.remainder(b);
     public static Tensor operator -(Tensor a, Tensor b) => a.sub(b);
     public static Tensor operator -(Tensor a, double b) => a.sub(b);
     public static Tensor operator -(double a, Tensor b) => Aten.Rsub_Scalar.Call(b, a);
@@ -92,16 +106,22 @@ public partial class Tensor
 
     public Tensor eq(Tensor other) => Aten.Eq_Tensor.Call(this, other);
     public Tensor eq(double other) => Aten.Eq_Scalar.Call(this, other);
+    public Tensor eq(long other) => Aten.Eq_Scalar.Call(this, other);
     public Tensor ne(Tensor other) => Aten.Ne_Tensor.Call(this, other);
     public Tensor ne(double other) => Aten.Ne_Scalar.Call(this, other);
+    public Tensor ne(long other) => Aten.Ne_Scalar.Call(this, other);
     public Tensor lt(Tensor other) => Aten.Lt_Tensor.Call(this, other);
     public Tensor lt(double other) => Aten.Lt_Scalar.Call(this, other);
+    public Tensor lt(long other) => Aten.Lt_Scalar.Call(this, other);
     public Tensor le(Tensor other) => Aten.Le_Tensor.Call(this, other);
     public Tensor le(double other) => Aten.Le_Scalar.Call(this, other);
+    public Tensor le(long other) => Aten.Le_Scalar.Call(this, other);
     public Tensor gt(Tensor other) => Aten.Gt_Tensor.Call(this, other);
     public Tensor gt(double other) => Aten.Gt_Scalar.Call(this, other);
+    public Tensor gt(long other) => Aten.Gt_Scalar.Call(this, other);
     public Tensor ge(Tensor other) => Aten.Ge_Tensor.Call(this, other);
     public Tensor ge(double other) => Aten.Ge_Scalar.Call(this, other);
+    public Tensor ge(long other) => Aten.Ge_Scalar.Call(this, other);
     public Tensor isnan() => Aten.Isnan.Call(this);
     public Tensor isinf() => Aten.Isinf.Call(this);
     public Tensor isfinite() => Aten.Isfinite.Call(this);

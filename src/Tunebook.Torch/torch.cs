@@ -11,6 +11,10 @@ public static partial class torch
 {
     static int initialized;
 
+    // Tensors up to 32 MiB (glibc's largest allowed mmap threshold) come from the heap, and up to
+    // 1 GiB of freed heap stays mapped for reuse instead of being returned after every step.
+    const long HostAllocatorMmapThreshold = 32L << 20, HostAllocatorTrimThreshold = 1L << 30;
+
     /// <summary>Loads the shim and applies process defaults (intra-op threads = all cores). Idempotent.</summary>
     internal static void EnsureInitialized()
     {
@@ -24,6 +28,10 @@ public static partial class torch
             if (int.TryParse(Environment.GetEnvironmentVariable("TUNEBOOK_NUM_THREADS"), out var t) && t > 0) threads = t;
             else if (int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out var o) && o > 0) threads = o;
             NativeMethods.tb_set_num_threads(threads);
+            // Keep freed tensor memory warm for the next step (see tb_tune_host_allocator and
+            // docs/memory.md); TUNEBOOK_HOST_ALLOCATOR=system keeps the C library's defaults.
+            if (!string.Equals(Environment.GetEnvironmentVariable("TUNEBOOK_HOST_ALLOCATOR"), "system", StringComparison.OrdinalIgnoreCase))
+                NativeMethods.tb_tune_host_allocator(HostAllocatorMmapThreshold, HostAllocatorTrimThreshold);
             Volatile.Write(ref initialized, 1);
         }
     }

@@ -24,7 +24,11 @@ public static class EngineBenchmark
         Emit("tiny_neg_dispatcher_ns", TinyOp((a, _) => a.neg()), "ns/call");
         Emit("matmul_1024_fp32_gflops", Matmul(ScalarType.Float32), "GFLOP/s");
         Emit("matmul_1024_bf16_gflops", Matmul(ScalarType.BFloat16), "GFLOP/s");
-        Emit("mlp_step_ms", MlpStep(), "ms/step");
+        var mlp = MlpStep();
+        Emit("mlp_step_ms", mlp.Step, "ms/step");
+        Emit("mlp_forward_ms", mlp.Forward, "ms/step");
+        Emit("mlp_backward_ms", mlp.Backward, "ms/step");
+        Emit("mlp_optimizer_ms", mlp.Optimizer, "ms/step");
         return 0;
     }
 
@@ -80,7 +84,11 @@ public static class EngineBenchmark
         public override Tensor forward(Tensor x) => fc2.forward(fc1.forward(x).gelu());
     }
 
-    static double MlpStep()
+    /// <summary>
+    /// Median time of a full training step, and of its three phases measured in the same steps
+    /// (forward + loss, backward, zero_grad + AdamW step), so a gap to PyTorch can be located.
+    /// </summary>
+    static (double Step, double Forward, double Backward, double Optimizer) MlpStep()
     {
         torch.manual_seed(0);
         using var model = new Mlp();
@@ -88,22 +96,25 @@ public static class EngineBenchmark
         using var data = torch.NewDisposeScope();
         var x = torch.randn(MlpBatch, MlpIn);
         var y = torch.randn(MlpBatch, MlpOut);
-        void Step()
+        (double, double, double) Step()
         {
             using var scope = torch.NewDisposeScope();
+            var t0 = Stopwatch.GetTimestamp();
             opt.zero_grad();
-            F.mse_loss(model.forward(x), y).backward();
+            var loss = F.mse_loss(model.forward(x), y);
+            var t1 = Stopwatch.GetTimestamp();
+            loss.backward();
+            var t2 = Stopwatch.GetTimestamp();
             opt.step();
+            var t3 = Stopwatch.GetTimestamp();
+            return (Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
         }
         for (int i = 0; i < 5; i++) Step();
-        var samples = new List<double>();
-        for (int i = 0; i < 30; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            Step();
-            samples.Add(sw.Elapsed.TotalMilliseconds);
-        }
-        return Median(samples);
+        var samples = new List<(double F, double B, double O)>();
+        for (int i = 0; i < 30; i++) samples.Add(Step());
+        return (Median(samples.Select(s => s.F + s.B + s.O)), Median(samples.Select(s => s.F)),
+            Median(samples.Select(s => s.B)), Median(samples.Select(s => s.O)));
     }
 
     static double Median(IEnumerable<double> values)

@@ -16,6 +16,21 @@ public class RuntimeTests
     }
 
     [Fact]
+    public void OpenMpWorkersSleepInsteadOfSpinningUnlessTheUserChose()
+    {
+        // libgomp reads OMP_WAIT_POLICY when libtorch loads; spinning workers starve OpenBLAS's
+        // threads (docs/engine.md, "Threads"). The loader must have put it in the native environment.
+        _ = torch.get_num_threads();
+        var chosen = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? Environment.GetEnvironmentVariable("GOMP_SPINCOUNT");
+        var native = System.Runtime.InteropServices.Marshal.PtrToStringAnsi(getenv("OMP_WAIT_POLICY"));
+        if (chosen is null) Assert.Equal("PASSIVE", native);
+        else if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { } own) Assert.Equal(own, native);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", CharSet = System.Runtime.InteropServices.CharSet.Ansi)]
+    static extern IntPtr getenv(string name);
+
+    [Fact]
     public void ReportsVersionAndCuda()
     {
         Assert.Matches(@"^\d+\.\d+\.\d+$", torch.__version__);

@@ -11,11 +11,14 @@ import torch.nn.functional as F
 # Same thread policy as Tunebook.Torch: all cores unless OMP_NUM_THREADS/TUNEBOOK_NUM_THREADS say otherwise.
 threads = int(os.environ.get("TUNEBOOK_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or os.cpu_count())
 torch.set_num_threads(threads)
+# engine.sh runs this twice: as PyTorch ships (impl pytorch) and with OMP_WAIT_POLICY=PASSIVE, the
+# threading setting Tunebook applies by default (impl pytorch_passive).
+IMPL = __import__("os").environ.get("BENCH_IMPL", "pytorch")
 MLP_BATCH, MLP_IN, MLP_HIDDEN, MLP_OUT = 64, 512, 2048, 512
 
 
 def emit(metric, value, unit):
-    print(json.dumps({"impl": "pytorch", "metric": metric, "value": round(value, 3), "unit": unit}), flush=True)
+    print(json.dumps({"impl": IMPL, "metric": metric, "value": round(value, 3), "unit": unit}), flush=True)
 
 
 def tiny_op(op):
@@ -46,6 +49,7 @@ def matmul(dtype):
 
 
 def mlp_step():
+    """Median step time and its phases (forward + loss, backward, zero_grad + AdamW step)."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(MLP_IN, MLP_HIDDEN), torch.nn.GELU(), torch.nn.Linear(MLP_HIDDEN, MLP_OUT))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -53,18 +57,21 @@ def mlp_step():
     y = torch.randn(MLP_BATCH, MLP_OUT)
 
     def step():
+        t0 = time.perf_counter()
         opt.zero_grad()
-        F.mse_loss(model(x), y).backward()
+        loss = F.mse_loss(model(x), y)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
         opt.step()
+        t3 = time.perf_counter()
+        return (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000
 
     for _ in range(5):
         step()
-    samples = []
-    for _ in range(30):
-        start = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+    samples = [step() for _ in range(30)]
+    return (statistics.median(sum(s) for s in samples), statistics.median(s[0] for s in samples),
+            statistics.median(s[1] for s in samples), statistics.median(s[2] for s in samples))
 
 
 emit("threads", torch.get_num_threads(), "count")
@@ -72,4 +79,8 @@ emit("tiny_add_ns", tiny_op(lambda a, b: a + b), "ns/call")
 emit("tiny_neg_dispatcher_ns", tiny_op(lambda a, b: a.neg()), "ns/call")
 emit("matmul_1024_fp32_gflops", matmul(torch.float32), "GFLOP/s")
 emit("matmul_1024_bf16_gflops", matmul(torch.bfloat16), "GFLOP/s")
-emit("mlp_step_ms", mlp_step(), "ms/step")
+mlp = mlp_step()
+emit("mlp_step_ms", mlp[0], "ms/step")
+emit("mlp_forward_ms", mlp[1], "ms/step")
+emit("mlp_backward_ms", mlp[2], "ms/step")
+emit("mlp_optimizer_ms", mlp[3], "ms/step")

@@ -25,6 +25,7 @@ internal static class NativeLoader
     static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (name != LibraryName) return IntPtr.Zero;
+        PrepareThreadingEnvironment();
         var tried = new List<string>();
         foreach (var candidate in Ordered())
         {
@@ -36,6 +37,26 @@ internal static class NativeLoader
             $"Could not load {FileName}. Looked in: {string.Join(", ", tried)}. " +
             "Build it with `make native` (needs libtorch-dev; see scripts/setup-deps.sh) or set TUNEBOOK_NATIVE_LIB to its path.");
     }
+
+    /// <summary>
+    /// libtorch's intra-op pool is OpenMP (libgomp), and its matrix products run on OpenBLAS's own
+    /// pthread pool. libgomp's default wait policy keeps idle workers spinning after every parallel
+    /// region, so they take the cores OpenBLAS's threads need; on a 2-core machine a LoRA step ran
+    /// 2.9x slower than with sleeping workers (docs/engine.md, "Threads"). libgomp reads
+    /// OMP_WAIT_POLICY once, when libtorch is loaded, so it must be in the native environment
+    /// before that: .NET's Environment.SetEnvironmentVariable does not reach it, libc's setenv does.
+    /// A value the user set wins.
+    /// </summary>
+    static void PrepareThreadingEnvironment()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null || Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null) return;
+        try { setenv("OMP_WAIT_POLICY", "PASSIVE", 0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { /* no libc setenv: keep defaults */ }
+    }
+
+    [DllImport("libc", CharSet = CharSet.Ansi, ExactSpelling = true)]
+    static extern int setenv(string name, string value, int overwrite);
 
     // $TUNEBOOK_NATIVE_LIB wins; otherwise the newest of the copy next to the assembly and the
     // repository's build/native/ (after `make native` the build output may hold a stale copy).

@@ -28,6 +28,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial IntPtr tb_last_error();
     [LibraryImport(Lib)] internal static partial IntPtr tb_version();
     [LibraryImport(Lib)] internal static partial int tb_set_num_threads(int n);
+    [LibraryImport(Lib)] internal static partial int tb_tune_host_allocator(long mmapThreshold, long trimThreshold);
     [LibraryImport(Lib)] internal static partial int tb_get_num_threads();
     [LibraryImport(Lib)] internal static partial int tb_manual_seed(ulong seed);
     [LibraryImport(Lib)] internal static partial int tb_cuda_is_available();

@@ -21,6 +21,12 @@ public readonly struct OpArg
 
     public static OpArg Int(long v) => new(TbKind.Int, i: v);
     public static OpArg Double(double v) => new(TbKind.Double, d: v);
+    /// <summary>
+    /// An alpha multiplier: a whole number goes as an integer Scalar, because ATen refuses a
+    /// floating alpha for integer tensors; for floating tensors both forms give the same value.
+    /// </summary>
+    public static OpArg Alpha(double v) =>
+        double.IsFinite(v) && Math.Floor(v) == v && Math.Abs(v) < 9007199254740992.0 ? Int((long)v) : Double(v);
     public static OpArg Bool(bool v) => new(TbKind.Bool, i: v ? 1 : 0);
     public static OpArg Ints(params long[] v) => new(TbKind.IntList, obj: v);
     public static OpArg Doubles(params double[] v) => new(TbKind.DoubleList, obj: v);

@@ -1,18 +1,28 @@
 // Hot paths called directly (no boxing) to keep per-call overhead low: elementwise arithmetic on
 // tiny tensors is dominated by call overhead, and the optimizer step runs once per parameter.
+#include <cmath>
 #include "shim_internal.h"
 
 using tb::T;
 
+// alpha arrives as a double; a whole number is passed on as an integer Scalar, because ATen
+// rejects a floating alpha for integer tensors ("alpha must not be a floating point number").
+// For floating tensors both forms convert to the same value.
+static c10::Scalar alpha_scalar(double alpha) {
+  if (std::isfinite(alpha) && std::floor(alpha) == alpha && std::fabs(alpha) < 9007199254740992.0)
+    return c10::Scalar(static_cast<int64_t>(alpha));
+  return c10::Scalar(alpha);
+}
+
 TB_API tb_tensor tb_add(tb_tensor a, tb_tensor b, double alpha) {
   TB_GUARD_BEGIN
-  return tb::wrap(at::add(T(a), T(b), alpha));
+  return tb::wrap(at::add(T(a), T(b), alpha_scalar(alpha)));
   TB_GUARD_END(nullptr)
 }
 
 TB_API tb_tensor tb_sub(tb_tensor a, tb_tensor b, double alpha) {
   TB_GUARD_BEGIN
-  return tb::wrap(at::sub(T(a), T(b), alpha));
+  return tb::wrap(at::sub(T(a), T(b), alpha_scalar(alpha)));
   TB_GUARD_END(nullptr)
 }
 

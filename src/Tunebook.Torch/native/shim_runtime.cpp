@@ -1,6 +1,8 @@
 // Process-wide settings: threads, seeds, random state and CUDA queries.
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <algorithm>
+#include <climits>
 #include <mutex>
 #include "shim_internal.h"
 
@@ -78,5 +80,32 @@ TB_API int32_t tb_rng_set_state(tb_tensor state) {
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(tb::T(state));
   return 0;
+  TB_GUARD_END(-1)
+}
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+// libtorch's CPU allocator is plain malloc. With glibc's defaults, every tensor above the dynamic
+// mmap threshold gets fresh pages from the kernel, and freed memory at the top of the heap goes
+// straight back, so a training step that allocates and frees the same few megabytes of temporaries
+// pays page faults on every step (measured: the AdamW step of a 2M-parameter MLP ran 3x slower).
+// Keeping allocations up to mmap_threshold on the heap and retaining up to trim_threshold of free
+// memory there makes steady-state steps reuse warm pages, like a caching allocator would.
+// Returns 1 when applied, 0 when the C library has no such knobs (non-glibc).
+TB_API int32_t tb_tune_host_allocator(int64_t mmap_threshold, int64_t trim_threshold) {
+  TB_GUARD_BEGIN
+  if (mmap_threshold < 0 || trim_threshold < 0)
+    throw std::invalid_argument("allocator thresholds must be non-negative");
+#if defined(__GLIBC__)
+  if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min<int64_t>(mmap_threshold, INT32_MAX))) != 1)
+    throw std::runtime_error("mallopt(M_MMAP_THRESHOLD) rejected " + std::to_string(mmap_threshold));
+  if (mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<int64_t>(trim_threshold, INT32_MAX))) != 1)
+    throw std::runtime_error("mallopt(M_TRIM_THRESHOLD) rejected " + std::to_string(trim_threshold));
+  return 1;
+#else
+  return 0;
+#endif
   TB_GUARD_END(-1)
 }

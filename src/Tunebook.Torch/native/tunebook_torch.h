@@ -53,6 +53,8 @@ TB_API const char* tb_last_error(void);
 // ---- runtime ----------------------------------------------------------------------------------
 TB_API const char* tb_version(void);
 TB_API int32_t tb_set_num_threads(int32_t n);
+// glibc malloc tuning for libtorch's CPU allocator (see shim_runtime.cpp); 1 applied, 0 unsupported, -1 error.
+TB_API int32_t tb_tune_host_allocator(int64_t mmap_threshold, int64_t trim_threshold);
 TB_API int32_t tb_get_num_threads(void);
 TB_API int32_t tb_manual_seed(uint64_t seed);
 TB_API int32_t tb_cuda_is_available(void);
