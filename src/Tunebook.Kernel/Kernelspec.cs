@@ -42,10 +42,10 @@ public static class Kernelspec
             ["env"] = new JsonObject { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" },
             ["metadata"] = new JsonObject { ["debugger"] = false },
         };
-        WriteAtomically(Path.Combine(folder, "kernel.json"), System.Text.Encoding.UTF8.GetBytes(spec.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
-        WriteAtomically(Path.Combine(folder, "logo-svg.svg"), System.Text.Encoding.UTF8.GetBytes(Logo.Svg));
-        WriteAtomically(Path.Combine(folder, "logo-64x64.png"), Logo.Png(64));
-        WriteAtomically(Path.Combine(folder, "logo-32x32.png"), Logo.Png(32));
+        Tunebook.IO.AtomicFile.WriteAllBytes(Path.Combine(folder, "kernel.json"), System.Text.Encoding.UTF8.GetBytes(spec.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
+        Tunebook.IO.AtomicFile.WriteAllBytes(Path.Combine(folder, "logo-svg.svg"), System.Text.Encoding.UTF8.GetBytes(Logo.Svg));
+        Tunebook.IO.AtomicFile.WriteAllBytes(Path.Combine(folder, "logo-64x64.png"), Logo.Png(64));
+        Tunebook.IO.AtomicFile.WriteAllBytes(Path.Combine(folder, "logo-32x32.png"), Logo.Png(32));
         return folder;
     }
 
@@ -54,12 +54,5 @@ public static class Kernelspec
     {
         var path = Environment.ProcessPath;
         return path is not null && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
-    }
-
-    static void WriteAtomically(string path, byte[] bytes)
-    {
-        var temp = path + ".tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
     }
 }

@@ -221,7 +221,7 @@ public sealed class ModelConfig
     {
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, "config.json");
-        TextFiles.WriteAtomically(path, ToJson() + "\n");
+        Tunebook.IO.AtomicFile.WriteAllText(path, ToJson() + "\n");
     }
 
     /// <summary>The raw value of any field (null when absent).</summary>

@@ -31,7 +31,7 @@ static partial class ModelSaver
         if (config.TorchDtype is not null && config.TorchDtype != savedDtype)
             config = config.With(config["torch_dtype"] is not null ? "torch_dtype" : "dtype", JsonValue.Create(savedDtype));
         config.Save(folder);
-        TextFiles.WriteAtomically(Path.Combine(folder, "generation_config.json"),
+        Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(folder, "generation_config.json"),
             model.GenerationConfig.ToJsonObject().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
         model.Tokenizer?.Save(folder);
     }

@@ -196,7 +196,7 @@ public static class BpeTrainer
             w.WriteNull("truncation");
             w.WriteNull("padding");
             w.WriteStartArray("added_tokens");
-            for (int i = 0; i < specials.Count; i++) Gpt2Files.WriteAddedToken(w, i, specials[i], special: true);
+            for (int i = 0; i < specials.Count; i++) TokenizerJsonWriter.WriteAddedToken(w, i, specials[i], special: true);
             w.WriteEndArray();
             w.WriteNull("normalizer");
             w.WriteStartObject("pre_tokenizer");
@@ -218,30 +218,9 @@ public static class BpeTrainer
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteEndObject();
-            Gpt2Files.WriteByteLevel(w, "post_processor", addPrefixSpace: true, trimOffsets: false, useRegex: true);
-            Gpt2Files.WriteByteLevel(w, "decoder", addPrefixSpace: true, trimOffsets: true, useRegex: true);
-            w.WriteStartObject("model");
-            w.WriteString("type", "BPE");
-            w.WriteNull("dropout");
-            w.WriteNull("unk_token");
-            w.WriteNull("continuing_subword_prefix");
-            w.WriteNull("end_of_word_suffix");
-            w.WriteBoolean("fuse_unk", false);
-            w.WriteBoolean("byte_fallback", false);
-            w.WriteBoolean("ignore_merges", false);
-            w.WriteStartObject("vocab");
-            foreach (var (token, id) in vocab.OrderBy(kv => kv.Value)) w.WriteNumber(token, id);
-            w.WriteEndObject();
-            w.WriteStartArray("merges");
-            foreach (var (a, b) in merges)
-            {
-                w.WriteStartArray();
-                w.WriteStringValue(a);
-                w.WriteStringValue(b);
-                w.WriteEndArray();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
+            TokenizerJsonWriter.WriteByteLevel(w, "post_processor", addPrefixSpace: true, trimOffsets: false, useRegex: true);
+            TokenizerJsonWriter.WriteByteLevel(w, "decoder", addPrefixSpace: true, trimOffsets: true, useRegex: true);
+            TokenizerJsonWriter.WriteBpeModel(w, vocab.OrderBy(kv => kv.Value).Select(kv => (kv.Key, kv.Value)), merges);
             w.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());

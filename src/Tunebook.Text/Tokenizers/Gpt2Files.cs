@@ -24,7 +24,7 @@ internal static class Gpt2Files
             f.Object(doc.RootElement, "");
             foreach (var p in doc.RootElement.EnumerateObject()) vocab.Add((p.Name, f.Int(p.Value, p.Name)));
         }
-        var merges = new List<string>();
+        var merges = new List<(string, string)>();
         int lineNo = 0;
         foreach (var line in File.ReadLines(mergesPath))
         {
@@ -33,7 +33,7 @@ internal static class Gpt2Files
             var parts = line.Split(' ');
             if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
                 throw new TokenizerFormatException(mergesPath, $"line {lineNo}", $"expected two tokens separated by one space, found \"{line}\"");
-            merges.Add(line);
+            merges.Add((parts[0], parts[1]));
         }
 
         const string eot = "<|endoftext|>";
@@ -46,27 +46,13 @@ internal static class Gpt2Files
             w.WriteNull("truncation");
             w.WriteNull("padding");
             w.WriteStartArray("added_tokens");
-            if (eotId.Item1 is not null) WriteAddedToken(w, eotId.Item2, eot, special: true);
+            if (eotId.Item1 is not null) TokenizerJsonWriter.WriteAddedToken(w, eotId.Item2, eot, special: true);
             w.WriteEndArray();
             w.WriteNull("normalizer");
-            WriteByteLevel(w, "pre_tokenizer", addPrefixSpace: false, trimOffsets: true, useRegex: true);
-            WriteByteLevel(w, "post_processor", addPrefixSpace: true, trimOffsets: false, useRegex: true);
-            WriteByteLevel(w, "decoder", addPrefixSpace: true, trimOffsets: true, useRegex: true);
-            w.WriteStartObject("model");
-            w.WriteString("type", "BPE");
-            w.WriteNull("dropout");
-            w.WriteNull("unk_token");
-            w.WriteNull("continuing_subword_prefix");
-            w.WriteNull("end_of_word_suffix");
-            w.WriteBoolean("fuse_unk", false);
-            w.WriteBoolean("byte_fallback", false);
-            w.WriteStartObject("vocab");
-            foreach (var (t, id) in vocab) w.WriteNumber(t, id);
-            w.WriteEndObject();
-            w.WriteStartArray("merges");
-            foreach (var m in merges) w.WriteStringValue(m);
-            w.WriteEndArray();
-            w.WriteEndObject();
+            TokenizerJsonWriter.WriteByteLevel(w, "pre_tokenizer", addPrefixSpace: false, trimOffsets: true, useRegex: true);
+            TokenizerJsonWriter.WriteByteLevel(w, "post_processor", addPrefixSpace: true, trimOffsets: false, useRegex: true);
+            TokenizerJsonWriter.WriteByteLevel(w, "decoder", addPrefixSpace: true, trimOffsets: true, useRegex: true);
+            TokenizerJsonWriter.WriteBpeModel(w, vocab, merges);
             w.WriteEndObject();
         }
         var defaults = new TokenizerConfig
@@ -85,27 +71,4 @@ internal static class Gpt2Files
 
     static string? First(string folder, params string[] names) =>
         names.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
-
-    internal static void WriteAddedToken(Utf8JsonWriter w, int id, string content, bool special)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("id", id);
-        w.WriteString("content", content);
-        w.WriteBoolean("single_word", false);
-        w.WriteBoolean("lstrip", false);
-        w.WriteBoolean("rstrip", false);
-        w.WriteBoolean("normalized", !special);
-        w.WriteBoolean("special", special);
-        w.WriteEndObject();
-    }
-
-    internal static void WriteByteLevel(Utf8JsonWriter w, string name, bool addPrefixSpace, bool trimOffsets, bool useRegex)
-    {
-        w.WriteStartObject(name);
-        w.WriteString("type", "ByteLevel");
-        w.WriteBoolean("add_prefix_space", addPrefixSpace);
-        w.WriteBoolean("trim_offsets", trimOffsets);
-        w.WriteBoolean("use_regex", useRegex);
-        w.WriteEndObject();
-    }
 }

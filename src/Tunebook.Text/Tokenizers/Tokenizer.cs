@@ -318,15 +318,8 @@ public sealed class Tokenizer
     public void Save(string folder)
     {
         Directory.CreateDirectory(folder);
-        WriteAtomically(Path.Combine(folder, "tokenizer.json"), Json);
-        WriteAtomically(Path.Combine(folder, "tokenizer_config.json"), Config.RawJson ?? ConfigJson());
-    }
-
-    internal static void WriteAtomically(string path, string text)
-    {
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(tmp, text, new UTF8Encoding(false));
-        File.Move(tmp, path, overwrite: true);
+        Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer.json"), Json);
+        Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), Config.RawJson ?? ConfigJson());
     }
 
     string ConfigJson()

@@ -1,3 +1,4 @@
+using Tunebook.IO;
 using System.IO.MemoryMappedFiles;
 using System.Text;
 

@@ -70,7 +70,7 @@ public static class TrainRun
         using var trainer = resume ? Trainer.Resume(checkpoint, model, train, validation, options) : new Trainer(model, train, validation, options);
         if (!resume) File.Delete(Path.Combine(output, "metrics.jsonl"));
         using var metrics = new MetricsLogger(trainer, Path.Combine(output, "metrics.jsonl"));
-        LoraAdapter.WriteTextAtomically(Path.Combine(output, "train_config.yaml"), config.ToYaml());
+        Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(output, "train_config.yaml"), config.ToYaml());
 
         int logEvery = config.Trainer.LogEvery;
         int width = trainer.TotalSteps.ToString(CultureInfo.InvariantCulture).Length;

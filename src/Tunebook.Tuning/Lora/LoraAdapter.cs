@@ -59,7 +59,7 @@ public sealed class LoraAdapter : IDisposable
             Safetensors.Save(Path.Combine(folder, WeightsFile), tensors);
         }
         var config = ConfigJson(lora, baseModelNameOrPath ?? DefaultBaseModel(lora.Model));
-        WriteTextAtomically(Path.Combine(folder, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     static string? DefaultBaseModel(CausalLM model) =>
@@ -200,19 +200,5 @@ public sealed class LoraAdapter : IDisposable
     public void Dispose()
     {
         foreach (var t in Tensors.Values) t.Dispose();
-    }
-
-    internal static void WriteTextAtomically(string path, string text)
-    {
-        var temp = $"{path}.tmp-{Guid.NewGuid():N}";
-        try
-        {
-            File.WriteAllText(temp, text, new System.Text.UTF8Encoding(false));
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
     }
 }

@@ -102,20 +102,6 @@ public sealed class DomainDataset
     {
         var dataset = Build(CliSpec.Load(specPath), seed);
         var dir = Path.GetDirectoryName(Path.GetFullPath(specPath))!;
-        return dataset.RenderFiles().Select(f => FileOutput.WriteAtomically(Path.Combine(dir, f.Key), f.Value)).ToList();
-    }
-}
-
-/// <summary>Writes files so a reader never sees half of one: to a temporary file, then a rename.</summary>
-public static class FileOutput
-{
-    /// <summary>Writes UTF-8 text (no byte-order mark) to <paramref name="path"/> atomically; returns the path.</summary>
-    public static string WriteAtomically(string path, string text)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temp = path + $".tmp{Environment.ProcessId}";
-        File.WriteAllText(temp, text, new UTF8Encoding(false));
-        File.Move(temp, path, overwrite: true);
-        return path;
+        return dataset.RenderFiles().Select(f => Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(dir, f.Key), f.Value)).ToList();
     }
 }

@@ -58,7 +58,7 @@ public static class StarterCorpus
 
     /// <summary>Writes <see cref="Generate"/>'s text to <paramref name="path"/> (through a temporary file).</summary>
     public static string Write(string path, int seed, int sizeInChars) =>
-        FileOutput.WriteAtomically(path, Generate(seed, sizeInChars));
+        Tunebook.IO.AtomicFile.WriteAllText(path, Generate(seed, sizeInChars));
 
     /// <summary>
     /// The endless stream of documents behind <see cref="Generate"/>, each with its <see cref="Part"/>. The

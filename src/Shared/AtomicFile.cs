@@ -1,11 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Tunebook.Torch;
+namespace Tunebook.IO;
 
 /// <summary>
 /// Temp-file-then-rename writing: a reader (or a crash) never sees a half-written file under the final
-/// name, and a failed write leaves the previous version in place.
+/// name, and a failed write leaves the previous version in place. One source file, compiled into each
+/// Tunebook assembly that writes files (see the Compile link in their .csproj), because the layers that
+/// write files (engine, text, models, tuning, kernel) share no assembly below them.
 /// </summary>
 internal static class AtomicFile
 {
@@ -23,18 +25,24 @@ internal static class AtomicFile
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Writes UTF-8 text (no BOM) atomically, flushed to disk before the rename.</summary>
-    public static void WriteAllText(string path, string text)
+    /// <summary>Writes UTF-8 text (no BOM) atomically, flushed to disk before the rename; returns the path.</summary>
+    public static string WriteAllText(string path, string text) => WriteAllBytes(path, new UTF8Encoding(false).GetBytes(text));
+
+    /// <summary>Writes bytes atomically, flushed to disk before the rename; creates the folder; returns the path.</summary>
+    public static string WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
         var temp = TempPathFor(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                stream.Write(new UTF8Encoding(false).GetBytes(text));
+                stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
             }
             Commit(temp, path);
+            return path;
         }
         catch
         {
