@@ -1,6 +1,8 @@
 // Process-wide settings: threads, seeds, random state and CUDA queries.
 #include <ATen/Parallel.h>
-#include <ATen/detail/CUDAHooksInterface.h>
+// torch::cuda::{is_available, device_count, synchronize}: the C++ frontend's stable CUDA queries,
+// present with the same signatures from 1.13 through 2.x (the ATen hooks behind them were renamed).
+#include <torch/cuda.h>
 #include <algorithm>
 #include <climits>
 #include <mutex>
@@ -28,20 +30,20 @@ TB_API int32_t tb_get_num_threads(void) {
 
 TB_API int32_t tb_cuda_is_available(void) {
   TB_GUARD_BEGIN
-  return at::detail::getCUDAHooks().hasCUDA() ? 1 : 0;
+  return torch::cuda::is_available() ? 1 : 0;
   TB_GUARD_END(0)
 }
 
 TB_API int32_t tb_cuda_device_count(void) {
   TB_GUARD_BEGIN
-  return at::detail::getCUDAHooks().hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;
+  return static_cast<int32_t>(torch::cuda::device_count());
   TB_GUARD_END(0)
 }
 
 TB_API int32_t tb_cuda_synchronize(int64_t device_index) {
   TB_GUARD_BEGIN
-  if (!at::detail::getCUDAHooks().hasCUDA()) throw std::runtime_error("CUDA is not available");
-  at::detail::getCUDAHooks().deviceSynchronize(static_cast<c10::DeviceIndex>(device_index));
+  if (!torch::cuda::is_available()) throw std::runtime_error("CUDA is not available");
+  torch::cuda::synchronize(device_index);
   return 0;
   TB_GUARD_END(-1)
 }
@@ -53,9 +55,9 @@ TB_API int32_t tb_manual_seed(uint64_t seed) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_current_seed(seed);
   }
-  auto& hooks = at::detail::getCUDAHooks();
-  if (hooks.hasCUDA()) {
-    for (int i = 0; i < hooks.getNumGPUs(); i++) {
+  if (torch::cuda::is_available()) {
+    const int n = static_cast<int>(torch::cuda::device_count());
+    for (int i = 0; i < n; i++) {
       // Context::defaultGenerator exists in 1.13 and 2.x alike (the CUDA hooks' accessor was renamed).
       auto gen = at::globalContext().defaultGenerator(c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(i)));
       std::lock_guard<std::mutex> lock(gen.mutex());
