@@ -192,4 +192,29 @@ public class ModuleTests
         var bf = rms.forward(x.bfloat16());
         Assert.Equal(ScalarType.Float32, bf.dtype); // weight (fp32) × normed (bf16) promotes, as in PyTorch
     }
+
+    sealed class HoldsStateOutside : Module<Tensor, Tensor>
+    {
+        public readonly List<Device> Moves = new();
+        public readonly HoldsStateOutside? Inner;
+        public HoldsStateOutside(bool nested)
+        {
+            RegisterModule("proj", new Linear(2, 2));
+            if (nested) Inner = RegisterModule("inner", new HoldsStateOutside(false));
+        }
+        protected override void MoveState(Device device) => Moves.Add(device);
+        public override Tensor forward(Tensor x) => x;
+    }
+
+    [Fact]
+    public void ToDeviceLetsEveryModuleMoveStateItKeepsOutsideParameters()
+    {
+        using var scope = torch.NewDisposeScope();
+        var outer = new HoldsStateOutside(nested: true);
+        outer.to(Device.CPU);
+        Assert.Equal(new[] { Device.CPU }, outer.Moves);
+        Assert.Equal(new[] { Device.CPU }, outer.Inner!.Moves);
+        outer.to(ScalarType.BFloat16); // a dtype cast is not a move
+        Assert.Single(outer.Moves);
+    }
 }

@@ -124,6 +124,31 @@ public class Nf4Tests
     }
 
     [Fact]
+    public void QuantizedWeightsFollowModuleToAndKeepTheirDtypes()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = Tiny.Llama();
+        Nf4Quantizer.QuantizeModel(model);
+        var layer = (Nf4Linear)model.get_submodule("model.layers.0.mlp.up_proj");
+        var ids = Tiny.Ids(1, 5);
+        var before = model.Forward(ids).detach().clone();
+
+        // Casting the model leaves the codes uint8 and the scales float32 (bitsandbytes keeps them so too).
+        model.to(ScalarType.BFloat16);
+        Assert.Equal(ScalarType.UInt8, layer.Weight.Packed.dtype);
+        Assert.Equal(ScalarType.Float32, layer.Weight.ScaleScales.dtype);
+        model.to(ScalarType.Float32);
+        Assert.True(Tiny.MaxAbsDiff(model.Forward(ids), before) < 5e-2);
+
+        // Moving it moves the codes with the parameters (Module.to calls Nf4Linear.MoveState).
+        var target = torch.cuda.is_available() ? new Device("cuda:0") : Device.CPU;
+        model.to(target);
+        Assert.Equal(target, layer.Weight.Device);
+        Assert.Equal(target, layer.Weight.ScaleOffset.device);
+        Assert.True(Tiny.MaxAbsDiff(model.Forward(ids.to(target)).to(Device.CPU), before) < 5e-2);
+    }
+
+    [Fact]
     public void QuantizingAModelCutsBaseWeightMemoryAndLoraTrainsOnTop()
     {
         using var scope = torch.NewDisposeScope();

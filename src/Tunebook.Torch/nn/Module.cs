@@ -231,8 +231,23 @@ public abstract class Module : IDisposable
 
     // ---- device / dtype -----------------------------------------------------------------------
 
-    /// <summary>Moves every parameter and buffer to a device (in place: the Parameter objects stay the same).</summary>
-    public Module to(Device device) => Convert(t => t.to(device), onlyFloating: false);
+    /// <summary>
+    /// Moves every parameter and buffer to a device (in place: the Parameter objects stay the same),
+    /// then lets each module move state it keeps outside parameters and buffers (<see cref="MoveState"/>).
+    /// </summary>
+    public Module to(Device device)
+    {
+        Convert(t => t.to(device), onlyFloating: false);
+        foreach (var (_, m) in named_modules()) m.MoveState(device);
+        return this;
+    }
+
+    /// <summary>
+    /// Called by <see cref="to(Device)"/> on every module: override to move tensors a module holds
+    /// outside its parameters and buffers — for example quantized weights, whose codes must keep
+    /// their integer dtype and whose scales must stay float32 when the model is cast.
+    /// </summary>
+    protected virtual void MoveState(Device device) { }
 
     /// <summary>Casts floating-point parameters and buffers to a dtype (integer buffers are kept).</summary>
     public Module to(ScalarType dtype)

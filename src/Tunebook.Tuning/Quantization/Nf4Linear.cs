@@ -89,6 +89,9 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>
         return new Linear(merged, bias?.to(dtype).clone());
     }
 
+    /// <summary>The NF4 codes and scales travel with <c>model.to(device)</c>; <c>model.to(dtype)</c> leaves them as they are.</summary>
+    protected override void MoveState(Device device) => Weight.To(device);
+
     /// <summary>Bytes of this layer's storage by dtype (codes, scales, bias).</summary>
     public IReadOnlyDictionary<ScalarType, long> BytesByDType()
     {
