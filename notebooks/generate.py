@@ -188,6 +188,11 @@ var qlora = Tune.ApplyLora(qModel, new LoraConfig { R = 16, Alpha = 32, Targets 
 var qTrainer = Tune.Train(qModel, data, options);
 runs.Add(SweepRun.Of("QLoRA", qTrainer));
 """),
+    md("## Memory\nThe weights each model holds while training (LoRA and QLoRA include their adapters); NF4 stores a frozen weight in about 4.1 bits instead of 32."),
+    code("""
+double WeightsMiB(CausalLM m) => WeightMemoryReport.Measure(m).Values.Sum() / (1024.0 * 1024.0);
+$"weights in memory: full {WeightsMiB(full):0.0} MiB, LoRA {WeightsMiB(loraModel):0.0} MiB, QLoRA {WeightsMiB(qModel):0.0} MiB"
+"""),
     md("## Loss curves and answers"),
     code("new SweepChart(runs, \"Full vs LoRA vs QLoRA\")"),
     code("""
@@ -245,7 +250,7 @@ var early = TrainRun(small, new TrainerOptions { MaxSteps = 60, LearningRate = 1
 new SweepChart([SweepRun.Of("no early stopping", overfit), SweepRun.Of("early stopping", early)], "Overfitting on 50 examples")
 """),
     code("""
-$"without early stopping: {overfit.GlobalStep} steps, final validation loss {overfit.Evaluations.Last().Loss:0.###}; " +
+$"without early stopping: {overfit.GlobalStep} steps, final validation loss {overfit.Evaluations.Last().Loss:0.###}, best {overfit.BestLoss:0.###} at step {overfit.BestStep}; " +
 $"with: stopped at step {early.GlobalStep} ({early.FinishReason}), best {early.BestLoss:0.###} at step {early.BestStep}"
 """),
 ]
@@ -325,6 +330,10 @@ var trainer = Tune.Train(model, data, new TrainerOptions { MaxSteps = 80, Learni
     code("""
 var tuned = questions.Select(q => model.Chat([new ChatMessage("user", q)], greedy).Text.Trim()).ToList();
 new Comparison(questions.Select((q, i) => new ComparisonRow(q, fewShot[i], tuned[i], answers[i])).ToList(), baseLabel: "few-shot base", tunedLabel: "fine-tuned")
+"""),
+    code("""
+int Exact(IReadOnlyList<string> said) => said.Where((a, i) => a == answers[i].Trim()).Count();
+$"exact answers: few-shot base {Exact(fewShot)}/{questions.Count}, fine-tuned {Exact(tuned)}/{questions.Count}"
 """),
     md("## Perplexity on the manual\nThe adapters were trained on questions and answers, not on the manual; a lower perplexity means the model has picked up puddle's vocabulary."),
     code("""

@@ -185,6 +185,10 @@ public static class Tune
             throw;
         }
         view.Complete(trainer.History.LastOrDefault() is TrainingStopped s ? TrainingView.Describe(s) : $"paused at step {trainer.GlobalStep}");
+        // The trainer stops quietly at a step boundary; the notebook cell must still end as interrupted, so
+        // that the kernel reports KeyboardInterrupt and a "Run All" stops here instead of going on.
+        if (reason == StopReason.Cancelled)
+            throw new OperationCanceledException($"training interrupted at step {trainer.GlobalStep}; #!train continue (Tune.Continue(trainer)) resumes");
         return reason;
     }
 

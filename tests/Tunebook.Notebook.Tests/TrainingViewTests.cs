@@ -71,8 +71,10 @@ public class TrainingViewTests
         try
         {
             trainer.StepCompleted += s => { if (s.Step == 3) host.Cancel.Cancel(); };
-            var reason = Tune.Continue(trainer, host.Cancellation);
-            Assert.Equal(StopReason.Cancelled, reason);
+            // The cell ends as interrupted (the kernel reports KeyboardInterrupt and a Run All stops here).
+            var interrupted = Assert.Throws<OperationCanceledException>(() => Tune.Continue(trainer, host.Cancellation));
+            Assert.Contains("step 3", interrupted.Message);
+            Assert.Equal(StopReason.Cancelled, ((TrainingStopped)trainer.History.Last(e => e is TrainingStopped)).Reason);
             Assert.Equal(3, trainer.GlobalStep);
             Assert.Contains("stopped at step 3", host.Areas[0].Last["text/plain"]);
 

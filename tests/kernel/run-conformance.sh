@@ -12,4 +12,4 @@ if [ ! -f "$prefix/share/jupyter/kernels/tunebook/kernel.json" ]; then
 fi
 cd "$here"
 exec /usr/bin/python3 "$here/junit_unittest.py" --suite-name kernel-conformance \
-  --output "$results/kernel-conformance.xml" "$here/test_conformance.py"
+  --output "$results/kernel-conformance.xml" "$here/test_conformance.py" "$here/test_train_interrupt.py"

@@ -3,7 +3,8 @@
 Usage: run_notebooks.py --results DIR --output-dir DIR [--update] [notebook.ipynb ...]
 
 One testcase per notebook. A notebook fails when any cell produces an error output, except cells
-tagged `raises-exception` (nbclient's convention), which must produce one. Executed copies go to
+tagged `raises-exception` (nbclient's convention), which must produce one, or when its outputs do not
+show what the notebook teaches (expectations.py). Executed copies go to
 --output-dir; --update also rewrites the committed notebooks with their fresh outputs.
 """
 import argparse
@@ -17,6 +18,9 @@ import xml.etree.ElementTree as ET
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import expectations  # noqa: E402  (what each notebook's outputs must show)
 
 CELL_TIMEOUT = int(os.environ.get("TUNEBOOK_NOTEBOOK_CELL_TIMEOUT", "900"))
 
@@ -56,6 +60,8 @@ def run(path, output_dir, update):
     except Exception:  # kernel died, timeout, ...
         failure = traceback.format_exc()
     problems = check_outputs(nb)
+    if failure is None and not problems:
+        problems = expectations.check(path.name, nb)
     write_atomically(nb, output_dir / path.name)
     if failure is None and not problems and update:
         write_atomically(nb, path)

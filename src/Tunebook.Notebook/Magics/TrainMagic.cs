@@ -99,10 +99,15 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
         return Task.CompletedTask;
     }
 
-    // The trainer returns Cancelled at a step boundary; the view already says "stopped at step N".
+    // The trainer stops at a step boundary and the view says "stopped at step N"; the cell still ends as
+    // interrupted (the kernel reports KeyboardInterrupt), so queued cells of a "Run All" do not run on.
     static void RunInterruptible(Func<StopReason> run, IMagicContext context)
     {
         try { run(); }
-        catch (OperationCanceledException) { context.Out.WriteLine("interrupted: #!train continue resumes"); }
+        catch (OperationCanceledException)
+        {
+            context.Out.WriteLine("interrupted: #!train continue resumes");
+            throw;
+        }
     }
 }
