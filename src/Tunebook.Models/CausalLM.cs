@@ -130,13 +130,15 @@ public abstract class CausalLM : Module
         var embedded = Embed(prepared.InputIds, context);
         var layerInputs = new Tensor[NumLayers + 1];
         var rngStates = new Tensor[NumLayers];
+        // Dropout draws from the generator of the device it runs on: replay that one on recomputation.
+        var rngDevice = embedded.device.IsCuda ? embedded.device : Device.CPU;
         using (torch.no_grad())
         {
             var h = embedded.detach();
             for (int i = 0; i < NumLayers; i++)
             {
                 layerInputs[i] = h;
-                rngStates[i] = torch.get_rng_state();
+                rngStates[i] = torch.get_rng_state(rngDevice);
                 h = RunLayer(i, h, context);
             }
             layerInputs[NumLayers] = h;
@@ -152,10 +154,10 @@ public abstract class CausalLM : Module
             // of its input moves out, to be fed to the layer below.
             using var layerScope = torch.NewDisposeScope();
             var input = layerInputs[i].detach().requires_grad_();
-            var current = torch.get_rng_state();
-            torch.set_rng_state(rngStates[i]);
+            var current = torch.get_rng_state(rngDevice);
+            torch.set_rng_state(rngDevice, rngStates[i]);
             var output = RunLayer(i, input, context);
-            torch.set_rng_state(current);
+            torch.set_rng_state(rngDevice, current);
             output.backward(upstream);
             upstream = layerScope.MoveToOuter(input.grad ?? torch.zeros_like(input));
         }

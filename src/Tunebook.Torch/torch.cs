@@ -78,6 +78,21 @@ public static partial class torch
         TorchException.Check(NativeMethods.tb_rng_set_state(state.Handle), "set_rng_state");
     }
 
+    /// <summary>Snapshot of a device's default generator (CPU, or a CUDA device), e.g. to replay dropout on recomputation.</summary>
+    public static Tensor get_rng_state(Device device)
+    {
+        EnsureInitialized();
+        return Tensor.Wrap(NativeMethods.tb_rng_get_state_device((int)device.Type, device.Index), $"get_rng_state({device})");
+    }
+
+    /// <summary>Restores a state from <see cref="get_rng_state(Device)"/> on the same device.</summary>
+    public static void set_rng_state(Device device, Tensor state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        EnsureInitialized();
+        TorchException.Check(NativeMethods.tb_rng_set_state_device((int)device.Type, device.Index, state.Handle), $"set_rng_state({device})");
+    }
+
     /// <summary>Opens a dispose scope on this thread (see <see cref="DisposeScope"/>).</summary>
     public static DisposeScope NewDisposeScope()
     {

@@ -48,6 +48,19 @@ public class RuntimeTests
     }
 
     [Fact]
+    public void DeviceRngStateReplaysSamplesAndRefusesAMissingGpu()
+    {
+        using var scope = torch.NewDisposeScope();
+        var state = torch.get_rng_state(Device.CPU);
+        Assert.True(state.equal(torch.get_rng_state()));
+        var a = torch.rand(4).data<float>();
+        torch.set_rng_state(Device.CPU, state);
+        Assert.Equal(a, torch.rand(4).data<float>());
+        if (!torch.cuda.is_available())
+            Assert.Contains("CUDA is not available", Assert.Throws<TorchException>(() => torch.get_rng_state(new Device("cuda:0"))).Message);
+    }
+
+    [Fact]
     public void PrintsLikePyTorch()
     {
         using var scope = torch.NewDisposeScope();

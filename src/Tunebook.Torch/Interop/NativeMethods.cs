@@ -36,6 +36,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int tb_cuda_synchronize(long deviceIndex);
     [LibraryImport(Lib)] internal static partial IntPtr tb_rng_get_state();
     [LibraryImport(Lib)] internal static partial int tb_rng_set_state(IntPtr state);
+    [LibraryImport(Lib)] internal static partial IntPtr tb_rng_get_state_device(int deviceType, int index);
+    [LibraryImport(Lib)] internal static partial int tb_rng_set_state_device(int deviceType, int index, IntPtr state);
 
     [LibraryImport(Lib)] internal static partial void tb_tensor_free(IntPtr t);
     [LibraryImport(Lib)] internal static partial IntPtr tb_tensor_empty(long* shape, int ndim, int dtype, int deviceType, int deviceIndex);

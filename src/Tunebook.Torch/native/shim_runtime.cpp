@@ -68,6 +68,35 @@ TB_API int32_t tb_manual_seed(uint64_t seed) {
   TB_GUARD_END(-1)
 }
 
+// The default generator of a device: CPU, or CUDA device `index` (-1: the current one).
+static at::Generator device_generator(int32_t device_type, int32_t index) {
+  if (device_type == static_cast<int32_t>(c10::DeviceType::CPU)) return at::detail::getDefaultCPUGenerator();
+  if (device_type != static_cast<int32_t>(c10::DeviceType::CUDA))
+    throw std::invalid_argument("random state: expected a cpu or cuda device, got device type " + std::to_string(device_type));
+  if (!torch::cuda::is_available()) throw std::runtime_error("random state: CUDA is not available");
+  if (index >= static_cast<int32_t>(torch::cuda::device_count()))
+    throw std::invalid_argument("random state: no CUDA device " + std::to_string(index) + " (" +
+                                std::to_string(torch::cuda::device_count()) + " visible)");
+  return at::globalContext().defaultGenerator(c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index)));
+}
+
+TB_API tb_tensor tb_rng_get_state_device(int32_t device_type, int32_t index) {
+  TB_GUARD_BEGIN
+  auto gen = device_generator(device_type, index);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return tb::wrap(gen.get_state());
+  TB_GUARD_END(nullptr)
+}
+
+TB_API int32_t tb_rng_set_state_device(int32_t device_type, int32_t index, tb_tensor state) {
+  TB_GUARD_BEGIN
+  auto gen = device_generator(device_type, index);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(tb::T(state));
+  return 0;
+  TB_GUARD_END(-1)
+}
+
 TB_API tb_tensor tb_rng_get_state(void) {
   TB_GUARD_BEGIN
   auto gen = at::detail::getDefaultCPUGenerator();

@@ -62,6 +62,9 @@ TB_API int32_t tb_cuda_device_count(void);
 TB_API int32_t tb_cuda_synchronize(int64_t device_index);
 TB_API tb_tensor tb_rng_get_state(void);
 TB_API int32_t tb_rng_set_state(tb_tensor state);
+// The same for a device's default generator: device_type is c10::DeviceType (0 cpu, 1 cuda), index -1 = current.
+TB_API tb_tensor tb_rng_get_state_device(int32_t device_type, int32_t index);
+TB_API int32_t tb_rng_set_state_device(int32_t device_type, int32_t index, tb_tensor state);
 
 // ---- tensors ----------------------------------------------------------------------------------
 TB_API void tb_tensor_free(tb_tensor t);
