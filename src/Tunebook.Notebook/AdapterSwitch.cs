@@ -6,14 +6,17 @@ namespace Tunebook.Notebook;
 /// <summary>
 /// Turns a model's LoRA adapters off for a while, on the same model, without a second copy of the weights:
 /// each adapter's B matrix (the small one, rank × out) is set aside and zeroed, which makes B·A = 0 so every
-/// layer computes exactly its base function; disposing puts the saved B matrices back.
+/// layer computes exactly its base function; modules trained in full (modules_to_save) get their original
+/// weights back for the while. Disposing puts the trained values back.
 /// </summary>
 public sealed class AdapterSwitch : IDisposable
 {
     readonly List<(LoraLinear Layer, Tensor Saved)> _saved = [];
+    readonly IDisposable _originalModules;
 
     AdapterSwitch(LoraModel lora)
     {
+        _originalModules = lora.UseOriginalSavedModules();
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         foreach (var layer in lora.Layers.Values)
@@ -41,5 +44,6 @@ public sealed class AdapterSwitch : IDisposable
             saved.Dispose();
         }
         _saved.Clear();
+        _originalModules.Dispose();
     }
 }

@@ -54,6 +54,8 @@ public class MagicTests
         var config = LoraMagic.ToConfig(o);
         Assert.Equal((4, 8.0, 0.1), (config.R, config.Alpha, config.Dropout));
         Assert.Equal(2.0, config.Scaling);
+        Assert.Null(config.ModulesToSave);
+        Assert.Equal(["embed_tokens", "lm_head"], LoraMagic.ToConfig(Parse<LoraOptions>("lora", "--modules-to-save embed_tokens,lm_head")).ModulesToSave);
         Assert.Contains("--rank", Assert.Throws<MagicUsageException>(() => LoraMagic.ToConfig(Parse<LoraOptions>("lora", "--rank 0"))).Message);
         Assert.Contains("--dropout", Assert.Throws<MagicUsageException>(() => LoraMagic.ToConfig(Parse<LoraOptions>("lora", "--dropout 1.5"))).Message);
         Bad("lora", "--rank eight");

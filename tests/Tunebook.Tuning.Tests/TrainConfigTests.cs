@@ -69,6 +69,8 @@ public class TrainConfigTests
         Assert.Equal(c.ToYaml().Split('\n').Skip(1), again.ToYaml().Split('\n').Skip(1));
         var regex = TrainConfig.Parse(Good.Replace("targets: all-linear", @"targets: {regex: '.*\.(q|v)_proj'}"));
         Assert.Equal(@".*\.(q|v)_proj", TrainConfig.Parse(regex.ToYaml()).Adapter.TargetsRegex);
+        var saved = TrainConfig.Parse(Good.Replace("targets: all-linear", "targets: all-linear\n  modules_to_save: [embed_tokens]"));
+        Assert.Equal(["embed_tokens"], TrainConfig.Parse(saved.ToYaml()).Adapter.ToLoraConfig().ModulesToSave);
     }
 
     [Theory]

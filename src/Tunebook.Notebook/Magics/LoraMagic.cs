@@ -11,6 +11,7 @@ public sealed class LoraOptions
     [Option("--dropout", Help = "Dropout on the adapter input while training")] public double Dropout { get; set; }
     [Option("--targets", Help = "Layer names (comma-separated), 'all-linear', or a regex")] public string[] Targets { get; set; } = ["q_proj", "v_proj"];
     [Option("--rslora", Help = "Scale by alpha / sqrt(rank) (rank-stabilised LoRA)")] public bool RsLora { get; set; }
+    [Option("--modules-to-save", Help = "Modules trained in full beside the adapters (comma-separated), e.g. embed_tokens for words the model never saw")] public string[] ModulesToSave { get; set; } = [];
 }
 
 /// <summary>#!lora → adapters on <c>model</c>, variable <c>lora</c>, and the trainable-parameter summary.</summary>
@@ -23,6 +24,7 @@ public sealed class LoraMagic : MagicCommand<LoraOptions>
         "#!lora --rank 8 --alpha 16",
         "#!lora --rank 16 --targets q_proj,k_proj,v_proj,o_proj --dropout 0.05",
         "#!lora --targets all-linear",
+        "#!lora --targets all-linear --modules-to-save embed_tokens",
         "C#: var lora = Tune.ApplyLora(model, new LoraConfig { R = 8, Alpha = 16, Dropout = 0, Targets = LoraTargets.Parse([\"q_proj\", \"v_proj\"]) })",
     ];
 
@@ -33,7 +35,8 @@ public sealed class LoraMagic : MagicCommand<LoraOptions>
         if (!(o.Alpha > 0)) throw new MagicUsageException($"--alpha: expected a number > 0, got {o.Alpha}");
         if (o.Dropout is < 0 or >= 1) throw new MagicUsageException($"--dropout: expected a probability in [0, 1), got {o.Dropout}");
         if (o.Targets.Length == 0) throw new MagicUsageException("--targets: expected at least one layer name");
-        var config = new LoraConfig { R = o.Rank, Alpha = o.Alpha, Dropout = o.Dropout, UseRsLora = o.RsLora, Targets = LoraTargets.Parse(o.Targets) };
+        var config = new LoraConfig { R = o.Rank, Alpha = o.Alpha, Dropout = o.Dropout, UseRsLora = o.RsLora, Targets = LoraTargets.Parse(o.Targets),
+            ModulesToSave = o.ModulesToSave.Length > 0 ? o.ModulesToSave : null };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new MagicUsageException(e.Message); }
         return config;

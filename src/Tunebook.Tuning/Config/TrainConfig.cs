@@ -38,11 +38,13 @@ public sealed record AdapterConfig
     /// <summary>A regular expression over full module paths (targets: {regex: ...}).</summary>
     public string? TargetsRegex { get; init; }
     public bool RsLora { get; init; }
+    /// <summary>Modules trained in full beside the adapters (PEFT's modules_to_save), or null.</summary>
+    public IReadOnlyList<string>? ModulesToSave { get; init; }
 
     /// <summary>The LoRA config this section describes.</summary>
     public LoraConfig ToLoraConfig() => new()
     {
-        R = R, Alpha = Alpha, Dropout = Dropout, UseRsLora = RsLora,
+        R = R, Alpha = Alpha, Dropout = Dropout, UseRsLora = RsLora, ModulesToSave = ModulesToSave,
         Targets = TargetsRegex is not null ? LoraTargets.Regex(TargetsRegex) : LoraTargets.Parse(Targets!),
     };
 }
@@ -100,6 +102,7 @@ public sealed record TrainerConfig
 ///   dropout: 0.05
 ///   targets: [q_proj, k_proj, v_proj, o_proj]   # or all-linear, or {regex: '...'}
 ///   rslora: false
+///   modules_to_save: [embed_tokens]  # optional: modules trained in full (new words, new tokens)
 /// trainer:
 ///   steps: 200                    # or epochs: 3
 ///   lr: 2e-4
@@ -162,6 +165,7 @@ public sealed record TrainConfig
         sb.Append(Adapter.TargetsRegex is not null ? $"  targets: {{regex: {S(Adapter.TargetsRegex)}}}\n" :
             Adapter.Targets is ["all-linear"] ? "  targets: all-linear\n" : $"  targets: [{string.Join(", ", Adapter.Targets!)}]\n");
         sb.Append($"  rslora: {B(Adapter.RsLora)}\n");
+        if (Adapter.ModulesToSave is { Count: > 0 } saved) sb.Append($"  modules_to_save: [{string.Join(", ", saved)}]\n");
         var t = Trainer;
         sb.Append("trainer:\n");
         if (t.Steps is { } steps) sb.Append($"  steps: {steps}\n");
@@ -182,7 +186,7 @@ public sealed record TrainConfig
     {
         static readonly string[] TopKeys = ["model", "data", "adapter", "trainer", "output"];
         static readonly string[] DataKeys = ["file", "validation_file", "format", "max_length", "val_fraction", "completion_only", "packing"];
-        static readonly string[] AdapterKeys = ["mode", "r", "alpha", "dropout", "targets", "rslora"];
+        static readonly string[] AdapterKeys = ["mode", "r", "alpha", "dropout", "targets", "rslora", "modules_to_save"];
         static readonly string[] TrainerKeys = ["steps", "epochs", "lr", "schedule", "warmup", "batch", "accum", "clip", "weight_decay",
             "eval_every", "early_stopping", "seed", "device", "dtype", "gradient_checkpointing", "log_every", "checkpoint_every"];
         static readonly string[] EarlyStoppingKeys = ["patience", "min_delta"];
@@ -363,6 +367,14 @@ public sealed record TrainConfig
                 }
             }
             var mode = Choice(k, "mode", "adapter.mode", "lora", "lora", "qlora", "full");
+            IReadOnlyList<string>? modulesToSave = null;
+            if (k.TryGetValue("modules_to_save", out var ms) && !IsNull(ms))
+                modulesToSave = ms switch
+                {
+                    YamlSequenceNode seq => seq.Children.Select((c, i) => String(c, $"adapter.modules_to_save[{i}]")).ToList(),
+                    YamlScalarNode s => String(s, "adapter.modules_to_save").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                    _ => throw Error(ms, "adapter.modules_to_save", "expected a list of module names"),
+                };
             return new AdapterConfig
             {
                 Mode = mode,
@@ -372,6 +384,7 @@ public sealed record TrainConfig
                 Targets = targets,
                 TargetsRegex = regex,
                 RsLora = Bool(k, "rslora", "adapter.rslora", false),
+                ModulesToSave = modulesToSave,
             };
         }
 

@@ -83,7 +83,7 @@ public sealed class LoraAdapter : IDisposable
             ["layers_to_transform"] = null,
             ["lora_alpha"] = c.Alpha == Math.Floor(c.Alpha) && Math.Abs(c.Alpha) < 1e9 ? JsonValue.Create((long)c.Alpha) : JsonValue.Create(c.Alpha),
             ["lora_dropout"] = c.Dropout,
-            ["modules_to_save"] = null,
+            ["modules_to_save"] = c.ModulesToSave is { Count: > 0 } m ? new JsonArray(m.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()) : null,
             ["peft_type"] = "LORA",
             ["r"] = c.R,
             ["rank_pattern"] = new JsonObject(),
@@ -117,7 +117,7 @@ public sealed class LoraAdapter : IDisposable
     /// <summary>
     /// Reads a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors, or
     /// adapter_model.bin is rejected with a message). Unsupported PEFT features (DoRA, rank/alpha
-    /// patterns, trained biases, modules_to_save, layer selection) are errors naming the field.
+    /// patterns, trained biases, layer selection) are errors naming the field.
     /// </summary>
     public static LoraAdapter Load(string folder, Device? device = null)
     {
@@ -141,7 +141,7 @@ public sealed class LoraAdapter : IDisposable
         if ((json["bias"]?.GetValue<string>() ?? "none") != "none") throw new InvalidDataException($"{Where("bias")}: only \"none\" is supported (trained biases are not)");
         foreach (var field in new[] { "rank_pattern", "alpha_pattern" })
             if (json[field] is JsonObject o && o.Count > 0) throw new InvalidDataException($"{Where(field)}: per-layer ranks/alphas are not supported");
-        foreach (var field in new[] { "modules_to_save", "layers_to_transform", "layer_replication" })
+        foreach (var field in new[] { "layers_to_transform", "layer_replication" })
             if (json[field] is JsonNode n && n is not JsonArray { Count: 0 }) throw new InvalidDataException($"{Where(field)}: not supported (expected null)");
         LoraTargets targets = json["target_modules"] switch
         {
@@ -149,7 +149,15 @@ public sealed class LoraAdapter : IDisposable
             JsonValue v when v.TryGetValue<string>(out var s) => s == "all-linear" ? LoraTargets.AllLinearLayers : LoraTargets.Regex(s),
             _ => throw new InvalidDataException($"{Where("target_modules")}: expected a list of module names or a regular expression"),
         };
-        var config = new LoraConfig { R = r, Alpha = alpha, Dropout = dropout, UseRsLora = rslora, Targets = targets };
+        string[]? modulesToSave = json["modules_to_save"] switch
+        {
+            null => null,
+            JsonArray { Count: 0 } => null,
+            JsonArray a => a.Select(x => x is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s
+                : throw new InvalidDataException($"{Where("modules_to_save")}: expected module names, got {x?.ToJsonString() ?? "null"}")).ToArray(),
+            var other => throw new InvalidDataException($"{Where("modules_to_save")}: expected a list of module names or null, got {other.ToJsonString()}"),
+        };
+        var config = new LoraConfig { R = r, Alpha = alpha, Dropout = dropout, UseRsLora = rslora, Targets = targets, ModulesToSave = modulesToSave };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{configPath}: {e.Message}", e); }
 
@@ -160,11 +168,22 @@ public sealed class LoraAdapter : IDisposable
                 : $"{folder}: no {WeightsFile}", weights);
         var tensors = Safetensors.Load(weights, device);
         foreach (var t in tensors.Values) t.DetachFromDisposeScope();
+        // Every name is a LoRA matrix, or a parameter of a module the config lists in modules_to_save; the model
+        // checks the exact set and the shapes when the adapter is applied.
+        bool SavedModuleKey(string key) => modulesToSave is not null && modulesToSave.Any(m =>
+        {
+            var path = key["base_model.model.".Length..];
+            int dot = path.LastIndexOf('.');
+            var module = dot < 0 ? "" : path[..dot];
+            return module == m || module.EndsWith("." + m, StringComparison.Ordinal);
+        });
         foreach (var key in tensors.Keys)
-            if (!key.StartsWith("base_model.model.", StringComparison.Ordinal) || !(key.EndsWith(".lora_A.weight", StringComparison.Ordinal) || key.EndsWith(".lora_B.weight", StringComparison.Ordinal)))
+            if (!key.StartsWith("base_model.model.", StringComparison.Ordinal) ||
+                !(key.EndsWith(".lora_A.weight", StringComparison.Ordinal) || key.EndsWith(".lora_B.weight", StringComparison.Ordinal) || SavedModuleKey(key)))
             {
                 foreach (var t in tensors.Values) t.Dispose();
-                throw new InvalidDataException($"{weights}: tensor '{key}' is not a LoRA matrix under PEFT's naming (base_model.model.<module>.lora_A.weight / lora_B.weight)");
+                throw new InvalidDataException($"{weights}: tensor '{key}' is neither a LoRA matrix under PEFT's naming (base_model.model.<module>.lora_A.weight / lora_B.weight) " +
+                    "nor a parameter of a module listed in modules_to_save");
             }
         return new LoraAdapter(folder, config, json["base_model_name_or_path"]?.GetValue<string>(), fanInFanOut, tensors);
     }

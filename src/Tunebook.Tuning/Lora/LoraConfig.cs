@@ -16,6 +16,13 @@ public sealed record LoraConfig
     public bool UseRsLora { get; init; }
     /// <summary>Which layers get adapters. Default: the attention projections q_proj and v_proj, PEFT's default for Llama.</summary>
     public LoraTargets Targets { get; init; } = LoraTargets.Names("q_proj", "v_proj");
+    /// <summary>
+    /// Modules trained in full beside the adapters (PEFT's modules_to_save), by name ("embed_tokens",
+    /// "lm_head") or dotted path. Train the token embeddings when the data uses words or tokens the base
+    /// model has barely seen: their rows were never trained, and low-rank updates of the other layers cannot
+    /// make the model read or write them (docs/concepts/lora.md). Their weights go into the adapter file.
+    /// </summary>
+    public IReadOnlyList<string>? ModulesToSave { get; init; }
 
     /// <summary>The scaling this config gives.</summary>
     public double Scaling => UseRsLora ? Alpha / Math.Sqrt(R) : Alpha / R;
@@ -27,5 +34,7 @@ public sealed record LoraConfig
         if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "LoRA alpha must be a positive number");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "LoRA dropout must be in [0, 1)");
         ArgumentNullException.ThrowIfNull(Targets, nameof(Targets));
+        if (ModulesToSave is not null && ModulesToSave.Any(string.IsNullOrWhiteSpace))
+            throw new ArgumentException("LoRA modules_to_save: module names must not be empty", nameof(ModulesToSave));
     }
 }

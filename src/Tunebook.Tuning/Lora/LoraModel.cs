@@ -18,13 +18,20 @@ namespace Tunebook.Tuning.Lora;
 public sealed class LoraModel
 {
     readonly Dictionary<string, LoraLinear> layers;
+    // Modules trained in full (modules_to_save) and a copy of each one's original parameters, so the
+    // adapters can be switched off (base model) and unloaded exactly.
+    readonly Dictionary<string, (Module Module, Dictionary<string, Tensor> Original)> saved;
 
-    LoraModel(CausalLM model, LoraConfig config, Dictionary<string, LoraLinear> layers)
+    LoraModel(CausalLM model, LoraConfig config, Dictionary<string, LoraLinear> layers, Dictionary<string, (Module, Dictionary<string, Tensor>)> saved)
     {
         Model = model;
         Config = config;
         this.layers = layers;
+        this.saved = saved;
     }
+
+    /// <summary>Modules trained in full beside the adapters (<see cref="LoraConfig.ModulesToSave"/>), by dotted path.</summary>
+    public IReadOnlyDictionary<string, Module> SavedModules => saved.ToDictionary(kv => kv.Key, kv => kv.Value.Module);
 
     /// <summary>The model, with its target layers replaced by <see cref="LoraLinear"/> layers.</summary>
     public CausalLM Model { get; }
@@ -58,6 +65,7 @@ public sealed class LoraModel
             var linear = model.named_modules().Where(m => LoraTargets.IsLinear(m.module)).Select(m => m.name.Split('.')[^1]).Distinct();
             throw new ArgumentException($"LoRA targets {config.Targets} match no linear layer of {model.GetType().Name}; its linear layers are named: {string.Join(", ", linear)}");
         }
+        var savedPaths = ResolveModulesToSave(model, config, paths);
         model.requires_grad_(false);
         var layers = new Dictionary<string, LoraLinear>();
         foreach (var path in paths)
@@ -67,7 +75,75 @@ public sealed class LoraModel
             model.ReplaceModule(path, wrapped);
             layers[path] = wrapped;
         }
-        return new LoraModel(model, config, layers);
+        var saved = new Dictionary<string, (Module, Dictionary<string, Tensor>)>(StringComparer.Ordinal);
+        using (var scope = torch.NewDisposeScope())
+        using (torch.no_grad())
+        {
+            foreach (var path in savedPaths)
+            {
+                var module = model.get_submodule(path);
+                var original = module.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope(), StringComparer.Ordinal);
+                module.requires_grad_(true);
+                saved[path] = (module, original);
+            }
+        }
+        return new LoraModel(model, config, layers, saved);
+    }
+
+    /// <summary>The module paths <see cref="LoraConfig.ModulesToSave"/> names: exact paths, or every module whose last name matches.</summary>
+    static List<string> ResolveModulesToSave(CausalLM model, LoraConfig config, IReadOnlyCollection<string> adapted)
+    {
+        var result = new List<string>();
+        if (config.ModulesToSave is not { Count: > 0 } names) return result;
+        var modules = model.named_modules().Where(m => m.name.Length > 0).ToList();
+        foreach (var name in names)
+        {
+            var matches = modules.Where(m => m.name == name || m.name.EndsWith("." + name, StringComparison.Ordinal)).Select(m => m.name).ToList();
+            if (matches.Count == 0)
+                throw new ArgumentException($"LoRA modules_to_save: '{name}' matches no module of {model.GetType().Name}; modules with parameters include: " +
+                    string.Join(", ", modules.Where(m => m.module.named_parameters().Any() && !m.name.Contains(".layers.")).Select(m => m.name).Take(12)));
+            foreach (var path in matches)
+            {
+                if (adapted.Any(a => a == path || path.StartsWith(a + ".", StringComparison.Ordinal) || a.StartsWith(path + ".", StringComparison.Ordinal)))
+                    throw new ArgumentException($"LoRA modules_to_save: '{path}' overlaps a layer that gets an adapter; a module is either adapted or trained in full");
+                if (!result.Contains(path)) result.Add(path);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>PEFT's key of a module_to_save parameter: base_model.model.{path}.{name}.</summary>
+    public static string PeftSavedKey(string modulePath, string parameterName) => $"base_model.model.{modulePath}.{parameterName}";
+
+    /// <summary>
+    /// Puts the original weights of the fully trained modules in place until the returned scope is disposed,
+    /// which restores the trained ones (used to run the base model on the same weights).
+    /// </summary>
+    public IDisposable UseOriginalSavedModules()
+    {
+        var trained = new List<(Tensor Target, Tensor Trained)>();
+        using (var scope = torch.NewDisposeScope())
+        using (torch.no_grad())
+        {
+            foreach (var (module, original) in saved.Values)
+                foreach (var (name, p) in module.named_parameters())
+                {
+                    trained.Add((p, p.detach().clone().DetachFromDisposeScope()));
+                    p.detach().copy_(original[name]);
+                }
+        }
+        return new Restore(trained);
+    }
+
+    sealed class Restore(List<(Tensor Target, Tensor Trained)> trained) : IDisposable
+    {
+        public void Dispose()
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            foreach (var (target, value) in trained) { target.detach().copy_(value); value.Dispose(); }
+            trained.Clear();
+        }
     }
 
     /// <summary>Trainable and total parameter counts ("trainable 1.6M of 135M, 1.2%").</summary>
@@ -75,7 +151,8 @@ public sealed class LoraModel
 
     /// <summary>
     /// The adapter weights under PEFT's names: "base_model.model.&lt;path&gt;.lora_A.weight" [r, in] and
-    /// ".lora_B.weight" [out, r]. The tensors share the adapters' storage (detached).
+    /// ".lora_B.weight" [out, r], plus "base_model.model.&lt;path&gt;.weight" for each module trained in full
+    /// (modules_to_save). The tensors share the model's storage (detached).
     /// </summary>
     public Dictionary<string, Tensor> AdapterStateDict()
     {
@@ -85,6 +162,9 @@ public sealed class LoraModel
             result[PeftKey(path, "lora_A")] = layer.lora_A.weight.detach();
             result[PeftKey(path, "lora_B")] = layer.lora_B.weight.detach();
         }
+        foreach (var (path, (module, _)) in saved)
+            foreach (var (name, p) in module.named_parameters())
+                result.TryAdd(PeftSavedKey(path, name), p.detach());
         return result;
     }
 
@@ -111,7 +191,23 @@ public sealed class LoraModel
             layer.Dispose();
         }
         layers.Clear();
+        // Fully trained modules keep their trained weights; they are ordinary frozen weights from now on.
+        ReleaseSaved(restoreOriginal: false);
         return Model;
+    }
+
+    void ReleaseSaved(bool restoreOriginal)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        foreach (var (module, original) in saved.Values)
+        {
+            foreach (var (name, p) in module.named_parameters())
+                if (restoreOriginal) p.detach().copy_(original[name]);
+            module.requires_grad_(false);
+            foreach (var t in original.Values) t.Dispose();
+        }
+        saved.Clear();
     }
 
     /// <summary>
@@ -127,6 +223,7 @@ public sealed class LoraModel
             layer.lora_B.Dispose();
         }
         layers.Clear();
+        ReleaseSaved(restoreOriginal: true);
         return Model;
     }
 
@@ -150,6 +247,15 @@ public sealed class LoraModel
                     errors.Add($"tensor '{key}' has shape {ShapeText.Format(t.shape)}, the model's {matrix} of {path} needs {ShapeText.Format(weight.shape)}");
             }
         }
+        foreach (var (path, (module, _)) in saved)
+            foreach (var (name, p) in module.named_parameters())
+            {
+                var key = PeftSavedKey(path, name);
+                expected.Add(key);
+                if (!tensors.TryGetValue(key, out var t)) { errors.Add($"missing tensor '{key}' (modules_to_save)"); continue; }
+                if (!t.shape.SequenceEqual(p.shape))
+                    errors.Add($"tensor '{key}' has shape {ShapeText.Format(t.shape)}, the model's {path}.{name} is {ShapeText.Format(p.shape)}");
+            }
         foreach (var key in tensors.Keys)
             if (!expected.Contains(key))
                 errors.Add($"tensor '{key}' matches no adapted layer of the model");
@@ -163,5 +269,8 @@ public sealed class LoraModel
             layer.lora_A.weight.copy_(tensors[PeftKey(path, "lora_A")]);
             layer.lora_B.weight.copy_(tensors[PeftKey(path, "lora_B")]);
         }
+        foreach (var (path, (module, _)) in saved)
+            foreach (var (name, p) in module.named_parameters())
+                p.detach().copy_(tensors[PeftSavedKey(path, name)]);
     }
 }
