@@ -50,20 +50,31 @@ split, and one example: only the assistant's answer (green) is trained on, the q
     md("""
 ## 3. Add LoRA adapters
 LoRA freezes the model and learns a low-rank update `B·A` for chosen layers: a few percent of the parameters.
+
+puddle's answers use words the starter model met rarely or never in pretraining (*zone*, *schedule*, *valve*,
+*pause*...): the embedding rows of their tokens were hardly trained, and low-rank updates of the other layers
+cannot teach the model to read or write them. `--modules-to-save embed_tokens` also trains the token embeddings
+in full (PEFT's `modules_to_save`; with tied embeddings this is the output layer too). Without it the same run
+ends near validation loss 2.5 instead of 0.5 — try it.
 """),
-    code("#!lora --rank 16 --alpha 32 --targets all-linear"),
+    code("#!lora --rank 16 --alpha 32 --targets all-linear --modules-to-save embed_tokens"),
     md("""
 ## 4. Train
 The live view updates a few times a second: progress, loss and learning rate, and the validation loss every
-25 steps. Interrupt the kernel to stop at a step boundary; `#!train continue` resumes.
+50 steps. Interrupt the kernel to stop at a step boundary; `#!train continue` resumes.
 """),
-    code("#!train --steps 160 --lr 3e-3 --batch 8 --eval-every 40 --warmup 10 --schedule cosine"),
+    code("#!train --steps 300 --lr 2e-3 --batch 8 --eval-every 50 --warmup 10 --schedule cosine"),
     md("""
 ## 5. Before and after
 `#!compare` answers each held-out question (never trained on) twice on the same model: with the adapters
 switched off (the base model) and on (the tuned model).
 """),
-    code("#!compare --heldout datasets/puddle/heldout.jsonl --count 8 --max-tokens 32"),
+    code("#!compare --heldout datasets/puddle/heldout.jsonl --count 12 --max-tokens 32"),
+    md("""
+The base model answers in the right *form* with tools it invented; the tuned model calls `puddle` with the right
+subcommands and options. Where it misses, it usually puts in a name or value from its training data instead of
+the one in the question (a 5 M-parameter model copies unreliably); a larger base model closes that gap.
+"""),
     md("## 6. Save the adapter\nIn PEFT's layout: `adapter_config.json` + `adapter_model.safetensors`, loadable by Hugging Face PEFT."),
     code("#!save adapter ../build/notebooks/01-quickstart-adapter"),
     md("""
@@ -82,7 +93,10 @@ var summary = new
 Directory.CreateDirectory("../build/notebooks");
 File.WriteAllText("../build/notebooks/01-quickstart.summary.json",
     System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-$"train loss {summary.FinalTrainLoss:0.###}, validation loss {summary.FinalValidationLoss:0.###} after {summary.Steps} steps; exact matches: base {comparison.Matches.Base}/{comparison.Matches.WithReference}, tuned {comparison.Matches.Tuned}/{comparison.Matches.WithReference}"
+int CallsPuddle(Func<ComparisonRow, string> answer) => comparison.Rows.Count(r => answer(r).Contains("`puddle "));
+$"train loss {summary.FinalTrainLoss:0.###}, validation loss {summary.FinalValidationLoss:0.###} after {summary.Steps} steps; " +
+$"answers calling puddle: base {CallsPuddle(r => r.Base)}/{comparison.Rows.Count}, tuned {CallsPuddle(r => r.Tuned)}/{comparison.Rows.Count}; " +
+$"exact matches: base {comparison.Matches.Base}/{comparison.Matches.WithReference}, tuned {comparison.Matches.Tuned}/{comparison.Matches.WithReference}"
 """),
 ]
 
@@ -159,7 +173,9 @@ curves and answers.
 """),
     code("""
 var data = Tune.LoadData("datasets/puddle/train.jsonl", Tokenizer.FromFolder(Tune.RepoPath("datasets/starter")!), val: 0.1, maxLength: 128);
-var options = new TrainerOptions { MaxSteps = 40, LearningRate = 3e-3, BatchSize = 8, EvalEvery = 20, Schedule = LrScheduleKind.Cosine, WarmupSteps = 4 };
+var options = new TrainerOptions { MaxSteps = 150, LearningRate = 2e-3, BatchSize = 8, EvalEvery = 25, Schedule = LrScheduleKind.Cosine, WarmupSteps = 10 };
+// LoRA and QLoRA also train the token embeddings (see notebook 01): puddle uses words the starter model barely knows.
+var adapter = new LoraConfig { R = 16, Alpha = 32, Targets = LoraTargets.AllLinearLayers, ModulesToSave = ["embed_tokens"] };
 var question = "How do I list my zones?";
 var runs = new List<SweepRun>();
 """),
@@ -168,13 +184,13 @@ var runs = new List<SweepRun>();
     md("## Full fine-tuning\nEvery parameter is trained, with a lower learning rate (all weights move)."),
     code("""
 var full = Tune.LoadModel("starter");
-var fullTrainer = Tune.Train(full, data, options with { LearningRate = 3e-4 });
+var fullTrainer = Tune.Train(full, data, options with { LearningRate = 1e-3 });
 runs.Add(SweepRun.Of("full", fullTrainer));
 """),
     md("## LoRA"),
     code("""
 var loraModel = Tune.LoadModel("starter");
-var lora = Tune.ApplyLora(loraModel, new LoraConfig { R = 16, Alpha = 32, Targets = LoraTargets.AllLinearLayers });
+var lora = Tune.ApplyLora(loraModel, adapter);
 new LoraSummary(lora)
 """),
     code("""
@@ -184,7 +200,7 @@ runs.Add(SweepRun.Of("LoRA", loraTrainer));
     md("## QLoRA\nThe linear layers are quantized to NF4 when loading; the adapters train in float32 on top."),
     code("""
 var qModel = Tune.LoadModel("starter", quantize: "nf4");
-var qlora = Tune.ApplyLora(qModel, new LoraConfig { R = 16, Alpha = 32, Targets = LoraTargets.AllLinearLayers });
+var qlora = Tune.ApplyLora(qModel, adapter);
 var qTrainer = Tune.Train(qModel, data, options);
 runs.Add(SweepRun.Of("QLoRA", qTrainer));
 """),
@@ -216,7 +232,7 @@ var data = Tune.LoadData("datasets/puddle/train.jsonl", tokenizer, val: 0.1, max
 Trainer TrainRun(PreparedData d, TrainerOptions o)
 {
     var model = Tune.LoadModel("starter");
-    Tune.ApplyLora(model, new LoraConfig { R = 8, Alpha = 16, Targets = LoraTargets.AllLinearLayers });
+    Tune.ApplyLora(model, new LoraConfig { R = 8, Alpha = 16, Targets = LoraTargets.AllLinearLayers, ModulesToSave = ["embed_tokens"] });
     var trainer = Tune.CreateTrainer(model, d, o);
     trainer.Run(Notebook.Cancellation);   // no live view: the sweep chart below shows every run
     return trainer;
@@ -224,29 +240,30 @@ Trainer TrainRun(PreparedData d, TrainerOptions o)
 """),
     md("## Learning rate"),
     code("""
-var lrRuns = new[] { 3e-4, 3e-3, 3e-2 }
-    .Select(lr => SweepRun.Of($"lr {lr:0e0}", TrainRun(data, new TrainerOptions { MaxSteps = 30, LearningRate = lr, BatchSize = 8, EvalEvery = 10 })))
+var lrRuns = new[] { 2e-4, 2e-3, 2e-2 }
+    .Select(lr => SweepRun.Of($"lr {lr:0e0}", TrainRun(data, new TrainerOptions { MaxSteps = 60, LearningRate = lr, BatchSize = 8, EvalEvery = 15 })))
     .ToList();
 new SweepChart(lrRuns, "Learning rate sweep")
 """),
     md("## Batch size\nA larger batch gives a smoother loss and fewer steps per epoch; here both runs see the same number of examples."),
     code("""
-var batchRuns = new[] { (4, 40), (16, 10) }
-    .Select(b => SweepRun.Of($"batch {b.Item1}", TrainRun(data, new TrainerOptions { MaxSteps = b.Item2, LearningRate = 3e-3, BatchSize = b.Item1, EvalEvery = b.Item2 / 4 })))
+var batchRuns = new[] { (4, 80), (16, 20) }
+    .Select(b => SweepRun.Of($"batch {b.Item1}", TrainRun(data, new TrainerOptions { MaxSteps = b.Item2, LearningRate = 2e-3, BatchSize = b.Item1, EvalEvery = b.Item2 / 4 })))
     .ToList();
 new SweepChart(batchRuns, "Batch size")
 """),
     md("""
 ## Overfitting and early stopping
-Forty training examples, many passes, a high learning rate: the validation loss bottoms out and turns up.
+Fifty training examples, many passes, a constant high learning rate: the validation loss bottoms out and turns up
+while the training loss keeps falling — the model memorizes the fifty answers instead of learning puddle.
 With `EarlyStoppingPatience` the run stops after three evaluations without improvement and puts back the best
 weights.
 """),
     code("""
 var small = Dataset.FromJsonLines(string.Join("\\n", File.ReadLines(Tune.RepoPath("datasets/puddle/train.jsonl")!).Take(90)), source: "90 examples")
     .Prepare(tokenizer, null, new PrepareOptions { ValCount = 40, MaxLength = 128 });
-var overfit = TrainRun(small, new TrainerOptions { MaxSteps = 60, LearningRate = 1e-2, BatchSize = 8, EvalEvery = 5 });
-var early = TrainRun(small, new TrainerOptions { MaxSteps = 60, LearningRate = 1e-2, BatchSize = 8, EvalEvery = 5, EarlyStoppingPatience = 3 });
+var overfit = TrainRun(small, new TrainerOptions { MaxSteps = 150, LearningRate = 5e-3, BatchSize = 8, EvalEvery = 10, Schedule = LrScheduleKind.Constant });
+var early = TrainRun(small, new TrainerOptions { MaxSteps = 150, LearningRate = 5e-3, BatchSize = 8, EvalEvery = 10, Schedule = LrScheduleKind.Constant, EarlyStoppingPatience = 3 });
 new SweepChart([SweepRun.Of("no early stopping", overfit), SweepRun.Of("early stopping", early)], "Overfitting on 50 examples")
 """),
     code("""
@@ -264,8 +281,8 @@ load back here and in Python (PEFT / transformers).
 """),
     code("#!model load starter"),
     code("#!data load datasets/puddle/train.jsonl --val 0.1 --max-length 128"),
-    code("#!lora --rank 16 --alpha 32 --targets all-linear"),
-    code("#!train --steps 40 --lr 3e-3 --batch 8 --eval-every 20"),
+    code("#!lora --rank 16 --alpha 32 --targets all-linear --modules-to-save embed_tokens"),
+    code("#!train --steps 150 --lr 2e-3 --batch 8 --eval-every 50 --warmup 10 --schedule cosine"),
     code("""
 var question = "How do I list my zones?";
 var greedy = new GenerationOptions { MaxNewTokens = 24, DoSample = false };
@@ -324,8 +341,8 @@ var fewShot = questions.Select(q => model.Chat([.. shots, new ChatMessage("user"
     md("## Fine-tuning"),
     code("""
 var data = Tune.LoadData("datasets/puddle/train.jsonl", tokenizer, val: 0.1, maxLength: 128);
-var lora = Tune.ApplyLora(model, new LoraConfig { R = 16, Alpha = 32, Targets = LoraTargets.AllLinearLayers });
-var trainer = Tune.Train(model, data, new TrainerOptions { MaxSteps = 80, LearningRate = 3e-3, BatchSize = 8, EvalEvery = 40, WarmupSteps = 5 });
+var lora = Tune.ApplyLora(model, new LoraConfig { R = 16, Alpha = 32, Targets = LoraTargets.AllLinearLayers, ModulesToSave = ["embed_tokens"] });
+var trainer = Tune.Train(model, data, new TrainerOptions { MaxSteps = 300, LearningRate = 2e-3, BatchSize = 8, EvalEvery = 100, WarmupSteps = 10, Schedule = LrScheduleKind.Cosine });
 """),
     code("""
 var tuned = questions.Select(q => model.Chat([new ChatMessage("user", q)], greedy).Text.Trim()).ToList();
@@ -335,7 +352,7 @@ new Comparison(questions.Select((q, i) => new ComparisonRow(q, fewShot[i], tuned
 int Exact(IReadOnlyList<string> said) => said.Where((a, i) => a == answers[i].Trim()).Count();
 $"exact answers: few-shot base {Exact(fewShot)}/{questions.Count}, fine-tuned {Exact(tuned)}/{questions.Count}"
 """),
-    md("## Perplexity on the manual\nThe adapters were trained on questions and answers, not on the manual; a lower perplexity means the model has picked up puddle's vocabulary."),
+    md("## Perplexity on the manual\nThe model was trained on questions and answers, not on the manual; a lower perplexity means it has picked up puddle's vocabulary."),
     code("""
 var tunedPerplexity = Tune.Perplexity(model, docs);
 $"perplexity on datasets/puddle/docs.txt: base {basePerplexity:0.#}, fine-tuned {tunedPerplexity:0.#}"

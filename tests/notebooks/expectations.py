@@ -46,10 +46,13 @@ def quickstart(nb):
         return ["01: no 'exact matches: base X/N, tuned Y/N' summary in the last cell"]
     base, tuned, n = int(m.group(1)), int(m.group(3)), int(m.group(4))
     problems = []
-    if tuned <= base:
-        problems.append(f"01: the tuned model does not beat the base model on held-out questions (base {base}/{n}, tuned {tuned}/{n})")
-    if tuned * 2 < n:
-        problems.append(f"01: the tuned model answers fewer than half of the held-out questions exactly ({tuned}/{n})")
+    if tuned <= base or tuned < 2:
+        problems.append(f"01: the tuned model does not beat the base model on held-out questions (exact: base {base}/{n}, tuned {tuned}/{n})")
+    calls = _find(nb, r"answers calling puddle: base (\d+)/(\d+), tuned (\d+)/(\d+)")
+    if calls is None:
+        problems.append("01: no 'answers calling puddle: base X/N, tuned Y/N' summary")
+    elif int(calls.group(3)) < int(calls.group(4)) - 1 or int(calls.group(1)) > 0:
+        problems.append(f"01: the tuned model should answer with puddle and the base model should not ({calls.group(0)})")
     if not any("application/vnd.plotly.v1+json" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])):
         problems.append("01: no live loss chart")
     return problems
