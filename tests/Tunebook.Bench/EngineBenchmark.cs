@@ -32,8 +32,13 @@ public static class EngineBenchmark
         return 0;
     }
 
-    static void Emit(string metric, double value, string unit) =>
+    static void Emit(string metric, double value, string unit)
+    {
         Console.WriteLine(JsonSerializer.Serialize(new { impl = "tunebook", metric, value = Math.Round(value, 3), unit }));
+        // OpenBLAS's threads keep spinning for a while after a product; let both pools go idle so one
+        // measurement does not run against the previous one's threads (engine_reference.py does the same).
+        Thread.Sleep(500);
+    }
 
     /// <summary>Median over repeats of the time per call of op on one-element tensors (result freed each call).</summary>
     static double TinyOp(Func<Tensor, Tensor, Tensor> op)

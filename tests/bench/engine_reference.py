@@ -11,14 +11,15 @@ import torch.nn.functional as F
 # Same thread policy as Tunebook.Torch: all cores unless OMP_NUM_THREADS/TUNEBOOK_NUM_THREADS say otherwise.
 threads = int(os.environ.get("TUNEBOOK_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or os.cpu_count())
 torch.set_num_threads(threads)
-# engine.sh runs this twice: as PyTorch ships (impl pytorch) and with OMP_WAIT_POLICY=PASSIVE, the
-# threading setting Tunebook applies by default (impl pytorch_passive).
+# engine.sh runs this twice: as PyTorch ships (impl pytorch) and with GOMP_SPINCOUNT=10000, the
+# threading setting Tunebook applies by default (impl pytorch_same_env).
 IMPL = __import__("os").environ.get("BENCH_IMPL", "pytorch")
 MLP_BATCH, MLP_IN, MLP_HIDDEN, MLP_OUT = 64, 512, 2048, 512
 
 
 def emit(metric, value, unit):
     print(json.dumps({"impl": IMPL, "metric": metric, "value": round(value, 3), "unit": unit}), flush=True)
+    time.sleep(0.5)  # let OpenBLAS's and OpenMP's threads go idle before the next measurement
 
 
 def tiny_op(op):

@@ -39,21 +39,25 @@ internal static class NativeLoader
     }
 
     /// <summary>
-    /// libtorch's intra-op pool is OpenMP (libgomp), and its matrix products run on OpenBLAS's own
-    /// pthread pool. libgomp's default wait policy keeps idle workers spinning after every parallel
-    /// region, so they take the cores OpenBLAS's threads need; on a 2-core machine a LoRA step ran
-    /// 2.9x slower than with sleeping workers (docs/engine.md, "Threads"). libgomp reads
-    /// OMP_WAIT_POLICY once, when libtorch is loaded, so it must be in the native environment
-    /// before that: .NET's Environment.SetEnvironmentVariable does not reach it, libc's setenv does.
-    /// A value the user set wins.
+    /// libtorch's intra-op pool is OpenMP (libgomp), and its fp32 matrix products run on OpenBLAS's own
+    /// pthread pool. libgomp's default keeps idle workers spinning for 300,000 iterations after every
+    /// parallel region, so they take the cores OpenBLAS's threads need; on a 2-core machine a LoRA step
+    /// ran 2.5-3x slower than with workers that spin briefly and then sleep (docs/engine.md, "Threads").
+    /// Sleeping at once (OMP_WAIT_POLICY=PASSIVE) is as good for that but halves oneDNN's bf16 matrix
+    /// products, which open parallel regions back to back; a short spin (GOMP_SPINCOUNT=10000) keeps
+    /// both. libgomp reads these once, when libtorch is loaded, so they must be in the native
+    /// environment before that: .NET's Environment.SetEnvironmentVariable does not reach it, libc's
+    /// setenv does. A value the user set (OMP_WAIT_POLICY or GOMP_SPINCOUNT) wins.
     /// </summary>
     static void PrepareThreadingEnvironment()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
         if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null || Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null) return;
-        try { setenv("OMP_WAIT_POLICY", "PASSIVE", 0); }
+        try { setenv("GOMP_SPINCOUNT", SpinCount, 0); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { /* no libc setenv: keep defaults */ }
     }
+
+    internal const string SpinCount = "10000";
 
     [DllImport("libc", CharSet = CharSet.Ansi, ExactSpelling = true)]
     static extern int setenv(string name, string value, int overwrite);
