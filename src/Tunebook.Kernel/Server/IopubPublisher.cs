@@ -16,6 +16,7 @@ public sealed class IopubPublisher : IDisposable
     readonly BlockingCollection<JupyterMessage> _queue = new();
     readonly Thread _thread;
     readonly TextWriter _log;
+    int _pending; // queued or being sent: Drain waits for the send itself, not just the dequeue
 
     public string Session { get; }
     public string Endpoint { get; }
@@ -38,8 +39,9 @@ public sealed class IopubPublisher : IDisposable
         var message = JupyterMessage.Create(msgType, content, parentHeader, Session);
         // iopub messages carry the message type as their ZeroMQ topic, as ipykernel does.
         message.Identities.Add(System.Text.Encoding.UTF8.GetBytes($"kernel.{Session}.{msgType}"));
+        Interlocked.Increment(ref _pending);
         try { _queue.Add(message); }
-        catch (InvalidOperationException) { /* shutting down */ }
+        catch (InvalidOperationException) { Interlocked.Decrement(ref _pending); /* shutting down */ }
     }
 
     public void PublishStatus(string state, JsonObject? parentHeader) =>
@@ -50,7 +52,11 @@ public sealed class IopubPublisher : IDisposable
         try
         {
             foreach (var message in _queue.GetConsumingEnumerable())
-                if (!_socket.SendFrames(message.ToFrames(_signer))) return;
+            {
+                bool sent = _socket.SendFrames(message.ToFrames(_signer));
+                Interlocked.Decrement(ref _pending);
+                if (!sent) return;
+            }
         }
         catch (Exception e) { _log.WriteLine($"[tunebook kernel] iopub stopped: {e}"); }
     }
@@ -59,7 +65,7 @@ public sealed class IopubPublisher : IDisposable
     public void Drain(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (_queue.Count > 0 && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        while (Volatile.Read(ref _pending) > 0 && DateTime.UtcNow < deadline) Thread.Sleep(5);
     }
 
     public void Dispose()

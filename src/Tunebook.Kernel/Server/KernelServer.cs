@@ -76,7 +76,10 @@ public sealed class KernelServer : IDisposable
             _log.WriteLine($"[tunebook kernel] terminating: unhandled exception on a background thread: {e.ExceptionObject}");
             _host.Stderr.Write($"The kernel is terminating: an exception escaped a background thread.\n{string.Join("\n", error.Traceback)}\n");
             _host.FlushStreams();
-            _iopub.Drain(TimeSpan.FromSeconds(1));
+            _iopub.Drain(TimeSpan.FromSeconds(5));
+            // zmq_send only hands the frames to ZeroMQ's I/O thread, which dies with the process; give it a
+            // moment to put them on the wire (a context shutdown would wait for the other threads' sockets).
+            Thread.Sleep(300);
         };
         using var stopRegistration = stop.Register(_stopped.Set);
         try
