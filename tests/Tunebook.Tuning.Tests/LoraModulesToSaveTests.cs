@@ -125,4 +125,26 @@ public class LoraModulesToSaveTests
         var missing = Assert.Throws<InvalidDataException>(() => adapter.ApplyTo(Tiny.Llama()));
         Assert.Contains("missing tensor 'base_model.model.model.embed_tokens.weight' (modules_to_save)", missing.Message);
     }
+
+    [Fact]
+    public void AdaptersInitialiseFromTheirSeedWithoutTouchingTheGlobalGenerator()
+    {
+        using var scope = torch.NewDisposeScope();
+        // Tiny.Llama() seeds the global generator itself, so every model is built before the state is set.
+        Tensor FirstA(CausalLM m, LoraConfig c) => LoraModel.Apply(m, c).Layers.Values.First().lora_A.weight.detach().clone();
+        var config = Config with { ModulesToSave = null, Seed = 7 };
+        var models = Enumerable.Range(0, 5).Select(_ => Tiny.Llama()).ToArray();
+        torch.manual_seed(1);
+        var expectedNext = torch.rand(3).data<float>();
+        torch.manual_seed(1);
+        var a = FirstA(models[0], config);
+        Assert.Equal(expectedNext, torch.rand(3).data<float>()); // the global stream is where it was
+        torch.manual_seed(99);
+        Assert.True(a.equal(FirstA(models[1], config)), "the same seed gives the same adapters whatever the global state");
+        Assert.False(a.equal(FirstA(models[2], config with { Seed = 8 })));
+        torch.manual_seed(5);
+        var fromGlobal = FirstA(models[3], config with { Seed = null });
+        torch.manual_seed(5);
+        Assert.True(fromGlobal.equal(FirstA(models[4], config with { Seed = null })));
+    }
 }

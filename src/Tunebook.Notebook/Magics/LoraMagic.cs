@@ -11,6 +11,7 @@ public sealed class LoraOptions
     [Option("--dropout", Help = "Dropout on the adapter input while training")] public double Dropout { get; set; }
     [Option("--targets", Help = "Layer names (comma-separated), 'all-linear', or a regex")] public string[] Targets { get; set; } = ["q_proj", "v_proj"];
     [Option("--rslora", Help = "Scale by alpha / sqrt(rank) (rank-stabilised LoRA)")] public bool RsLora { get; set; }
+    [Option("--seed", Help = "Seed of the adapters' random initialisation (the same seed gives the same adapters)")] public long Seed { get; set; } = 42;
     [Option("--modules-to-save", Help = "Modules trained in full beside the adapters (comma-separated), e.g. embed_tokens for words the model never saw")] public string[] ModulesToSave { get; set; } = [];
 }
 
@@ -36,7 +37,7 @@ public sealed class LoraMagic : MagicCommand<LoraOptions>
         if (o.Dropout is < 0 or >= 1) throw new MagicUsageException($"--dropout: expected a probability in [0, 1), got {o.Dropout}");
         if (o.Targets.Length == 0) throw new MagicUsageException("--targets: expected at least one layer name");
         var config = new LoraConfig { R = o.Rank, Alpha = o.Alpha, Dropout = o.Dropout, UseRsLora = o.RsLora, Targets = LoraTargets.Parse(o.Targets),
-            ModulesToSave = o.ModulesToSave.Length > 0 ? o.ModulesToSave : null };
+            ModulesToSave = o.ModulesToSave.Length > 0 ? o.ModulesToSave : null, Seed = o.Seed };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new MagicUsageException(e.Message); }
         return config;

@@ -23,6 +23,12 @@ public sealed record LoraConfig
     /// make the model read or write them (docs/concepts/lora.md). Their weights go into the adapter file.
     /// </summary>
     public IReadOnlyList<string>? ModulesToSave { get; init; }
+    /// <summary>
+    /// Seed of the adapters' random initialisation (A is Kaiming-uniform), so the same config gives the same
+    /// adapters in every run, as Unsloth's random_state does; the global generator's state is left as it was.
+    /// Null draws from the global generator (PEFT's behaviour: reproducible only after torch.manual_seed).
+    /// </summary>
+    public long? Seed { get; init; } = 42;
 
     /// <summary>The scaling this config gives.</summary>
     public double Scaling => UseRsLora ? Alpha / Math.Sqrt(R) : Alpha / R;

@@ -68,12 +68,15 @@ public sealed class LoraModel
         var savedPaths = ResolveModulesToSave(model, config, paths);
         model.requires_grad_(false);
         var layers = new Dictionary<string, LoraLinear>();
-        foreach (var path in paths)
+        using (SeededInitialisation(config.Seed, model.parameters().FirstOrDefault()?.device ?? Device.CPU))
         {
-            var target = (Module<Tensor, Tensor>)model.get_submodule(path);
-            var wrapped = LoraLinear.FromBase(target, config.R, config.Alpha, config.Dropout, config.UseRsLora);
-            model.ReplaceModule(path, wrapped);
-            layers[path] = wrapped;
+            foreach (var path in paths)
+            {
+                var target = (Module<Tensor, Tensor>)model.get_submodule(path);
+                var wrapped = LoraLinear.FromBase(target, config.R, config.Alpha, config.Dropout, config.UseRsLora);
+                model.ReplaceModule(path, wrapped);
+                layers[path] = wrapped;
+            }
         }
         var saved = new Dictionary<string, (Module, Dictionary<string, Tensor>)>(StringComparer.Ordinal);
         using (var scope = torch.NewDisposeScope())
@@ -88,6 +91,28 @@ public sealed class LoraModel
             }
         }
         return new LoraModel(model, config, layers, saved);
+    }
+
+    /// <summary>
+    /// Seeds the generator the adapters initialise from (the CPU one, and the model's CUDA device's) and puts
+    /// the previous states back when disposed, so seeding the adapters does not change later random draws.
+    /// </summary>
+    static IDisposable? SeededInitialisation(long? seed, Device device)
+    {
+        if (seed is not { } s) return null;
+        var saved = new List<(Device Device, Tensor State)> { (Device.CPU, torch.get_rng_state(Device.CPU).DetachFromDisposeScope()) };
+        if (device.IsCuda) saved.Add((device, torch.get_rng_state(device).DetachFromDisposeScope()));
+        torch.manual_seed(s);
+        return new RngRestore(saved);
+    }
+
+    sealed class RngRestore(List<(Device Device, Tensor State)> saved) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var (device, state) in saved) { torch.set_rng_state(device, state); state.Dispose(); }
+            saved.Clear();
+        }
     }
 
     /// <summary>The module paths <see cref="LoraConfig.ModulesToSave"/> names: exact paths, or every module whose last name matches.</summary>
