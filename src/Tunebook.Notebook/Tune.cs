@@ -243,7 +243,7 @@ public static class Tune
         {
             string[] Answer() => prompts.Select(p => (UseChat(model, chat) ? model.Chat([new ChatMessage("user", p)], options) : model.Generate(p, options)).Text.Trim()).ToArray();
             string[] before;
-            using (AdapterSwitch.Disable(lora)) before = Answer();
+            using (lora.DisableAdapters()) before = Answer();
             var after = Answer();
             return new Comparison(prompts.Select((p, i) => new ComparisonRow(p, before[i], after[i], references?[i])).ToList());
         }

@@ -141,21 +141,25 @@ public sealed class LoraModel
     public static string PeftSavedKey(string modulePath, string parameterName) => $"base_model.model.{modulePath}.{parameterName}";
 
     /// <summary>
-    /// Puts the original weights of the fully trained modules in place until the returned scope is disposed,
-    /// which restores the trained ones (used to run the base model on the same weights).
+    /// Turns the adapters off until the returned scope is disposed (PEFT's disable_adapter), on the same model
+    /// without a second copy of the weights: each adapter's B matrix (the small one) is set aside and zeroed, so
+    /// B·A = 0 and every layer computes its base function, and the modules trained in full get their original
+    /// weights back. Disposing puts the trained values back. Used to run the base model beside the tuned one.
     /// </summary>
-    public IDisposable UseOriginalSavedModules()
+    public IDisposable DisableAdapters()
     {
         var trained = new List<(Tensor Target, Tensor Trained)>();
         using (var scope = torch.NewDisposeScope())
         using (torch.no_grad())
         {
+            void Replace(Tensor target, Tensor? value)
+            {
+                trained.Add((target, target.detach().clone().DetachFromDisposeScope()));
+                if (value is null) target.detach().zero_(); else target.detach().copy_(value);
+            }
+            foreach (var layer in layers.Values) Replace(layer.lora_B.weight, null);
             foreach (var (module, original) in saved.Values)
-                foreach (var (name, p) in module.named_parameters())
-                {
-                    trained.Add((p, p.detach().clone().DetachFromDisposeScope()));
-                    p.detach().copy_(original[name]);
-                }
+                foreach (var (name, p) in module.named_parameters()) Replace(p, original[name]);
         }
         return new Restore(trained);
     }
