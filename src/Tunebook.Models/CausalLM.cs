@@ -9,8 +9,10 @@ namespace Tunebook.Models;
 /// Hugging Face checkpoint keys ("model.layers.0.self_attn.q_proj.weight", "transformer.h.0.attn.c_attn.weight"),
 /// so checkpoints load by name and LoRA can replace a projection by its dotted path with
 /// <see cref="Module.ReplaceModule"/>. Subclasses supply the three stages of a forward pass
-/// (<see cref="Embed"/>, <see cref="RunLayer"/>, <see cref="Head"/>); this class runs them, builds masks
-/// and positions, and offers generation, saving and gradient checkpointing on top.
+/// (<see cref="Embed"/>, <see cref="RunLayer"/>, <see cref="Head"/>) and state what differs between
+/// architectures (<see cref="RotaryTables"/>, <see cref="SlidingWindowOf"/>, <see cref="MaxPositions"/>);
+/// this class builds the positions and masks into a <see cref="ForwardContext"/> that it passes down
+/// the layers, runs the stages, and offers generation, saving and gradient checkpointing on top.
 /// </summary>
 public abstract class CausalLM : Module
 {
@@ -68,12 +70,17 @@ public abstract class CausalLM : Module
     /// <summary>Sliding window of a layer (null = full attention).</summary>
     protected virtual int? SlidingWindowOf(int layer) => null;
 
-    /// <summary>Whether the model rotates queries and keys (false for learned positions).</summary>
-    protected virtual bool UsesRotary => false;
+    /// <summary>
+    /// Rotary cos/sin tables [B, T, head_dim] for the positions of this pass, handed to every layer;
+    /// null for models whose positions are learned embeddings.
+    /// </summary>
+    protected virtual (Tensor Cos, Tensor Sin)? RotaryTables(Tensor positionIds, long sequenceLength) => null;
 
-    /// <summary>Rotary tables for the context (models with <see cref="UsesRotary"/>).</summary>
-    protected virtual (Tensor cos, Tensor sin) Rotary(Tensor positionIds, long sequenceLength) =>
-        throw new NotSupportedException($"{GetType().Name} has no rotary embedding");
+    /// <summary>
+    /// How many positions the model can embed: the size of a learned position table (GPT-2's
+    /// n_positions); null when positions are computed (rotary) and need no limit.
+    /// </summary>
+    public virtual long? MaxPositions => null;
 
     /// <summary>
     /// Logits [B, T, V] (in the model dtype) for token ids [B, T] (int64).
@@ -235,52 +242,48 @@ public abstract class CausalLM : Module
             positionIds = positionIds.to(device, ScalarType.Int64).expand(B, T);
         }
         positionIds ??= AttentionMask.PositionIds(B, T, past, attentionMask, segmentIds, device);
-        long maxPosition = past + T;
-        if (Config.IsGpt2)
+        if (MaxPositions is { } limit)
         {
             long top = positionIds.max().item<long>();
-            if (top >= Config.MaxPositionEmbeddings)
-                throw new ArgumentException($"Forward: position {top} is beyond GPT-2's learned positions (n_positions = {Config.MaxPositionEmbeddings})");
+            if (top >= limit)
+                throw new ArgumentException($"Forward: position {top} is beyond the {limit} learned positions of {Config.Architecture} (config n_positions = {limit})");
         }
 
-        var dtype = DType;
-        var mask = AttentionMask.Build(B, T, past, attentionMask, segmentIds, null, dtype, device);
-        Tensor? sliding = null;
-        var windows = Enumerable.Range(0, NumLayers).Select(SlidingWindowOf).Where(w => w is not null).Distinct().ToArray();
-        if (windows.Length > 1) throw new NotSupportedException("layers with different sliding windows are not supported");
-        if (windows.Length == 1) sliding = AttentionMask.Build(B, T, past, attentionMask, segmentIds, windows[0], dtype, device);
-        (Tensor cos, Tensor sin)? rotary = UsesRotary ? Rotary(positionIds, maxPosition) : null;
+        var rotary = RotaryTables(positionIds, past + T);
         var context = new ForwardContext
         {
             Batch = B,
             Length = T,
             PastLength = past,
             PositionIds = positionIds,
-            Mask = mask,
-            SlidingMask = sliding,
-            IsCausal = mask is null && past == 0 && T > 1,
-            Cos = rotary?.cos,
-            Sin = rotary?.sin,
+            Masks = LayerMasks(B, T, past, attentionMask, segmentIds),
+            IsCausal = past == 0 && T > 1,
+            Cos = rotary?.Cos,
+            Sin = rotary?.Sin,
             Cache = cache,
         };
         return new Prepared(ids, context);
     }
 
     /// <summary>
-    /// Scaled dot-product attention of [B, H, T, D] queries over [B, H_kv, S, D] keys/values with the
-    /// context's mask for <paramref name="layer"/>; shared by the architectures.
+    /// The attention mask of every layer: one for full attention, one per distinct sliding window
+    /// (shared by the layers that use it); null where plain causal attention is exact.
     /// </summary>
-    protected Tensor Attend(int layer, Tensor q, Tensor k, Tensor v, ForwardContext context, double? scale = null)
+    Tensor?[] LayerMasks(long B, long T, long past, Tensor? attentionMask, Tensor? segmentIds)
     {
-        var mask = SlidingWindowOf(layer) is null ? context.Mask : context.SlidingMask;
-        bool causal = mask is null && context.IsCausal;
-        // libtorch 1.13's fused entry point takes no custom scale; fold it into the queries instead.
-        if (scale is { } s)
+        var dtype = DType;
+        var device = Device;
+        var full = AttentionMask.Build(B, T, past, attentionMask, segmentIds, null, dtype, device);
+        var windowed = new Dictionary<int, Tensor?>();
+        var masks = new Tensor?[NumLayers];
+        for (int i = 0; i < NumLayers; i++)
         {
-            double standard = 1.0 / Math.Sqrt(q.size(-1));
-            q = q * (s / standard);
+            if (SlidingWindowOf(i) is not { } window) { masks[i] = full; continue; }
+            if (!windowed.TryGetValue(window, out var mask))
+                windowed[window] = mask = AttentionMask.Build(B, T, past, attentionMask, segmentIds, window, dtype, device);
+            masks[i] = mask;
         }
-        return functional.scaled_dot_product_attention(q, k, v, mask, 0, causal);
+        return masks;
     }
 
     // ---- loading, saving, describing ------------------------------------------------------------

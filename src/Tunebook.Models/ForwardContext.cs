@@ -3,8 +3,9 @@ using Tunebook.Torch;
 namespace Tunebook.Models;
 
 /// <summary>
-/// What every decoder layer of one forward pass shares: the rotary tables, the attention masks, the
-/// KV cache and where the new tokens start. Built by <see cref="CausalLM"/> before the first layer.
+/// What the decoder layers of one forward pass are handed, built by <see cref="CausalLM"/> before the
+/// first layer: where the new tokens sit (positions, rotary tables), what each layer may attend to
+/// (its mask), and the KV cache. Layers read from it; nothing calls back up into the model.
 /// </summary>
 public sealed class ForwardContext
 {
@@ -16,14 +17,19 @@ public sealed class ForwardContext
     public required long PastLength { get; init; }
     /// <summary>Position of each new token [B, T].</summary>
     public required Tensor PositionIds { get; init; }
-    /// <summary>Additive mask [B, 1, T, past+T] for full-attention layers; null = causal / none (see <see cref="IsCausal"/>).</summary>
-    public Tensor? Mask { get; init; }
-    /// <summary>Additive mask for sliding-window layers (null when the model has no window).</summary>
-    public Tensor? SlidingMask { get; init; }
-    /// <summary>True when attention should apply the plain causal triangle itself (no explicit mask needed).</summary>
+    /// <summary>
+    /// The additive mask [B, 1, T, past+T] of each layer, by layer index (layers with the same sliding
+    /// window share one tensor). A null entry means no explicit mask: see <see cref="IsCausal"/>.
+    /// </summary>
+    public required IReadOnlyList<Tensor?> Masks { get; init; }
+    /// <summary>
+    /// True when the new tokens must not see their own future (a prompt of more than one token with an
+    /// empty cache): a layer whose mask is null then asks attention for the plain causal triangle.
+    /// </summary>
     public bool IsCausal { get; init; }
-    /// <summary>Rotary tables [B, T, head_dim] (Llama family).</summary>
+    /// <summary>Rotary cosine table [B, T, head_dim] (models with rotary positions; null otherwise).</summary>
     public Tensor? Cos { get; init; }
+    /// <summary>Rotary sine table [B, T, head_dim] (models with rotary positions; null otherwise).</summary>
     public Tensor? Sin { get; init; }
     /// <summary>The cache to read and extend, or null.</summary>
     public KVCache? Cache { get; init; }

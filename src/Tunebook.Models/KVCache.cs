@@ -11,30 +11,30 @@ namespace Tunebook.Models;
 /// </summary>
 public sealed class KVCache : IDisposable
 {
-    readonly Tensor?[] keys;
-    readonly Tensor?[] values;
-    readonly long[] lengths;
-    readonly long initialCapacity;
+    readonly Tensor?[] _keys;
+    readonly Tensor?[] _values;
+    readonly long[] _lengths;
+    readonly long _initialCapacity;
 
     /// <param name="numLayers">Decoder layers of the model.</param>
     /// <param name="initialCapacity">Positions to reserve up front (e.g. prompt + max new tokens); it grows when exceeded.</param>
     public KVCache(int numLayers, long initialCapacity = 256)
     {
         if (numLayers <= 0) throw new ArgumentOutOfRangeException(nameof(numLayers), numLayers, "KVCache: the model must have at least one layer");
-        keys = new Tensor?[numLayers];
-        values = new Tensor?[numLayers];
-        lengths = new long[numLayers];
-        this.initialCapacity = Math.Max(1, initialCapacity);
+        _keys = new Tensor?[numLayers];
+        _values = new Tensor?[numLayers];
+        _lengths = new long[numLayers];
+        _initialCapacity = Math.Max(1, initialCapacity);
     }
 
     /// <summary>Number of layers.</summary>
-    public int NumLayers => keys.Length;
+    public int NumLayers => _keys.Length;
 
     /// <summary>Tokens stored (those of layer 0): the position the next token gets.</summary>
-    public long Length => lengths[0];
+    public long Length => _lengths[0];
 
     /// <summary>Bytes held by the buffers (reserved capacity included).</summary>
-    public long ReservedBytes => keys.Concat(values).Where(t => t is not null).Sum(t => t!.NumBytes);
+    public long ReservedBytes => _keys.Concat(_values).Where(t => t is not null).Sum(t => t!.NumBytes);
 
     /// <summary>
     /// Appends keys/values [B, H_kv, T, D] for layer <paramref name="layer"/> and returns all stored
@@ -42,29 +42,29 @@ public sealed class KVCache : IDisposable
     /// </summary>
     public (Tensor keys, Tensor values) Update(int layer, Tensor key, Tensor value)
     {
-        if ((uint)layer >= (uint)keys.Length) throw new ArgumentOutOfRangeException(nameof(layer), layer, $"KVCache has {keys.Length} layers");
+        if ((uint)layer >= (uint)_keys.Length) throw new ArgumentOutOfRangeException(nameof(layer), layer, $"KVCache has {_keys.Length} layers");
         var shape = key.shape;
-        long length = lengths[layer], added = shape[2], needed = length + added;
-        if (keys[layer] is { } existing)
+        long length = _lengths[layer], added = shape[2], needed = length + added;
+        if (_keys[layer] is { } existing)
         {
             var es = existing.shape;
             if (es[0] != shape[0] || es[1] != shape[1] || es[3] != shape[3])
                 throw new ArgumentException($"KVCache layer {layer}: new keys {Shapes.Format(shape)} do not match the cached batch/heads/head_dim {Shapes.Format(es)}");
         }
-        if (keys[layer] is null || keys[layer]!.size(2) < needed)
+        if (_keys[layer] is null || _keys[layer]!.size(2) < needed)
         {
-            long capacity = Math.Max(needed, keys[layer] is null ? initialCapacity : keys[layer]!.size(2) * 2);
+            long capacity = Math.Max(needed, _keys[layer] is null ? _initialCapacity : _keys[layer]!.size(2) * 2);
             Grow(layer, key, capacity);
         }
         using (torch.no_grad())
         {
-            using var kSlot = keys[layer]!.narrow(2, length, added);
-            using var vSlot = values[layer]!.narrow(2, length, added);
+            using var kSlot = _keys[layer]!.narrow(2, length, added);
+            using var vSlot = _values[layer]!.narrow(2, length, added);
             kSlot.copy_(key);
             vSlot.copy_(value);
         }
-        lengths[layer] = needed;
-        return (keys[layer]!.narrow(2, 0, needed), values[layer]!.narrow(2, 0, needed));
+        _lengths[layer] = needed;
+        return (_keys[layer]!.narrow(2, 0, needed), _values[layer]!.narrow(2, 0, needed));
     }
 
     void Grow(int layer, Tensor like, long capacity)
@@ -72,33 +72,33 @@ public sealed class KVCache : IDisposable
         var s = like.shape;
         var k = torch.zeros([s[0], s[1], capacity, s[3]], like.dtype, like.device).DetachFromDisposeScope();
         var v = torch.zeros([s[0], s[1], capacity, s[3]], like.dtype, like.device).DetachFromDisposeScope();
-        if (keys[layer] is { } oldK && values[layer] is { } oldV && lengths[layer] > 0)
+        if (_keys[layer] is { } oldK && _values[layer] is { } oldV && _lengths[layer] > 0)
         {
             using var _ = torch.no_grad();
-            using var kDst = k.narrow(2, 0, lengths[layer]);
-            using var vDst = v.narrow(2, 0, lengths[layer]);
-            using var kSrc = oldK.narrow(2, 0, lengths[layer]);
-            using var vSrc = oldV.narrow(2, 0, lengths[layer]);
+            using var kDst = k.narrow(2, 0, _lengths[layer]);
+            using var vDst = v.narrow(2, 0, _lengths[layer]);
+            using var kSrc = oldK.narrow(2, 0, _lengths[layer]);
+            using var vSrc = oldV.narrow(2, 0, _lengths[layer]);
             kDst.copy_(kSrc);
             vDst.copy_(vSrc);
         }
-        keys[layer]?.Dispose();
-        values[layer]?.Dispose();
-        keys[layer] = k;
-        values[layer] = v;
+        _keys[layer]?.Dispose();
+        _values[layer]?.Dispose();
+        _keys[layer] = k;
+        _values[layer] = v;
     }
 
     /// <summary>Forgets every stored token (buffers are kept for reuse).</summary>
-    public void Clear() => Array.Clear(lengths);
+    public void Clear() => Array.Clear(_lengths);
 
     /// <summary>Frees the buffers.</summary>
     public void Dispose()
     {
-        for (int i = 0; i < keys.Length; i++)
+        for (int i = 0; i < _keys.Length; i++)
         {
-            keys[i]?.Dispose(); keys[i] = null;
-            values[i]?.Dispose(); values[i] = null;
-            lengths[i] = 0;
+            _keys[i]?.Dispose(); _keys[i] = null;
+            _values[i]?.Dispose(); _values[i] = null;
+            _lengths[i] = 0;
         }
     }
 }

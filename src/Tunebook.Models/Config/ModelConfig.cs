@@ -24,7 +24,7 @@ public sealed class ModelConfig
         ["gpt2"] = "GPT2LMHeadModel",
     };
 
-    readonly JsonObject raw;
+    readonly JsonObject _raw;
 
     /// <summary>The file this config came from (for error messages), or null.</summary>
     public string? SourceFile { get; }
@@ -77,7 +77,7 @@ public sealed class ModelConfig
 
     ModelConfig(JsonObject raw, string? file)
     {
-        this.raw = raw;
+        _raw = raw;
         SourceFile = file;
         (Architecture, ModelType) = ResolveArchitecture(raw, file);
         var r = new Reader(raw, file);
@@ -144,7 +144,7 @@ public sealed class ModelConfig
             }
             if (SlidingWindow is <= 0) throw new ModelConfigException(file, "sliding_window", $"must be positive or null, got {SlidingWindow}");
         }
-        if (VocabSize <= 0) throw new ModelConfigException(file, IsGpt2 ? "vocab_size" : "vocab_size", $"must be positive, got {VocabSize}");
+        if (VocabSize <= 0) throw new ModelConfigException(file, "vocab_size", $"must be positive, got {VocabSize}");
         if (HiddenSize <= 0) throw new ModelConfigException(file, IsGpt2 ? "n_embd" : "hidden_size", $"must be positive, got {HiddenSize}");
         if (NumHiddenLayers <= 0) throw new ModelConfigException(file, IsGpt2 ? "n_layer" : "num_hidden_layers", $"must be positive, got {NumHiddenLayers}");
         if (NumAttentionHeads <= 0) throw new ModelConfigException(file, IsGpt2 ? "n_head" : "num_attention_heads", $"must be positive, got {NumAttentionHeads}");
@@ -203,10 +203,10 @@ public sealed class ModelConfig
     public static ModelConfig FromJson(JsonObject json) => Parse(json.ToJsonString());
 
     /// <summary>A copy of the original JSON with every field, known or not.</summary>
-    public JsonObject ToJsonObject() => (JsonObject)raw.DeepClone();
+    public JsonObject ToJsonObject() => (JsonObject)_raw.DeepClone();
 
     /// <summary>The config as indented JSON, every original field kept (like transformers' to_json_string).</summary>
-    public string ToJson() => raw.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    public string ToJson() => _raw.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
     /// <summary>A new config with one field set (or removed with null); re-validated.</summary>
     public ModelConfig With(string field, JsonNode? value)
@@ -225,7 +225,7 @@ public sealed class ModelConfig
     }
 
     /// <summary>The raw value of any field (null when absent).</summary>
-    public JsonNode? this[string field] => raw[field];
+    public JsonNode? this[string field] => _raw[field];
 
     /// <summary>The dtype named by torch_dtype, or null when absent or not a float type.</summary>
     public ScalarType? CheckpointDtype => TorchDtype switch

@@ -12,15 +12,15 @@ namespace Tunebook.Models;
 /// </summary>
 public sealed class Generator
 {
-    readonly CausalLM model;
-    readonly Tokenizer? tokenizer;
+    readonly CausalLM _model;
+    readonly Tokenizer? _tokenizer;
 
     /// <param name="model">The model (switched to eval mode for the call).</param>
     /// <param name="tokenizer">Encodes string prompts and decodes output; defaults to the model's.</param>
     public Generator(CausalLM model, Tokenizer? tokenizer = null)
     {
-        this.model = model ?? throw new ArgumentNullException(nameof(model));
-        this.tokenizer = tokenizer ?? model.Tokenizer;
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _tokenizer = tokenizer ?? model.Tokenizer;
     }
 
     /// <summary>Generates a continuation of one prompt.</summary>
@@ -30,7 +30,7 @@ public sealed class Generator
     public GenerationResult Generate(IReadOnlyList<string> prompts, GenerationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(prompts);
-        var tok = tokenizer ?? throw new InvalidOperationException("Generate: string prompts need a tokenizer (the model folder had none); pass token ids or a Tokenizer");
+        var tok = _tokenizer ?? throw new InvalidOperationException("Generate: string prompts need a tokenizer (the model folder had none); pass token ids or a Tokenizer");
         options ??= new GenerationOptions();
         var ids = prompts.Select(p => tok.Encode(p ?? throw new ArgumentNullException(nameof(prompts), "a prompt is null"), options.AddSpecialTokens).Ids).ToArray();
         return Generate(ids, options);
@@ -47,18 +47,18 @@ public sealed class Generator
         int maxPrompt = prompts.Max(p => p.Length);
         var pad = settings.PadId;
 
-        var streams = prompts.Select(_ => new TextStream(tokenizer, options.StopStrings, options.SkipSpecialTokens)).ToArray();
+        var streams = prompts.Select(_ => new TextStream(_tokenizer, options.StopStrings, options.SkipSpecialTokens)).ToArray();
         var generated = prompts.Select(_ => new List<int>()).ToArray();
         var seen = prompts.Select(p => new HashSet<int>(p)).ToArray();
         var finish = new FinishReason?[B];
         var random = new Random(unchecked((int)(settings.Seed ^ (settings.Seed >> 32))));
         double promptSeconds = 0;
 
-        bool wasTraining = model.training;
-        model.eval();
+        bool wasTraining = _model.training;
+        _model.eval();
         using var noGrad = torch.no_grad();
-        using var cache = options.UseCache ? model.NewCache(maxPrompt + settings.MaxNewTokens) : null;
-        var device = model.Device;
+        using var cache = options.UseCache ? _model.NewCache(maxPrompt + settings.MaxNewTokens) : null;
+        var device = _model.Device;
         // Left-padded token matrix and mask, kept on the host and grown by one column per step.
         var rows = prompts.Select(p => Enumerable.Repeat(pad, maxPrompt - p.Length).Concat(p).Select(i => (long)i).ToList()).ToArray();
         var maskRows = prompts.Select(p => Enumerable.Repeat(0L, maxPrompt - p.Length).Concat(Enumerable.Repeat(1L, p.Length)).ToList()).ToArray();
@@ -95,7 +95,7 @@ public sealed class Generator
         }
         finally
         {
-            if (wasTraining) model.train();
+            if (wasTraining) _model.train();
         }
         for (int b = 0; b < B; b++) finish[b] ??= FinishReason.Length;
         var sequences = Enumerable.Range(0, B)
@@ -112,7 +112,7 @@ public sealed class Generator
         int start = rows[0].Count - width;
         var ids = torch.tensor(rows.SelectMany(r => r.Skip(start)).ToArray(), [B, width], device: device);
         Tensor? mask = padded ? torch.tensor(maskRows.SelectMany(r => r).ToArray(), [B, maskRows[0].Count], device: device) : null;
-        var logits = model.Forward(ids, mask, cache: cache);
+        var logits = _model.Forward(ids, mask, cache: cache);
         return logits.select(1, width - 1).to(ScalarType.Float32);
     }
 
@@ -133,19 +133,20 @@ public sealed class Generator
     Settings Resolve(GenerationOptions o, IReadOnlyList<int[]> prompts)
     {
         if (prompts.Count == 0) throw new ArgumentException("Generate: no prompts");
-        long vocab = model.Config.VocabSize;
+        long vocab = _model.Config.VocabSize;
         for (int i = 0; i < prompts.Count; i++)
         {
             if (prompts[i] is null || prompts[i].Length == 0) throw new ArgumentException($"Generate: prompt {i} is empty; it needs at least one token (e.g. BOS)");
             foreach (var id in prompts[i])
                 if (id < 0 || id >= vocab) throw new ArgumentException($"Generate: prompt {i} holds token id {id}, outside the vocabulary [0, {vocab})");
         }
-        var g = model.GenerationConfig;
+        var g = _model.GenerationConfig;
         int maxNew = o.MaxNewTokens ?? g.MaxNewTokens ?? 128;
         if (maxNew < 1) throw new ArgumentOutOfRangeException(nameof(o.MaxNewTokens), maxNew, "MaxNewTokens must be at least 1");
         int longest = prompts.Max(p => p.Length);
-        if (model.Config.IsGpt2 && longest + maxNew - 1 > model.Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"Generate: a {longest}-token prompt plus {maxNew} new tokens exceeds GPT-2's {model.Config.MaxPositionEmbeddings} learned positions; lower MaxNewTokens to at most {Math.Max(0, model.Config.MaxPositionEmbeddings - longest + 1)}");
+        // The last new token is sampled, never embedded: a prompt of P tokens uses P + maxNew − 1 positions.
+        if (_model.MaxPositions is { } limit && longest + maxNew - 1 > limit)
+            throw new ArgumentException($"Generate: a {longest}-token prompt plus {maxNew} new tokens exceeds the {limit} learned positions of {_model.Config.Architecture}; lower MaxNewTokens to at most {Math.Max(0, limit - longest + 1)}");
         double temperature = o.Temperature ?? g.Temperature ?? 1.0;
         if (temperature < 0 || double.IsNaN(temperature)) throw new ArgumentOutOfRangeException(nameof(o.Temperature), temperature, "Temperature must be ≥ 0");
         bool sample = o.DoSample ?? (o.Temperature is > 0 ? true : o.Temperature == 0 ? false : g.DoSample ?? false);
@@ -158,10 +159,10 @@ public sealed class Generator
         if (!(minP >= 0 && minP <= 1)) throw new ArgumentOutOfRangeException(nameof(o.MinP), minP, "MinP must be in [0, 1] (0 = off)");
         double penalty = o.RepetitionPenalty ?? g.RepetitionPenalty ?? 1.0;
         if (!(penalty > 0)) throw new ArgumentOutOfRangeException(nameof(o.RepetitionPenalty), penalty, "RepetitionPenalty must be > 0 (1 = off)");
-        if (o.StopStrings.Count > 0 && tokenizer is null) throw new InvalidOperationException("Generate: stop strings need a tokenizer to decode the output");
+        if (o.StopStrings.Count > 0 && _tokenizer is null) throw new InvalidOperationException("Generate: stop strings need a tokenizer to decode the output");
         var eos = new HashSet<int>(o.EosTokenIds ?? g.EosTokenIds);
-        if (o.EosTokenIds is null && tokenizer?.EosTokenId is { } te) eos.Add(te);
-        int padId = g.PadTokenId ?? tokenizer?.PadTokenId ?? eos.Cast<int?>().FirstOrDefault() ?? 0;
+        if (o.EosTokenIds is null && _tokenizer?.EosTokenId is { } te) eos.Add(te);
+        int padId = g.PadTokenId ?? _tokenizer?.PadTokenId ?? eos.Cast<int?>().FirstOrDefault() ?? 0;
         long seed = o.Seed ?? Random.Shared.NextInt64();
         return new Settings(maxNew, sample, temperature, topK, topP, minP, penalty, eos, padId, seed);
     }

@@ -10,17 +10,17 @@ namespace Tunebook.Models;
 /// </summary>
 public sealed class TextStream
 {
-    readonly Tokenizer? tokenizer;
-    readonly bool skipSpecial;
-    readonly IReadOnlyList<string> stops;
-    readonly List<int> ids = new();
-    int emitted;
+    readonly Tokenizer? _tokenizer;
+    readonly bool _skipSpecial;
+    readonly IReadOnlyList<string> _stops;
+    readonly List<int> _ids = new();
+    int _emitted;
 
     public TextStream(Tokenizer? tokenizer, IReadOnlyList<string> stopStrings, bool skipSpecialTokens)
     {
-        this.tokenizer = tokenizer;
-        stops = stopStrings.Where(s => !string.IsNullOrEmpty(s)).ToArray();
-        skipSpecial = skipSpecialTokens;
+        _tokenizer = tokenizer;
+        _stops = stopStrings.Where(s => !string.IsNullOrEmpty(s)).ToArray();
+        _skipSpecial = skipSpecialTokens;
     }
 
     /// <summary>The full decoded text so far (cut at a stop string once one was found).</summary>
@@ -32,12 +32,12 @@ public sealed class TextStream
     /// <summary>Adds a token; returns the text that may be shown now.</summary>
     public string Push(int id)
     {
-        ids.Add(id);
-        if (tokenizer is null) return "";
-        var text = tokenizer.Decode(ids, skipSpecial);
-        int searchFrom = Math.Max(0, Text.Length - stops.Select(s => s.Length).DefaultIfEmpty(0).Max());
+        _ids.Add(id);
+        if (_tokenizer is null) return "";
+        var text = _tokenizer.Decode(_ids, _skipSpecial);
+        int searchFrom = Math.Max(0, Text.Length - _stops.Select(s => s.Length).DefaultIfEmpty(0).Max());
         int cut = -1;
-        foreach (var stop in stops)
+        foreach (var stop in _stops)
         {
             int at = text.IndexOf(stop, Math.Min(searchFrom, text.Length), StringComparison.Ordinal);
             if (at >= 0 && (cut < 0 || at < cut)) cut = at;
@@ -53,9 +53,9 @@ public sealed class TextStream
 
     string Take(int upTo)
     {
-        if (upTo <= emitted) return "";
-        var delta = Text[emitted..upTo];
-        emitted = upTo;
+        if (upTo <= _emitted) return "";
+        var delta = Text[_emitted..upTo];
+        _emitted = upTo;
         return delta;
     }
 
@@ -68,10 +68,10 @@ public sealed class TextStream
         if (safe > 0 && char.IsHighSurrogate(text[safe - 1])) safe--;
         // Hold back the longest tail that could still grow into a stop string.
         int hold = 0;
-        foreach (var stop in stops)
+        foreach (var stop in _stops)
             for (int k = Math.Min(stop.Length - 1, safe); k > hold; k--)
                 if (string.CompareOrdinal(text, safe - k, stop, 0, k) == 0) { hold = k; break; }
         safe -= hold;
-        return Math.Max(safe, Math.Min(emitted, text.Length));
+        return Math.Max(safe, Math.Min(_emitted, text.Length));
     }
 }

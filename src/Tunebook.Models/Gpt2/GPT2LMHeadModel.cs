@@ -26,8 +26,6 @@ public sealed class GPT2Model : Module
 /// </summary>
 public sealed class GPT2LMHeadModel : CausalLM
 {
-    readonly Func<int, Tensor, Tensor, Tensor, ForwardContext, Tensor> attend;
-
     public GPT2Model transformer { get; }
     /// <summary>Separate output projection when the config unties it (rare); null when tied.</summary>
     public Module<Tensor, Tensor>? lm_head { get; private set; }
@@ -39,14 +37,15 @@ public sealed class GPT2LMHeadModel : CausalLM
         transformer = RegisterModule("transformer", new GPT2Model(config, dev, dtype));
         if (!config.TieWordEmbeddings)
             lm_head = RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, false, dev, dtype));
-        attend = (layer, q, k, v, ctx) => Attend(layer, q, k, v, ctx,
-            config.ScaleAttnByInverseLayerIdx ? 1.0 / Math.Sqrt(q.size(-1)) / (layer + 1) : null);
         InitializeWeights();
     }
 
     public override Embedding InputEmbeddings => transformer.wte;
 
     public override Tensor OutputWeight => lm_head is Linear l ? l.weight : transformer.wte.weight;
+
+    /// <summary>Positions are rows of the learned table transformer.wpe (n_positions of them).</summary>
+    public override long? MaxPositions => Config.MaxPositionEmbeddings;
 
     protected override Tensor Embed(Tensor inputIds, ForwardContext context)
     {
@@ -55,7 +54,7 @@ public sealed class GPT2LMHeadModel : CausalLM
     }
 
     protected override Tensor RunLayer(int index, Tensor hidden, ForwardContext context) =>
-        transformer.h[index].Forward(hidden, context, attend);
+        transformer.h[index].Forward(hidden, context);
 
     protected override Tensor Head(Tensor hidden)
     {

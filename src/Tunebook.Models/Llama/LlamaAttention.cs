@@ -11,8 +11,8 @@ namespace Tunebook.Models.Llama;
 /// </summary>
 public sealed class LlamaAttention : Module
 {
-    readonly int layerIndex;
-    readonly long heads, kvHeads, headDim;
+    readonly int _layerIndex;
+    readonly long _heads, _kvHeads, _headDim;
 
     public Module<Tensor, Tensor> q_proj { get; private set; }
     public Module<Tensor, Tensor> k_proj { get; private set; }
@@ -25,37 +25,37 @@ public sealed class LlamaAttention : Module
 
     public LlamaAttention(ModelConfig config, int layerIndex, Device device, ScalarType dtype)
     {
-        this.layerIndex = layerIndex;
-        heads = config.NumAttentionHeads;
-        kvHeads = config.NumKeyValueHeads;
-        headDim = config.HeadDim;
+        _layerIndex = layerIndex;
+        _heads = config.NumAttentionHeads;
+        _kvHeads = config.NumKeyValueHeads;
+        _headDim = config.HeadDim;
         long hidden = config.HiddenSize;
-        q_proj = RegisterModule("q_proj", new Linear(hidden, heads * headDim, config.AttentionBias, device, dtype));
-        k_proj = RegisterModule("k_proj", new Linear(hidden, kvHeads * headDim, config.AttentionBias, device, dtype));
-        v_proj = RegisterModule("v_proj", new Linear(hidden, kvHeads * headDim, config.AttentionBias, device, dtype));
-        o_proj = RegisterModule("o_proj", new Linear(heads * headDim, hidden, config.OutputBias, device, dtype));
+        q_proj = RegisterModule("q_proj", new Linear(hidden, _heads * _headDim, config.AttentionBias, device, dtype));
+        k_proj = RegisterModule("k_proj", new Linear(hidden, _kvHeads * _headDim, config.AttentionBias, device, dtype));
+        v_proj = RegisterModule("v_proj", new Linear(hidden, _kvHeads * _headDim, config.AttentionBias, device, dtype));
+        o_proj = RegisterModule("o_proj", new Linear(_heads * _headDim, hidden, config.OutputBias, device, dtype));
         if (config.QkNorm)
         {
-            q_norm = RegisterModule("q_norm", new RMSNorm(headDim, config.NormEps, device, dtype));
-            k_norm = RegisterModule("k_norm", new RMSNorm(headDim, config.NormEps, device, dtype));
+            q_norm = RegisterModule("q_norm", new RMSNorm(_headDim, config.NormEps, device, dtype));
+            k_norm = RegisterModule("k_norm", new RMSNorm(_headDim, config.NormEps, device, dtype));
         }
     }
 
-    /// <summary>hidden [B, T, H] → attention output [B, T, H].</summary>
-    public Tensor Forward(Tensor hidden, ForwardContext context, Func<int, Tensor, Tensor, Tensor, ForwardContext, Tensor> attend)
+    /// <summary>hidden [B, T, H] → attention output [B, T, H], with this layer's mask and the rotary tables from <paramref name="context"/>.</summary>
+    public Tensor Forward(Tensor hidden, ForwardContext context)
     {
         using var scope = torch.NewDisposeScope();
         long B = context.Batch, T = context.Length;
-        var q = q_proj.forward(hidden).view(B, T, heads, headDim);
-        var k = k_proj.forward(hidden).view(B, T, kvHeads, headDim);
-        var v = v_proj.forward(hidden).view(B, T, kvHeads, headDim).transpose(1, 2);
+        var q = q_proj.forward(hidden).view(B, T, _heads, _headDim);
+        var k = k_proj.forward(hidden).view(B, T, _kvHeads, _headDim);
+        var v = v_proj.forward(hidden).view(B, T, _kvHeads, _headDim).transpose(1, 2);
         if (q_norm is not null) q = q_norm.forward(q);
         if (k_norm is not null) k = k_norm.forward(k);
         q = RotaryEmbedding.Apply(q.transpose(1, 2), context.Cos!, context.Sin!);
         k = RotaryEmbedding.Apply(k.transpose(1, 2), context.Cos!, context.Sin!);
-        if (context.Cache is { } cache) (k, v) = cache.Update(layerIndex, k, v);
-        var output = attend(layerIndex, q, k, v, context);                 // [B, heads, T, D]
-        output = output.transpose(1, 2).reshape(B, T, heads * headDim);
+        if (context.Cache is { } cache) (k, v) = cache.Update(_layerIndex, k, v);
+        var output = Attention.ScaledDotProduct(q, k, v, context, _layerIndex);   // [B, heads, T, D]
+        output = output.transpose(1, 2).reshape(B, T, _heads * _headDim);
         return scope.MoveToOuter(o_proj.forward(output));
     }
 }

@@ -22,10 +22,10 @@ public sealed class LlamaDecoderLayer : Module
         post_attention_layernorm = RegisterModule("post_attention_layernorm", new RMSNorm(config.HiddenSize, config.NormEps, device, dtype));
     }
 
-    public Tensor Forward(Tensor hidden, ForwardContext context, Func<int, Tensor, Tensor, Tensor, ForwardContext, Tensor> attend)
+    public Tensor Forward(Tensor hidden, ForwardContext context)
     {
         using var scope = torch.NewDisposeScope();
-        var h = hidden + self_attn.Forward(input_layernorm.forward(hidden), context, attend);
+        var h = hidden + self_attn.Forward(input_layernorm.forward(hidden), context);
         var output = h + mlp.forward(post_attention_layernorm.forward(h));
         return scope.MoveToOuter(output);
     }

@@ -27,8 +27,7 @@ public sealed class LlamaModel : Module
 /// </summary>
 public sealed class LlamaForCausalLM : CausalLM
 {
-    readonly RotaryEmbedding rotary;
-    readonly Func<int, Tensor, Tensor, Tensor, ForwardContext, Tensor> attend;
+    readonly RotaryEmbedding _rotary;
 
     public LlamaModel model { get; }
     /// <summary>The output projection; null when tied to model.embed_tokens (then the embedding matrix is used).</summary>
@@ -41,8 +40,7 @@ public sealed class LlamaForCausalLM : CausalLM
         model = RegisterModule("model", new LlamaModel(config, dev, dtype));
         if (!config.TieWordEmbeddings)
             lm_head = RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, false, dev, dtype));
-        rotary = new RotaryEmbedding(config);
-        attend = (layer, q, k, v, ctx) => Attend(layer, q, k, v, ctx);
+        _rotary = new RotaryEmbedding(config);
         InitializeWeights();
     }
 
@@ -51,10 +49,8 @@ public sealed class LlamaForCausalLM : CausalLM
     public override Tensor OutputWeight => lm_head is null ? model.embed_tokens.weight
         : lm_head is Linear l ? l.weight : lm_head.named_parameters().First(p => p.name == "weight" || p.name.EndsWith(".weight")).parameter;
 
-    protected override bool UsesRotary => true;
-
-    protected override (Tensor cos, Tensor sin) Rotary(Tensor positionIds, long sequenceLength) =>
-        rotary.Compute(positionIds, DType, sequenceLength);
+    protected override (Tensor Cos, Tensor Sin)? RotaryTables(Tensor positionIds, long sequenceLength) =>
+        _rotary.Compute(positionIds, DType, sequenceLength);
 
     protected override int? SlidingWindowOf(int layer) =>
         Config.SlidingWindow is { } w && layer >= Config.SlidingWindowFromLayer ? w : null;
@@ -62,7 +58,7 @@ public sealed class LlamaForCausalLM : CausalLM
     protected override Tensor Embed(Tensor inputIds, ForwardContext context) => model.embed_tokens.forward(inputIds);
 
     protected override Tensor RunLayer(int index, Tensor hidden, ForwardContext context) =>
-        model.layers[index].Forward(hidden, context, attend);
+        model.layers[index].Forward(hidden, context);
 
     protected override Tensor Head(Tensor hidden)
     {

@@ -11,35 +11,35 @@ namespace Tunebook.Models.Llama;
 /// </summary>
 public sealed class RotaryEmbedding
 {
-    readonly long dim;
-    readonly double theta;
-    readonly RopeScaling? scaling;
-    readonly long maxPositions;
-    readonly float[] invFreq;
+    readonly long _dim;
+    readonly double _theta;
+    readonly RopeScaling? _scaling;
+    readonly long _maxPositions;
+    readonly float[] _invFreq;
 
     public RotaryEmbedding(ModelConfig config)
     {
-        dim = config.HeadDim;
-        theta = config.RopeTheta;
-        scaling = config.RopeScaling;
+        _dim = config.HeadDim;
+        _theta = config.RopeTheta;
+        _scaling = config.RopeScaling;
         // transformers' dynamic NTK scaling measures growth against max_position_embeddings.
-        maxPositions = config.MaxPositionEmbeddings;
-        invFreq = InverseFrequencies(theta);
-        if (scaling?.Type == "linear")
-            for (int i = 0; i < invFreq.Length; i++) invFreq[i] = (float)(invFreq[i] / scaling.Factor);
-        else if (scaling?.Type == "llama3")
-            invFreq = Llama3(invFreq, scaling);
+        _maxPositions = config.MaxPositionEmbeddings;
+        _invFreq = InverseFrequencies(_theta);
+        if (_scaling?.Type == "linear")
+            for (int i = 0; i < _invFreq.Length; i++) _invFreq[i] = (float)(_invFreq[i] / _scaling.Factor);
+        else if (_scaling?.Type == "llama3")
+            _invFreq = Llama3(_invFreq, _scaling);
     }
 
     /// <summary>The per-pair frequencies in use (before any dynamic adjustment).</summary>
-    public IReadOnlyList<float> InverseFrequency => invFreq;
+    public IReadOnlyList<float> InverseFrequency => _invFreq;
 
     float[] InverseFrequencies(double baseTheta)
     {
-        var result = new float[dim / 2];
+        var result = new float[_dim / 2];
         // Same arithmetic as transformers: 1 / base^(arange(0, d, 2) / d) in float32.
         for (int i = 0; i < result.Length; i++)
-            result[i] = 1f / MathF.Pow((float)baseTheta, (float)(2 * i) / dim);
+            result[i] = 1f / MathF.Pow((float)baseTheta, (float)(2 * i) / _dim);
         return result;
     }
 
@@ -71,12 +71,12 @@ public sealed class RotaryEmbedding
     public (Tensor cos, Tensor sin) Compute(Tensor positionIds, ScalarType dtype, long sequenceLength)
     {
         using var scope = torch.NewDisposeScope();
-        var freqs = invFreq;
+        var freqs = _invFreq;
         // Like transformers, the length that counts is the largest position in this pass + 1.
-        if (scaling?.Type == "dynamic") sequenceLength = positionIds.max().item<long>() + 1;
-        if (scaling?.Type == "dynamic" && sequenceLength > maxPositions)
+        if (_scaling?.Type == "dynamic") sequenceLength = positionIds.max().item<long>() + 1;
+        if (_scaling?.Type == "dynamic" && sequenceLength > _maxPositions)
         {
-            double adjusted = theta * Math.Pow(scaling.Factor * sequenceLength / maxPositions - (scaling.Factor - 1), (double)dim / (dim - 2));
+            double adjusted = _theta * Math.Pow(_scaling.Factor * sequenceLength / _maxPositions - (_scaling.Factor - 1), (double)_dim / (_dim - 2));
             freqs = InverseFrequencies(adjusted);
         }
         var inv = torch.tensor(freqs, device: positionIds.device);
