@@ -13,6 +13,7 @@ static class CommandCatalog
         yield return TokenizeCommand.Create();
         yield return TrainCommand.Create();
         yield return PretrainCommand.Create();
+        yield return DatasetsCommand.Create();
     }
 }
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Tunebook.Torch;
-using Tunebook.Tuning.Pretraining;
+using Tunebook.Starter.Pretraining;
 
 namespace Tunebook.Cli;
 

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Tunebook.Interactive;
 using Tunebook.Models;
 using Tunebook.Text.Tokenizers;
-using Tunebook.Tuning.Starter;
+using Tunebook.Starter;
 
 namespace Tunebook.Notebook.Tests;
 

@@ -1,4 +1,4 @@
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 /// <summary>What a question asks about.</summary>
 public enum QaKind

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
-namespace Tunebook.Tuning.Tests.Starter;
+namespace Tunebook.Starter.Tests;
 
 /// <summary>datasets/samples: every good file holds the same five examples (read with independent standard
 /// parsers), and every broken file is broken exactly where datasets/samples/README.md says.</summary>
@@ -60,7 +60,7 @@ public class StarterSamplesTests
     static List<(int Line, string[] Fields)> ReadCsv(string name)
     {
         var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(StarterTestSupport.RepoRoot, "tests", "Tunebook.Tuning.Tests", "StarterCsvReference.py"));
+        psi.ArgumentList.Add(Path.Combine(StarterTestSupport.RepoRoot, "tests", "Tunebook.Starter.Tests", "StarterCsvReference.py"));
         psi.ArgumentList.Add(Sample(name));
         using var process = Process.Start(psi)!;
         var output = process.StandardOutput.ReadToEnd();

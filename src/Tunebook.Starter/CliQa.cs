@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 /// <summary>A question, its short answer, and the command line the answer contains.</summary>
 public sealed record QaPair(QaKind Kind, string Question, string Answer, string Command);

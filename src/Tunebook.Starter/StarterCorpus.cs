@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 /// <summary>
 /// The pretraining corpus of the starter model, generated rather than downloaded so the model can be rebuilt

@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace Tunebook.Tuning.Tests.Starter;
+namespace Tunebook.Starter.Tests;
 
 /// <summary>Paths the starter-dataset tests need, from the RepoRoot assembly metadata the build stamps in.</summary>
 static class StarterTestSupport

@@ -1,9 +1,9 @@
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 /// <summary>
 /// Entry points for the built-in datasets under datasets/: regenerate them after editing a spec, or check that
 /// the committed files are what the generators produce now. `./tunebook datasets generate` calls
-/// <see cref="GenerateAll"/>.
+/// <see cref="GenerateAll"/> (with --check, <see cref="FindDrift"/>).
 /// </summary>
 public static class StarterDatasets
 {

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Tunebook.Tuning.Starter;
+using Tunebook.Starter;
 
-namespace Tunebook.Tuning.Tests.Starter;
+namespace Tunebook.Starter.Tests;
 
 /// <summary>The puddle domain dataset: generated deterministically from its spec, committed without drift,
 /// held-out questions disjoint from training, every answer a valid puddle command.</summary>

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Tunebook.Tuning.Starter;
+using Tunebook.Starter;
 
-namespace Tunebook.Tuning.Tests.Starter;
+namespace Tunebook.Starter.Tests;
 
 /// <summary>The starter model's committed config and the chat layout its corpus uses.</summary>
 public class StarterModelTests
@@ -69,7 +69,7 @@ public class StarterModelTests
 
     static string RunNode(string stdin)
     {
-        var script = Path.Combine(StarterTestSupport.RepoRoot, "tests", "Tunebook.Tuning.Tests", "StarterChatTemplate.cjs");
+        var script = Path.Combine(StarterTestSupport.RepoRoot, "tests", "Tunebook.Starter.Tests", "StarterChatTemplate.cjs");
         var psi = new ProcessStartInfo("node") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(script);
         psi.ArgumentList.Add(StarterTestSupport.RepoRoot);

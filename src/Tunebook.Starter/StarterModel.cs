@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 /// <summary>
 /// Facts about the built-in starter model that code outside datasets/starter/ needs: its special tokens (in

@@ -4,7 +4,7 @@ using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 // The specification of a command-line tool: the domain tool in datasets/<tool>/spec.yaml, and the random
 // tools the starter corpus invents. Manuals and question/answer datasets are both rendered from it, so a

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using Tunebook.Tuning.Starter;
+using Tunebook.Starter;
 
-namespace Tunebook.Tuning.Tests.Starter;
+namespace Tunebook.Starter.Tests;
 
 /// <summary>The starter model's generated pretraining corpus and the invented tools inside it.</summary>
 public class StarterCorpusTests

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 /// <summary>
 /// Renders a tool's manual from its <see cref="CliSpec"/>: Markdown for people (datasets/&lt;tool&gt;/README.md)

@@ -1,4 +1,6 @@
-namespace Tunebook.Tuning.Starter;
+using Tunebook.Tuning.Training;
+
+namespace Tunebook.Starter;
 
 /// <summary>
 /// A small seeded pseudo-random generator (xoshiro256** seeded through SplitMix64) whose sequence is fixed
@@ -12,7 +14,7 @@ public sealed class DeterministicRandom
     /// <summary>Creates a generator whose whole sequence is determined by <paramref name="seed"/>.</summary>
     public DeterministicRandom(ulong seed)
     {
-        _s0 = SplitMix(ref seed); _s1 = SplitMix(ref seed); _s2 = SplitMix(ref seed); _s3 = SplitMix(ref seed);
+        _s0 = SplitMix64.Next(ref seed); _s1 = SplitMix64.Next(ref seed); _s2 = SplitMix64.Next(ref seed); _s3 = SplitMix64.Next(ref seed);
     }
 
     /// <summary>A generator started from an explicit xoshiro256** state (not all zero), e.g. to compare with the
@@ -23,14 +25,6 @@ public sealed class DeterministicRandom
         var r = new DeterministicRandom(0);
         (r._s0, r._s1, r._s2, r._s3) = (s0, s1, s2, s3);
         return r;
-    }
-
-    static ulong SplitMix(ref ulong x)
-    {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 
     /// <summary>The next 64 uniformly distributed bits.</summary>

@@ -4,10 +4,9 @@ using System.Text.Json.Nodes;
 using Tunebook.Models;
 using Tunebook.Text.Tokenizers;
 using Tunebook.Torch;
-using Tunebook.Tuning.Starter;
 using Tunebook.Tuning.Training;
 
-namespace Tunebook.Tuning.Pretraining;
+namespace Tunebook.Starter.Pretraining;
 
 /// <summary>Settings of a starter-model pretraining run. The defaults made the committed datasets/starter model.</summary>
 public sealed record PretrainOptions

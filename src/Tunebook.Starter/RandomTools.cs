@@ -1,4 +1,4 @@
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 /// <summary>
 /// Invents small fictional command-line tools (each a valid <see cref="CliSpec"/>) for the starter corpus, so

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Tunebook.Tuning.Starter;
+namespace Tunebook.Starter;
 
 /// <summary>
 /// Simple, grammatical English from small hand-written grammars: short stories, everyday facts, instructions,
