@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace Tunebook.Text.Tokenizers;
 
 /// <summary>
@@ -136,12 +134,12 @@ internal sealed class ReplaceNormalizer(Pattern pattern, string content) : Norma
 internal sealed class Pattern
 {
     readonly string? _literal;
-    readonly Regex? _regex;
+    readonly CodePointRegex? _regex;
 
     public string Source { get; }
     public bool IsRegex => _regex is not null;
 
-    Pattern(string source, string? literal, Regex? regex)
+    Pattern(string source, string? literal, CodePointRegex? regex)
     {
         Source = source;
         _literal = literal;
@@ -167,10 +165,9 @@ internal sealed class Pattern
             }
             return result;
         }
-        foreach (var m in _regex!.EnumerateMatches(text))
-            if (m.Length > 0) result.Add((m.Index, m.Index + m.Length));
+        foreach (var m in _regex!.EnumerateMatches(text)) result.Add(m);
         return result;
     }
 
-    public Regex? Regex => _regex;
+    public CodePointRegex? Regex => _regex;
 }

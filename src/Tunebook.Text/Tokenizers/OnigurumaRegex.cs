@@ -8,16 +8,18 @@ namespace Tunebook.Text.Tokenizers;
 /// Compiles the regexes found in tokenizer.json (written for Oniguruma, which the Rust tokenizers use)
 /// with .NET's engine. The split patterns of GPT-2, Llama 3 and Qwen need no change: .NET supports
 /// <c>\p{L}</c>, <c>\p{N}</c>, <c>(?i:...)</c> and <c>(?!\S)</c>, and its <c>\s</c> is Unicode White_Space.
+/// The compiled regex is wrapped in a <see cref="CodePointRegex"/>, which makes it see characters above U+FFFF
+/// as one character of their own category, as Oniguruma does.
 /// Possessive quantifiers (<c>x++</c>, <c>x*+</c>, <c>x?+</c>, <c>x{n}+</c>), which .NET lacks, become atomic
 /// groups, which mean the same thing.
 /// </summary>
 internal static class OnigurumaRegex
 {
-    static readonly ConcurrentDictionary<string, Regex> Compiled = new();
+    static readonly ConcurrentDictionary<string, CodePointRegex> Compiled = new();
 
     /// <summary>Compiled regexes are shared: loading several tokenizers with the same split pattern compiles it once.</summary>
-    public static Regex Compile(string pattern) =>
-        Compiled.GetOrAdd(pattern, p => new Regex(Translate(p), RegexOptions.Compiled | RegexOptions.CultureInvariant));
+    public static CodePointRegex Compile(string pattern) =>
+        Compiled.GetOrAdd(pattern, p => new CodePointRegex(new Regex(Translate(p), RegexOptions.Compiled | RegexOptions.CultureInvariant)));
 
     public static string Translate(string pattern)
     {

@@ -17,7 +17,7 @@ internal abstract class PreTokenizer
     /// nothing), that regex; with <paramref name="identity"/> true when it does not even cut. Lets the
     /// tokenizer run the common GPT-2/Llama 3/Qwen case without building intermediate pieces.
     /// </summary>
-    public virtual bool TryGetPlainSplit(out System.Text.RegularExpressions.Regex? regex, out bool identity)
+    public virtual bool TryGetPlainSplit(out CodePointRegex? regex, out bool identity)
     {
         regex = null;
         identity = false;
@@ -39,7 +39,7 @@ internal sealed class SequencePreTokenizer(IReadOnlyList<PreTokenizer> steps) : 
 
     public override bool IsByteLevel => Steps.Any(s => s.IsByteLevel);
 
-    public override bool TryGetPlainSplit(out System.Text.RegularExpressions.Regex? regex, out bool identity)
+    public override bool TryGetPlainSplit(out CodePointRegex? regex, out bool identity)
     {
         regex = null;
         identity = true;
@@ -74,7 +74,7 @@ internal sealed class SplitPreTokenizer(Pattern pattern, SplitBehavior behavior,
     public override void Split(NormalizedText piece, List<NormalizedText> output) =>
         SplitBy(piece, Pattern.Matches(piece.Text), behavior, invert, output);
 
-    public override bool TryGetPlainSplit(out System.Text.RegularExpressions.Regex? regex, out bool identity)
+    public override bool TryGetPlainSplit(out CodePointRegex? regex, out bool identity)
     {
         regex = Pattern.Regex;
         identity = false;
@@ -153,7 +153,7 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
     public bool AddPrefixSpace { get; } = addPrefixSpace;
     public override bool IsByteLevel => true;
 
-    public override bool TryGetPlainSplit(out System.Text.RegularExpressions.Regex? regex, out bool identity)
+    public override bool TryGetPlainSplit(out CodePointRegex? regex, out bool identity)
     {
         regex = useRegex ? Gpt2.Regex : null;
         identity = !useRegex;

@@ -25,7 +25,7 @@ public sealed class Tokenizer
     readonly AddedTokenMatcher _rawMatcher, _normalizedMatcher;
     readonly List<AddedToken> _addedTokens;
     readonly bool _plainSplit;                        // pre-tokenizer only cuts at regex matches (or not at all)
-    readonly System.Text.RegularExpressions.Regex? _plainSplitRegex;
+    readonly CodePointRegex? _plainSplitRegex;
 
     Tokenizer(TokenizerParts parts, string json, TokenizerConfig config)
     {
@@ -250,12 +250,11 @@ public sealed class Tokenizer
             int last = 0;
             if (_plainSplitRegex is not null)
             {
-                foreach (var m in _plainSplitRegex.EnumerateMatches(s))
+                foreach (var (start, end) in _plainSplitRegex.EnumerateMatches(s))
                 {
-                    if (m.Length == 0) continue;
-                    if (m.Index > last) EncodeSpan(s, last, m.Index, text.Offset, seq);
-                    EncodeSpan(s, m.Index, m.Index + m.Length, text.Offset, seq);
-                    last = m.Index + m.Length;
+                    if (start > last) EncodeSpan(s, last, start, text.Offset, seq);
+                    EncodeSpan(s, start, end, text.Offset, seq);
+                    last = end;
                 }
             }
             if (last < s.Length) EncodeSpan(s, last, s.Length, text.Offset, seq);
