@@ -273,7 +273,7 @@ public sealed class LoraModel
                 expected.Add(key);
                 if (!tensors.TryGetValue(key, out var t)) { errors.Add($"missing tensor '{key}'"); continue; }
                 if (!t.shape.SequenceEqual(weight.shape))
-                    errors.Add($"tensor '{key}' has shape {ShapeText.Format(t.shape)}, the model's {matrix} of {path} needs {ShapeText.Format(weight.shape)}");
+                    errors.Add($"tensor '{key}' has shape {Tensor.ShapeString(t.shape)}, the model's {matrix} of {path} needs {Tensor.ShapeString(weight.shape)}");
             }
         }
         foreach (var (path, (module, _)) in saved)
@@ -283,7 +283,7 @@ public sealed class LoraModel
                 expected.Add(key);
                 if (!tensors.TryGetValue(key, out var t)) { errors.Add($"missing tensor '{key}' (modules_to_save)"); continue; }
                 if (!t.shape.SequenceEqual(p.shape))
-                    errors.Add($"tensor '{key}' has shape {ShapeText.Format(t.shape)}, the model's {path}.{name} is {ShapeText.Format(p.shape)}");
+                    errors.Add($"tensor '{key}' has shape {Tensor.ShapeString(t.shape)}, the model's {path}.{name} is {Tensor.ShapeString(p.shape)}");
             }
         foreach (var key in tensors.Keys)
             if (!expected.Contains(key))

@@ -40,13 +40,17 @@ public sealed partial class Trainer : IDisposable
     int epochOrderFor = -1;
     bool started;
     bool resumed;
+    bool castDone;
     Dictionary<string, Tensor>? bestSnapshot;
     int evalsWithoutImprovement;
     int lastEvalStep = -1;
 
     /// <summary>
-    /// Prepares training of <paramref name="model"/>'s parameters that have requires_grad. For bf16
-    /// the model is converted to bfloat16 here (trainable weights keep float32 master copies).
+    /// Prepares training of <paramref name="model"/>'s parameters that have requires_grad. Nothing happens to
+    /// the model here: under bf16 the trainer keeps float32 master copies of the trainable weights and casts
+    /// the model to bfloat16 when the first run call starts (see <see cref="TrainingStarted.CastModelFrom"/>);
+    /// gradient checkpointing is switched to <see cref="TrainerOptions.GradientCheckpointing"/> for each run
+    /// call and put back when it returns.
     /// </summary>
     public Trainer(CausalLM model, ITrainingData train, ITrainingData? validation, TrainerOptions options)
     {
@@ -76,14 +80,12 @@ public sealed partial class Trainer : IDisposable
             using (torch.no_grad())
                 foreach (var (name, p) in trainable)
                     masters[p] = new Parameter(p.clone()) { Name = name };
-            model.to(ScalarType.BFloat16);
             optimized = trainable.Select(t => masters[t.Param]).ToList();
         }
         else
         {
             optimized = trainable.Select(t => t.Param).ToList();
         }
-        model.GradientCheckpointing = options.GradientCheckpointing;
 
         optimizer = new AdamW(ParamGroups(), lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, eps: options.Epsilon, weight_decay: options.WeightDecay);
         MicroBatchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
@@ -93,23 +95,52 @@ public sealed partial class Trainer : IDisposable
         torch.manual_seed(options.Seed);
     }
 
+    /// <summary>
+    /// Under bf16, casts the model to bfloat16 (once; the float32 masters stay the weights the optimizer
+    /// updates) and returns the dtype it had, or null when nothing was cast. The cast is not undone when
+    /// a run ends: frozen float32 weights rounded to bfloat16 cannot be put back without a second copy of
+    /// the model, so the trainer states it instead (the started event, and the training view).
+    /// </summary>
+    ScalarType? CastModelForPrecision()
+    {
+        if (masters is null || castDone) return null;
+        castDone = true;
+        var before = model.DType;
+        if (model.parameters().All(p => !p.is_floating_point() || p.dtype == ScalarType.BFloat16)) return null;
+        model.to(ScalarType.BFloat16);
+        return before == ScalarType.BFloat16 ? null : before;
+    }
+
+    /// <summary>Switches gradient checkpointing to the options' setting for one run call; disposing puts back the model's own.</summary>
+    IDisposable CheckpointingForRun()
+    {
+        bool before = model.GradientCheckpointing;
+        model.GradientCheckpointing = Options.GradientCheckpointing;
+        return new Restore(() => model.GradientCheckpointing = before);
+    }
+
+    sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
+
     IEnumerable<ParamGroup> ParamGroups()
     {
         if (Options.WeightDecay == 0) return [new ParamGroup(optimized)];
-        // As transformers does: no weight decay on biases and norm weights.
         var decay = new List<Parameter>();
         var noDecay = new List<Parameter>();
-        for (int i = 0; i < trainable.Count; i++)
-        {
-            var name = trainable[i].Name;
-            bool exempt = name.EndsWith("bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal);
-            (exempt ? noDecay : decay).Add(optimized[i]);
-        }
+        foreach (var p in optimized) (DecaysWeight(p) ? decay : noDecay).Add(p);
         var groups = new List<ParamGroup>();
         if (decay.Count > 0) groups.Add(new ParamGroup(decay));
         if (noDecay.Count > 0) groups.Add(new ParamGroup(noDecay, weight_decay: 0));
         return groups;
     }
+
+    /// <summary>
+    /// Whether weight decay applies to <paramref name="parameter"/>: matrices (and higher-rank weights) decay,
+    /// vectors — biases and norm weights — do not, as in nanoGPT's configure_optimizers.
+    /// </summary>
+    public static bool DecaysWeight(Tensor parameter) => parameter.dim() >= 2;
 
     static void CheckBf16Support(Device device)
     {
@@ -161,6 +192,10 @@ public sealed partial class Trainer : IDisposable
     public IEnumerable<StepCompleted> Steps => history.OfType<StepCompleted>();
     /// <summary>The evaluation events of <see cref="History"/>.</summary>
     public IEnumerable<Evaluated> Evaluations => history.OfType<Evaluated>();
+    /// <summary>Whether the trainer has validation data (evaluations, best weights, early stopping).</summary>
+    public bool HasValidation => validation is not null;
+    /// <summary>Whether the best evaluation's weights are put back at the end of the run (or by <see cref="Stop"/>).</summary>
+    public bool RestoresBestAtEnd => Options.RestoreBestAtEnd ?? Options.EarlyStoppingPatience is not null;
     /// <summary>Names of the trainable parameters.</summary>
     public IReadOnlyList<string> TrainableParameterNames => trainable.Select(t => t.Name).ToList();
 
@@ -231,23 +266,25 @@ public sealed partial class Trainer : IDisposable
     {
         if (IsFinished)
             throw new InvalidOperationException($"the run is finished ({FinishReason} at step {GlobalStep} of {TotalSteps}); create a new Trainer (or Resume with larger MaxSteps) to train further");
+        var castFrom = CastModelForPrecision();
         if (!started)
         {
             started = true;
-            Raise(new TrainingStarted(GlobalStep, TotalSteps, StepsPerEpoch, trainable.Sum(t => t.Param.numel()), resumed));
+            Raise(new TrainingStarted(GlobalStep, TotalSteps, StepsPerEpoch, trainable.Sum(t => t.Param.numel()), resumed, castFrom?.Name()));
         }
+        using var checkpointing = CheckpointingForRun();
         clock.Start();
         try
         {
             int done = 0;
             while (true)
             {
-                if (IsFinished) return Stop(FinishReason!.Value);
-                if (done >= maxSteps) return Stop(StopReason.Paused);
-                if (cancellationToken.IsCancellationRequested) return Stop(StopReason.Cancelled);
+                if (IsFinished) return Return(FinishReason!.Value);
+                if (done >= maxSteps) return Return(StopReason.Paused);
+                if (cancellationToken.IsCancellationRequested) return Return(StopReason.Cancelled);
                 TrainStep();
                 done++;
-                if (!IsFinished && condition is not null && condition(this)) return Stop(StopReason.Paused);
+                if (!IsFinished && condition is not null && condition(this)) return Return(StopReason.Paused);
             }
         }
         finally
@@ -256,10 +293,32 @@ public sealed partial class Trainer : IDisposable
         }
     }
 
-    StopReason Stop(StopReason reason)
+    StopReason Return(StopReason reason)
     {
         Raise(new TrainingStopped(GlobalStep, reason, BestStep, BestLoss));
         return reason;
+    }
+
+    /// <summary>
+    /// Ends a run early, by the user's decision: evaluates on the validation data (when there is some and the
+    /// last evaluation is older than the current step), puts back the best weights when
+    /// <see cref="RestoresBestAtEnd"/>, and says what it did. The trainer is not marked finished.
+    /// </summary>
+    public StopSummary Stop()
+    {
+        bool evaluated = false;
+        if (HasValidation && GlobalStep > 0 && Evaluations.LastOrDefault()?.Step != GlobalStep)
+        {
+            Evaluate();
+            evaluated = true;
+        }
+        bool restored = false;
+        if (RestoresBestAtEnd && BestStep is { } best && best != GlobalStep && bestSnapshot is not null)
+        {
+            RestoreBest();
+            restored = true;
+        }
+        return new StopSummary(GlobalStep, evaluated, BestStep, BestLoss, restored);
     }
 
     double Elapsed => elapsedBefore + clock.Elapsed.TotalSeconds;
@@ -281,8 +340,8 @@ public sealed partial class Trainer : IDisposable
             {
                 foreach (var b in batches)
                 {
-                    targetTokens += b.TargetTokens();
-                    tokens += b.Tokens();
+                    targetTokens += b.TargetTokens;
+                    tokens += b.Tokens;
                     ReportEmptyExamples(b);
                 }
                 optimizer.zero_grad();
@@ -329,7 +388,7 @@ public sealed partial class Trainer : IDisposable
         double loss = 0;
         foreach (var b in batches)
         {
-            if (b.TargetTokens() == 0) continue;
+            if (b.TargetTokens == 0) continue;
             using var scope = torch.NewDisposeScope();
             var labels = b.Labels.to(device);
             double denominator = groupTargetTokens;
@@ -350,13 +409,15 @@ public sealed partial class Trainer : IDisposable
     public double AccumulateGradients(IReadOnlyList<IReadOnlyList<int>> microBatches)
     {
         ArgumentNullException.ThrowIfNull(microBatches);
+        CastModelForPrecision();
+        using var checkpointing = CheckpointingForRun();
         var batches = microBatches.Select(train.Collate).ToList();
         try
         {
             model.train();
             optimizer.zero_grad();
             foreach (var p in trainable) p.Param.grad = null;
-            long tokens = batches.Sum(b => b.TargetTokens());
+            long tokens = batches.Sum(b => b.TargetTokens);
             return tokens == 0 ? double.NaN : ForwardBackward(batches, tokens);
         }
         finally
@@ -401,7 +462,7 @@ public sealed partial class Trainer : IDisposable
 
     void ReportEmptyExamples(TrainingBatch batch)
     {
-        var perRow = batch.TargetTokensPerRow();
+        var perRow = batch.TargetTokensPerRow;
         for (int row = 0; row < perRow.Length; row++)
         {
             if (perRow[row] != 0) continue;
@@ -439,7 +500,7 @@ public sealed partial class Trainer : IDisposable
         if (validation is not null && lastEvalStep != GlobalStep && reason == StopReason.Completed) EvaluateAndTrack();
         if (FinishReason is not null) return;
         FinishReason = reason;
-        if (bestSnapshot is not null && (Options.RestoreBestAtEnd ?? Options.EarlyStoppingPatience is not null)) RestoreBest();
+        if (bestSnapshot is not null && RestoresBestAtEnd) RestoreBest();
     }
 
     // ---- evaluation -----------------------------------------------------------------------------
@@ -474,7 +535,7 @@ public sealed partial class Trainer : IDisposable
                 using var scope = torch.NewDisposeScope();
                 var indices = Enumerable.Range(start, Math.Min(batchSize, data.Count - start)).ToArray();
                 using var b = data.Collate(indices);
-                long n = b.TargetTokens();
+                long n = b.TargetTokens;
                 if (n == 0) continue;
                 var logits = model.Forward(b.InputIds, b.AttentionMask, b.PositionIds, null, b.SegmentIds);
                 sum += CausalLM.CausalLMLoss(logits, b.Labels.to(model.Device), reduction: "sum").item<double>();
@@ -532,7 +593,7 @@ public sealed partial class Trainer : IDisposable
         {
             var (name, p) = trainable[i];
             if (!values.TryGetValue(name, out var v)) throw new InvalidDataException($"no saved value for trainable parameter '{name}'");
-            if (!v.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"saved '{name}' has shape {ShapeText.Format(v.shape)}, the model's parameter {ShapeText.Format(p.shape)}");
+            if (!v.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"saved '{name}' has shape {Tensor.ShapeString(v.shape)}, the model's parameter {Tensor.ShapeString(p.shape)}");
             optimized[i].copy_(v);
             if (masters is not null) p.copy_(v);
         }
