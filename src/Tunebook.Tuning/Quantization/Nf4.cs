@@ -123,17 +123,17 @@ public static class Nf4
             offset.DetachFromDisposeScope());
     }
 
-    static readonly Dictionary<Device, (Tensor Table, Tensor Map)> tables = new();
+    static readonly Dictionary<Device, (Tensor Table, Tensor Map)> _tables = new();
 
     /// <summary>The code table and dynamic map as float32 tensors on <paramref name="device"/>, shared by every NF4 tensor there.</summary>
     internal static (Tensor Table, Tensor Map) Tables(Device device)
     {
-        lock (tables)
+        lock (_tables)
         {
-            if (!tables.TryGetValue(device, out var t))
+            if (!_tables.TryGetValue(device, out var t))
             {
                 t = (torch.tensor(CodeTable, device: device).DetachFromDisposeScope(), torch.tensor(DynamicMap, device: device).DetachFromDisposeScope());
-                tables[device] = t;
+                _tables[device] = t;
             }
             return t;
         }

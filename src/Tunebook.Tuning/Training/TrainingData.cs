@@ -109,8 +109,8 @@ public interface ITrainingData
 /// </summary>
 public sealed class InMemoryTrainingData : ITrainingData
 {
-    readonly IReadOnlyList<TrainingRow> rows;
-    readonly DataCollator collator;
+    readonly IReadOnlyList<TrainingRow> _rows;
+    readonly DataCollator _collator;
 
     /// <summary>Examples as (input ids, labels) pairs of equal length; <paramref name="padTokenId"/> fills padding.</summary>
     public InMemoryTrainingData(IReadOnlyList<(long[] InputIds, long[] Labels)> examples, long padTokenId = 0)
@@ -125,8 +125,8 @@ public sealed class InMemoryTrainingData : ITrainingData
             if (ids.Length == 0) throw new ArgumentException($"example {i}: no tokens");
             list.Add(new TrainingRow(ToInt(ids, i, "input id"), ToInt(labels, i, "label"), null, null, [i]));
         }
-        rows = list;
-        collator = new DataCollator(checked((int)padTokenId));
+        _rows = list;
+        _collator = new DataCollator(checked((int)padTokenId));
     }
 
     static int[] ToInt(long[] values, int example, string what)
@@ -141,12 +141,12 @@ public sealed class InMemoryTrainingData : ITrainingData
     public static InMemoryTrainingData FromSequences(IEnumerable<long[]> sequences, long padTokenId = 0) =>
         new(sequences.Select(s => (s, (long[])s.Clone())).ToList(), padTokenId);
 
-    public int Count => rows.Count;
+    public int Count => _rows.Count;
 
     public TrainingBatch Collate(IReadOnlyList<int> indices)
     {
         ArgumentNullException.ThrowIfNull(indices);
         if (indices.Count == 0) throw new ArgumentException("Collate: no indices");
-        return collator.Collate(indices.Select(i => rows[i]).ToList(), indices).ToTensors();
+        return _collator.Collate(indices.Select(i => _rows[i]).ToList(), indices).ToTensors();
     }
 }
