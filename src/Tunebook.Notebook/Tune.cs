@@ -1,9 +1,9 @@
-using System.Text.Json.Nodes;
 using Tunebook.Interactive;
 using Tunebook.Models;
 using Tunebook.Notebook.Displays;
 using Tunebook.Text.Templates;
 using Tunebook.Torch;
+using Tunebook.Tuning;
 using Tunebook.Tuning.Data;
 using Tunebook.Tuning.Lora;
 using Tunebook.Tuning.Quantization;
@@ -35,10 +35,9 @@ public static class Tune
     /// </summary>
     public static CausalLM LoadModel(string pathOrStarter, string device = "cpu", string? dtype = null, string? quantize = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(pathOrStarter);
         string folder = ResolveModelFolder(pathOrStarter);
         var dev = Device.ParseSpec(device);
-        ScalarType? type = dtype is null ? null : ParseDType(dtype);
+        ScalarType? type = dtype is null ? null : ParseFloatDType(dtype);
         var model = CausalLM.FromPretrained(folder, dev, type);
         if (quantize is not null)
         {
@@ -49,42 +48,21 @@ public static class Tune
         return model;
     }
 
-    /// <summary>"starter" → datasets/starter of this repository; anything else must be a model folder.</summary>
-    public static string ResolveModelFolder(string pathOrStarter)
-    {
-        string folder = pathOrStarter.Equals("starter", StringComparison.OrdinalIgnoreCase)
-            ? RepoPath("datasets/starter") ?? throw new DirectoryNotFoundException("the starter model (datasets/starter) was not found above the current folder or the kernel's folder")
-            : Path.GetFullPath(pathOrStarter);
-        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
-        if (!File.Exists(Path.Combine(folder, "config.json"))) throw new FileNotFoundException($"{folder} has no config.json: expected a Hugging Face model folder");
-        if (!Directory.EnumerateFiles(folder, "*.safetensors").Any())
-            throw new FileNotFoundException(pathOrStarter.Equals("starter", StringComparison.OrdinalIgnoreCase)
-                ? $"{folder} has no model.safetensors yet: build the starter model first (see datasets/starter/README.md)"
-                : $"{folder} has no *.safetensors weights");
-        return folder;
-    }
+    /// <summary>"starter" → datasets/starter of this repository; anything else must be a model folder (<see cref="RepositoryPaths.ModelFolder"/>).</summary>
+    public static string ResolveModelFolder(string pathOrStarter) => RepositoryPaths.ModelFolder(pathOrStarter);
 
-    /// <summary>A path inside this repository (found above the current folder, then above the kernel's folder), or null.</summary>
-    public static string? RepoPath(string relative)
-    {
-        foreach (var start in new[] { Environment.GetEnvironmentVariable("TUNEBOOK_HOME"), Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        {
-            for (var dir = start is null ? null : new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, relative);
-                if (Directory.Exists(candidate) || File.Exists(candidate)) return candidate;
-            }
-        }
-        return null;
-    }
+    /// <summary>A path inside this repository (<see cref="RepositoryPaths.Find"/>), or null.</summary>
+    public static string? RepoPath(string relative) => RepositoryPaths.Find(relative);
 
-    static ScalarType ParseDType(string name) => name.ToLowerInvariant() switch
+    static ScalarType ParseFloatDType(string name)
     {
-        "float32" or "fp32" or "f32" => ScalarType.Float32,
-        "bfloat16" or "bf16" => ScalarType.BFloat16,
-        "float16" or "fp16" or "f16" or "half" => ScalarType.Float16,
-        _ => throw new ArgumentException($"--dtype: expected float32, bfloat16 or float16, got '{name}'"),
-    };
+        ScalarType type;
+        try { type = ScalarTypes.Parse(name); }
+        catch (ArgumentException) { type = ScalarType.Bool; }
+        return type is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16
+            ? type
+            : throw new ArgumentException($"--dtype: expected float32, bfloat16 or float16, got '{name}'");
+    }
 
     /// <summary>The model card of <paramref name="model"/> (architecture, parameters, training-memory estimate).</summary>
     public static ModelCard Card(CausalLM model) => new(model);
@@ -127,15 +105,11 @@ public static class Tune
         return trainer;
     }
 
-    /// <summary>A trainer without running it (for <see cref="Step"/> and <see cref="Continue"/>).</summary>
+    /// <summary>A trainer without running it (for <see cref="Step"/> and <see cref="Continue"/>): <c>new Trainer(model, data.Train, data.Validation, options)</c>.</summary>
     public static Trainer CreateTrainer(CausalLM model, PreparedData data, TrainerOptions options)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(options);
-        var trainer = new Trainer(model, data.Train, data.Validation, options);
-        if (data.Validation is not null) WithValidation.AddOrUpdate(trainer, data.Validation);
-        return trainer;
+        return new Trainer(model, data.Train, data.Validation, options);
     }
 
     /// <summary>Runs <paramref name="steps"/> more optimizer steps with the live view.</summary>
@@ -149,25 +123,24 @@ public static class Tune
     public static StopReason Continue(Trainer trainer, CancellationToken cancellation = default) => Run(trainer, t => t.Run(cancellation));
 
     /// <summary>
-    /// Ends a run early: evaluates on the validation data (when the trainer has some and the last evaluation
-    /// is older than the current step), puts back the best weights when the options ask for it, and shows the
-    /// final view "stopped at step N".
+    /// Ends a run early (<see cref="Trainer.Stop"/>: evaluate the final weights, put back the best ones when the
+    /// options ask for it) and shows the final view "stopped at step N".
     /// </summary>
     public static TrainingView Stop(Trainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
-        if (WithValidation.TryGetValue(trainer, out _) && trainer.GlobalStep > 0 && trainer.Evaluations.LastOrDefault()?.Step != trainer.GlobalStep)
-            trainer.Evaluate();
-        bool restore = trainer.Options.RestoreBestAtEnd ?? trainer.Options.EarlyStoppingPatience is not null;
-        if (restore && trainer.BestStep is { } best && best != trainer.GlobalStep) trainer.RestoreBest();
+        var summary = trainer.Stop();
         var view = new TrainingView(trainer);
-        view.Complete($"stopped at step {trainer.GlobalStep}" +
-            (trainer.BestStep is { } b ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; best validation loss {trainer.BestLoss:0.####} at step {b}{(restore && b != trainer.GlobalStep ? " (weights restored)" : "")}") : ""));
+        view.Complete(TrainingView.Describe(summary));
         return view;
     }
 
-    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Trainer, object> WithValidation = new();
-
+    /// <summary>
+    /// Runs the trainer with the live view. This is the one place where an interrupted run becomes an
+    /// exception: the trainer returns <see cref="StopReason.Cancelled"/> at a step boundary (the view says
+    /// "stopped at step N" and how to resume), and the cell must still end as interrupted, so that the kernel
+    /// reports KeyboardInterrupt and a "Run All" stops here instead of going on.
+    /// </summary>
     static StopReason Run(Trainer trainer, Func<Trainer, StopReason> run)
     {
         ArgumentNullException.ThrowIfNull(trainer);
@@ -176,7 +149,8 @@ public static class Tune
         try { reason = run(trainer); }
         catch (OperationCanceledException)
         {
-            view.Complete($"stopped at step {trainer.GlobalStep} (interrupted; #!train continue resumes)");
+            // Something below the trainer (an event handler) was cancelled: the same status as a cancelled run.
+            view.Complete(TrainingView.Describe(new TrainingStopped(trainer.GlobalStep, StopReason.Cancelled, trainer.BestStep, trainer.BestLoss)));
             throw;
         }
         catch (Exception e)
@@ -185,10 +159,8 @@ public static class Tune
             throw;
         }
         view.Complete(trainer.History.LastOrDefault() is TrainingStopped s ? TrainingView.Describe(s) : $"paused at step {trainer.GlobalStep}");
-        // The trainer stops quietly at a step boundary; the notebook cell must still end as interrupted, so
-        // that the kernel reports KeyboardInterrupt and a "Run All" stops here instead of going on.
         if (reason == StopReason.Cancelled)
-            throw new OperationCanceledException($"training interrupted at step {trainer.GlobalStep}; #!train continue (Tune.Continue(trainer)) resumes");
+            throw new OperationCanceledException($"training interrupted at step {trainer.GlobalStep}");
         return reason;
     }
 
@@ -252,62 +224,16 @@ public static class Tune
 
     /// <summary>
     /// The first <paramref name="count"/> (user question, assistant answer) pairs of a chat JSONL file such as
-    /// datasets/puddle/heldout.jsonl.
+    /// datasets/puddle/heldout.jsonl (<see cref="HeldOutQuestions.Load"/>).
     /// </summary>
     public static (IReadOnlyList<string> Questions, IReadOnlyList<string> Answers) HeldOut(string path, int count = 5)
     {
-        var file = ResolveDataPath(path);
-        var questions = new List<string>();
-        var answers = new List<string>();
-        int line = 0;
-        foreach (var text in File.ReadLines(file))
-        {
-            line++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            if (questions.Count == count) break;
-            var messages = (JsonNode.Parse(text)?["messages"] as JsonArray) ?? throw new FormatException($"{file}:{line}: expected an object with \"messages\"");
-            string? Find(string role) => messages.LastOrDefault(m => (string?)m?["role"] == role)?["content"]?.GetValue<string>();
-            questions.Add(Find("user") ?? throw new FormatException($"{file}:{line}: no user message"));
-            answers.Add(Find("assistant") ?? throw new FormatException($"{file}:{line}: no assistant message"));
-        }
-        return (questions, answers);
+        var pairs = HeldOutQuestions.Load(ResolveDataPath(path), count);
+        return (pairs.Questions, pairs.Answers);
     }
 
-    /// <summary>
-    /// Perplexity of <paramref name="model"/> on <paramref name="text"/>: the text is tokenized once, cut into
-    /// consecutive windows of <paramref name="window"/> tokens, and exp(mean loss per predicted token) is taken over
-    /// all windows (each window's first token has no context and is not predicted).
-    /// </summary>
-    public static double Perplexity(CausalLM model, string text, int window = 128)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(text);
-        if (window < 2) throw new ArgumentOutOfRangeException(nameof(window), window, "expected at least 2 tokens per window");
-        var tokenizer = model.Tokenizer ?? throw new InvalidOperationException("Perplexity needs the model's tokenizer");
-        var ids = tokenizer.EncodeToIds(text, addSpecialTokens: false);
-        if (ids.Length < 2) throw new ArgumentException("Perplexity: the text has fewer than 2 tokens");
-        bool wasTraining = model.training;
-        model.eval();
-        double sum = 0;
-        long count = 0;
-        try
-        {
-            using var _ = torch.no_grad();
-            for (int start = 0; start + 1 < ids.Length; start += window)
-            {
-                using var scope = torch.NewDisposeScope();
-                int length = Math.Min(window, ids.Length - start);
-                if (length < 2) break;
-                var chunk = ids.AsSpan(start, length).ToArray().Select(i => (long)i).ToArray();
-                var input = torch.tensor(chunk, [1, length], device: model.Device);
-                var logits = model.Forward(input);
-                sum += CausalLM.CausalLMLoss(logits, input, reduction: "sum").item<float>();
-                count += length - 1;
-            }
-        }
-        finally { if (wasTraining) model.train(); }
-        return Math.Exp(sum / count);
-    }
+    /// <summary>Perplexity of <paramref name="model"/> on <paramref name="text"/> in windows of <paramref name="window"/> tokens (<see cref="Perplexity.OfText"/>).</summary>
+    public static double Perplexity(CausalLM model, string text, int window = 128) => Tuning.Training.Perplexity.OfText(model, text, window);
 
     /// <summary>Saves the adapter in PEFT's layout (adapter_config.json + adapter_model.safetensors).</summary>
     public static string SaveAdapter(LoraModel lora, string folder)

@@ -47,11 +47,11 @@ public static class ScalarTypes
         _ => $"dtype({(int)t})",
     };
 
-    /// <summary>Parses PyTorch and safetensors names: "float32"/"F32", "bfloat16"/"BF16", "int64"/"I64", "bool"/"BOOL", ...</summary>
+    /// <summary>Parses PyTorch and safetensors names: "float32"/"F32"/"fp32", "bfloat16"/"BF16", "int64"/"I64", "bool"/"BOOL", ...</summary>
     public static ScalarType Parse(string name) => name.ToLowerInvariant() switch
     {
-        "float32" or "float" or "f32" => ScalarType.Float32,
-        "float16" or "half" or "f16" => ScalarType.Float16,
+        "float32" or "float" or "f32" or "fp32" => ScalarType.Float32,
+        "float16" or "half" or "f16" or "fp16" => ScalarType.Float16,
         "bfloat16" or "bf16" => ScalarType.BFloat16,
         "float64" or "double" or "f64" => ScalarType.Float64,
         "int64" or "long" or "i64" => ScalarType.Int64,

@@ -169,7 +169,8 @@ public partial class Tensor : IDisposable
         return d;
     }
 
-    internal static string ShapeString(long[] s) => "[" + string.Join(", ", s) + "]";
+    /// <summary>A shape as error messages write it: [2, 3, 4].</summary>
+    public static string ShapeString(long[] s) => "[" + string.Join(", ", s) + "]";
 
     /// <summary>Short description: shape, dtype, device (no values); see ToString() for values.</summary>
     public string Describe() => IsDisposed ? $"{Label} (disposed)" : $"{ShapeString(shape)} {dtype.Name()} on {device}{(requires_grad ? " requires_grad" : "")}";

@@ -77,6 +77,18 @@ public class MagicTests
     }
 
     [Fact]
+    public void Magic_defaults_are_those_of_TrainerOptions_and_LoraConfig()
+    {
+        Assert.Equal(new TrainerOptions { MaxSteps = 9 }, TrainMagic.ToOptions(Parse<TrainOptions>("train", "--steps 9")));
+        var lora = LoraMagic.ToConfig(Parse<LoraOptions>("lora", ""));
+        var defaults = new Tunebook.Tuning.Lora.LoraConfig();
+        Assert.Equal((defaults.R, defaults.Alpha, defaults.Dropout, defaults.UseRsLora, defaults.Seed, defaults.ModulesToSave),
+            (lora.R, lora.Alpha, lora.Dropout, lora.UseRsLora, lora.Seed, lora.ModulesToSave));
+        Assert.Equal(defaults.Targets.ModuleNames, lora.Targets.ModuleNames);
+        // The YAML config of ./tunebook train has the same defaults (Tunebook.Tuning.Tests.DefaultsTests).
+    }
+
+    [Fact]
     public void Train_step_count_defaults_to_one_and_rejects_nonsense()
     {
         Assert.Equal(1, TrainMagic.StepCount(Parse<TrainOptions>("train", "step")));

@@ -92,6 +92,39 @@ public class TrainingViewTests
     }
 
     [Fact]
+    public async Task An_interrupted_train_magic_ends_as_cancelled_and_says_how_to_resume_once()
+    {
+        var context = new FakeContext();
+        var model = TinyModel.Create();
+        context.Variables["model"] = model;
+        context.Variables["data"] = Tune.LoadData("datasets/puddle/train.jsonl", TinyModel.Tokenizer, val: 0.1, maxLength: 96);
+        Tune.ApplyLora(model, new Tunebook.Tuning.Lora.LoraConfig { R = 4 });
+        var saved = Interactive.Notebook.Host;
+        Interactive.Notebook.Host = context.Recorder;
+        try
+        {
+            var magic = NotebookExtension.Magics.Single(m => m.Name == "train");
+            context.Recorder.Cancel.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => magic.RunAsync(Interactive.MagicParser.Parse(magic, "--steps 40 --batch 2"), context));
+            var trainer = Assert.IsType<Trainer>(context.Variables["trainer"]);
+            Assert.Equal(StopReason.Cancelled, ((TrainingStopped)trainer.History.Last(e => e is TrainingStopped)).Reason);
+            var final = context.Recorder.Areas[^2].Last["text/plain"]!;
+            Assert.StartsWith("stopped at step 0", final);
+            // The hint is in the view, and nowhere else.
+            var everything = context.Output.ToString() + string.Concat(context.Recorder.Areas.Select(a => a.Last["text/plain"]));
+            Assert.Equal(1, CountOf(everything, "#!train continue resumes"));
+        }
+        finally { Interactive.Notebook.Host = saved; }
+    }
+
+    static int CountOf(string text, string part)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + 1, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
+    [Fact]
     public void Status_lines_describe_each_stop_reason()
     {
         Assert.Equal("completed at step 10; best validation loss 1.5 at step 8", TrainingView.Describe(new TrainingStopped(10, StopReason.Completed, 8, 1.5)));

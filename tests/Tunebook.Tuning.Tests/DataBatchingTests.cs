@@ -109,8 +109,11 @@ public class DataBatchingTests
 
         // The trainer's tensors count the same target tokens.
         using var tensors = ((ITrainingData)set).Collate(indices);
-        Assert.Equal(expectedTargets, tensors.TargetTokens());
-        Assert.Equal(batch.TargetTokensPerRow, tensors.TargetTokensPerRow());
+        Assert.Equal(expectedTargets, tensors.TargetTokens);
+        Assert.Equal(batch.TargetTokensPerRow, tensors.TargetTokensPerRow);
+        // The host-side counts the batch carries agree with a count on its label tensor.
+        Assert.Equal(batch.TargetTokensPerRow, TrainingBatch.CountTargetTokensPerRow(tensors.Labels));
+        Assert.Equal(tensors.AttentionMask is null ? tensors.InputIds.numel() : tensors.AttentionMask.sum().item<long>(), tensors.Tokens);
         Assert.Equal(new long[] { 3, length }, tensors.InputIds.shape);
     }
 

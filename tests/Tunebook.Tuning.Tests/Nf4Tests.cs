@@ -8,6 +8,20 @@ namespace Tunebook.Tuning.Tests;
 [Collection(TorchCollection.Name)]
 public class Nf4Tests
 {
+    [Fact]
+    public void BytesPerWeight_is_what_a_quantized_layer_holds()
+    {
+        using var scope = torch.NewDisposeScope();
+        // 2 × 256 blocks of 64: no padding, so the layer holds exactly the per-weight bytes plus the one float32 offset.
+        var linear = new Linear(512, 64, bias: false);
+        using var layer = Nf4Linear.FromLinear(linear);
+        long n = 512 * 64;
+        long held = layer.Weight.BytesByDType().Values.Sum();
+        Assert.Equal(n * Nf4.BytesPerWeight + 4, held);
+        // About 4.13 bits per weight, as the QLoRA paper counts it.
+        Assert.Equal(4.127, Nf4.BytesPerWeight * 8, 3);
+    }
+
     // The NF4 values as published (QLoRA paper, appendix E; bitsandbytes' NF4 lookup table).
     static readonly double[] Published =
     [

@@ -29,7 +29,7 @@ public class TrainerTests
         using var model = LoraLlama();
         using (torch.no_grad()) foreach (var (n, p) in model.named_parameters()) if (n.Contains("lora_B")) p.normal_(0, 0.1);
         using var trainer = new Trainer(model, data, null, new TrainerOptions { MaxSteps = 1, BatchSize = 2, GradientAccumulation = 3 });
-        var counts = new[] { new[] { 0, 1 }, new[] { 2, 3 }, new[] { 4, 5 } }.Select(i => { using var b = data.Collate(i); return b.TargetTokens(); }).ToArray();
+        var counts = new[] { new[] { 0, 1 }, new[] { 2, 3 }, new[] { 4, 5 } }.Select(i => { using var b = data.Collate(i); return b.TargetTokens; }).ToArray();
         Assert.True(counts.Distinct().Count() > 1, "the test needs unequal token counts per micro-batch");
 
         double accumulatedLoss = trainer.AccumulateGradients([[0, 1], [2, 3], [4, 5]]);
@@ -317,8 +317,11 @@ public class TrainerTests
         using var scope = torch.NewDisposeScope();
         using var model = LoraLlama();
         using var trainer = new Trainer(model, Tiny.Examples(4), null, new TrainerOptions { MaxSteps = 3, BatchSize = 2, LearningRate = 1e-2, Precision = TrainingPrecision.BFloat16 });
-        Assert.Equal(ScalarType.BFloat16, model.DType);
+        // The constructor leaves the model alone; the cast happens when the run starts, and says so.
+        Assert.Equal(ScalarType.Float32, model.DType);
         trainer.Run();
+        Assert.Equal(ScalarType.BFloat16, model.DType);
+        Assert.Equal("float32", trainer.History.OfType<TrainingStarted>().Single().CastModelFrom);
         Assert.All(trainer.Steps, s => Assert.True(double.IsFinite(s.Loss)));
         Assert.All(trainer.OptimizedParameters, p => Assert.Equal(ScalarType.Float32, p.Parameter.dtype));
         var lora = model.named_parameters().First(p => p.name.EndsWith("lora_B.weight"));
@@ -326,6 +329,80 @@ public class TrainerTests
         var master = trainer.OptimizedParameters.First(p => p.Name == lora.name).Parameter;
         Assert.True(Tiny.MaxAbsDiff(master, lora.parameter) < 1e-2);
         Assert.True(master.abs().sum().item<double>() > 0, "B moved away from zero");
+    }
+
+    [Fact]
+    public void The_constructor_leaves_the_model_alone_and_a_run_puts_checkpointing_back()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = LoraLlama();
+        var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.clone());
+        using var trainer = new Trainer(model, Tiny.Examples(4), null, new TrainerOptions { MaxSteps = 4, BatchSize = 2, GradientCheckpointing = true, Precision = TrainingPrecision.BFloat16 });
+        Assert.False(model.GradientCheckpointing);
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.dtype == ScalarType.Float32 && Tiny.MaxAbsDiff(p.parameter, before[p.name]) == 0, p.name));
+
+        bool checkpointingDuringStep = false;
+        trainer.StepCompleted += _ => checkpointingDuringStep = model.GradientCheckpointing;
+        trainer.Step(2);
+        Assert.True(checkpointingDuringStep);
+        Assert.False(model.GradientCheckpointing);
+        // The cast is stated once (the first run call), and a second call does not cast again.
+        trainer.Run();
+        Assert.Equal("float32", Assert.Single(trainer.History.OfType<TrainingStarted>()).CastModelFrom);
+        Assert.False(model.GradientCheckpointing);
+
+        using var plain = new Trainer(LoraLlama(), Tiny.Examples(4), null, new TrainerOptions { MaxSteps = 1, BatchSize = 2 });
+        plain.Run();
+        Assert.Null(plain.History.OfType<TrainingStarted>().Single().CastModelFrom);
+        Assert.Equal(ScalarType.Float32, plain.Model.DType);
+    }
+
+    [Fact]
+    public void Stop_evaluates_the_final_weights_and_restores_the_best()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = LoraLlama();
+        var data = Tiny.Examples(8);
+        using var trainer = new Trainer(model, data, Tiny.Examples(4, seed: 9), new TrainerOptions { MaxSteps = 40, BatchSize = 2, LearningRate = 1e-2, EvalEvery = 2, RestoreBestAtEnd = true });
+        Assert.True(trainer.HasValidation);
+        trainer.Step(7);
+        var before = trainer.Evaluations.Count();
+        var summary = trainer.Stop();
+        Assert.Equal(7, summary.Step);
+        // Evaluations ran at steps 2, 4 and 6; stop adds one of the weights at step 7.
+        Assert.True(summary.Evaluated);
+        Assert.Equal(before + 1, trainer.Evaluations.Count());
+        Assert.Equal(7, trainer.Evaluations.Last().Step);
+        Assert.Equal(trainer.BestStep, summary.BestStep);
+        Assert.Equal(trainer.BestLoss, summary.BestLoss);
+        Assert.Contains(summary.BestStep!.Value, new[] { 2, 4, 6 });
+        Assert.True(summary.RestoredBest);
+        // The restored weights measure the best loss again.
+        var (loss, _) = trainer.Measure(Tiny.Examples(4, seed: 9));
+        Assert.Equal(summary.BestLoss!.Value, loss, 5);
+        // Stopping again right away evaluates nothing new.
+        Assert.False(trainer.Stop().Evaluated);
+
+        using var without = new Trainer(LoraLlama(), data, null, new TrainerOptions { MaxSteps = 4, BatchSize = 2 });
+        Assert.False(without.HasValidation);
+        without.Step(2);
+        Assert.Equal(new StopSummary(2, false, null, null, false), without.Stop());
+        Assert.Empty(without.Evaluations);
+    }
+
+    [Fact]
+    public void Weight_decay_skips_vectors_by_rank_which_matches_biases_and_norms_in_both_architectures()
+    {
+        using var scope = torch.NewDisposeScope();
+        foreach (var model in new[] { Tiny.Llama(), Tiny.Gpt2() })
+        {
+            foreach (var (name, p) in model.named_parameters())
+            {
+                bool biasOrNorm = name.EndsWith("bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal) || name.StartsWith("ln_f", StringComparison.Ordinal) || name.Contains(".ln_f", StringComparison.Ordinal);
+                Assert.True(Trainer.DecaysWeight(p) == !biasOrNorm, $"{name} {Tensor.ShapeString(p.shape)}");
+            }
+            model.Dispose();
+        }
     }
 
     [Fact]

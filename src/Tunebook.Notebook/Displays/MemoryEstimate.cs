@@ -3,6 +3,7 @@ using Tunebook.Models;
 using Tunebook.Torch;
 using Tunebook.Torch.nn;
 using Tunebook.Tuning.Lora;
+using Tunebook.Tuning.Quantization;
 
 namespace Tunebook.Notebook.Displays;
 
@@ -23,7 +24,8 @@ public sealed record MethodMemory(string Method, long Weights, long Gradients, l
 /// PEFT and Unsloth docs reason about it:
 /// <list type="bullet">
 /// <item>weights: every parameter at the model's dtype; QLoRA stores the decoder's linear layers in NF4
-/// (4 bits + one float32 absmax per 64 weights ≈ 0.56 bytes per weight) and the rest as they are;</item>
+/// (<see cref="Nf4.BytesPerWeight"/>: 4 bits, an 8-bit absmax code per 64 weights and a float32 scale per
+/// 256 blocks ≈ 0.516 bytes per weight) and the rest as they are;</item>
 /// <item>gradients and optimizer: 4 + 8 bytes per trainable parameter (float32 gradient, AdamW's two moments);</item>
 /// <item>activations: per token and layer about 34·hidden + 5·heads·length bytes·(dtype size / 2) — the
 /// figure from Korthikanti et al. (2022) for a transformer layer without recomputation — plus the
@@ -34,9 +36,6 @@ public sealed record MethodMemory(string Method, long Weights, long Gradients, l
 /// </summary>
 public sealed record MemoryEstimate(int BatchSize, int SequenceLength, int LoraRank, IReadOnlyList<string> LoraTargets, IReadOnlyList<MethodMemory> Methods)
 {
-    /// <summary>Bytes per weight of NF4 storage with block size 64 and a float32 absmax per block.</summary>
-    public const double Nf4BytesPerWeight = 0.5 + 4.0 / 64;
-
     /// <summary>Estimates for <paramref name="model"/> with micro-batches of <paramref name="batchSize"/> × <paramref name="sequenceLength"/> tokens.</summary>
     public static MemoryEstimate For(CausalLM model, int batchSize = 4, int sequenceLength = 256, int loraRank = 8, IReadOnlyList<string>? loraTargets = null)
     {
@@ -63,7 +62,7 @@ public sealed record MemoryEstimate(int BatchSize, int SequenceLength, int LoraR
             var leaf = parts[^1] == "base_layer" && parts.Length > 1 ? parts[^2] : parts[^1];
             long inF, outF;
             if (module is Linear l) { outF = l.weight.size(0); inF = l.weight.size(1); }
-            else if (module is Tunebook.Tuning.Quantization.Nf4Linear q) { inF = q.InFeatures; outF = q.OutFeatures; total += inF * outF; /* NF4 weights are not parameters */ }
+            else if (module is Nf4Linear q) { inF = q.InFeatures; outF = q.OutFeatures; total += inF * outF; /* NF4 weights are not parameters */ }
             else if (module is Tunebook.Models.Gpt2.Conv1D cv) { inF = cv.in_features; outF = cv.out_features; }
             else continue;
             if (leaf == "lm_head") continue;
@@ -77,7 +76,7 @@ public sealed record MemoryEstimate(int BatchSize, int SequenceLength, int LoraR
         long activations = (long)(tokens * c.NumHiddenLayers * perTokenLayer + tokens * c.VocabSize * 8.0);
 
         long fullWeights = total * elem;
-        long nf4Weights = (long)(decoderLinear * Nf4BytesPerWeight) + (total - decoderLinear) * elem;
+        long nf4Weights = (long)(decoderLinear * Nf4.BytesPerWeight) + (total - decoderLinear) * elem;
         var methods = new List<MethodMemory>
         {
             new("Full", fullWeights, total * 4, total * 8, activations, total),

@@ -23,6 +23,7 @@ public sealed class TrainingView : Formatters.IRichDisplay, IDisposable
     readonly List<StepCompleted> _steps = [];
     readonly List<Evaluated> _evals = [];
     readonly List<string> _warnings = [];
+    readonly List<string> _notes = [];
     IDisplayHandle? _progress;
     LiveChart? _chart;
     long _lastDraw;
@@ -90,6 +91,7 @@ public sealed class TrainingView : Formatters.IRichDisplay, IDisposable
             case StepCompleted s: _steps.Add(s); break;
             case Evaluated v: _evals.Add(v); break;
             case TrainingWarning w: _warnings.Add($"step {w.Step}: {w.Message}"); break;
+            case TrainingStarted t when ModelNote(t) is { } note: _notes.Add(note); break;
         }
     }
 
@@ -112,6 +114,17 @@ public sealed class TrainingView : Formatters.IRichDisplay, IDisposable
         StopReason.EarlyStopped => $"early stopped at step {s.Step}" + Best(s),
         _ => $"paused at step {s.Step}",
     };
+
+    /// <summary>The status line after <see cref="Trainer.Stop"/>: "stopped at step N; best validation loss … at step B (weights restored)".</summary>
+    public static string Describe(StopSummary s) =>
+        $"stopped at step {s.Step}" + (s.BestStep is { } b && s.BestLoss is { } l
+            ? string.Create(CultureInfo.InvariantCulture, $"; best validation loss {l:0.####} at step {b}{(s.RestoredBest ? " (weights restored)" : "")}")
+            : "");
+
+    /// <summary>What the trainer did to the model that outlives the run (the bf16 cast), or null.</summary>
+    public static string? ModelNote(TrainingStarted s) => s.CastModelFrom is { } from
+        ? $"the model was cast from {from} to bfloat16 for bf16 training and stays bfloat16 (model.to(ScalarType.Float32) casts it back)"
+        : null;
 
     static string Best(TrainingStopped s) =>
         s.BestStep is { } b && s.BestLoss is { } l ? string.Create(CultureInfo.InvariantCulture, $"; best validation loss {l:0.####} at step {b}") : "";
@@ -189,6 +202,7 @@ public sealed class TrainingView : Formatters.IRichDisplay, IDisposable
     {
         var sb = new StringBuilder($"{Status}: {ProgressLine()}");
         foreach (var (l, v) in Metrics()) sb.Append($"\n  {l}: {v}");
+        foreach (var n in _notes) sb.Append($"\n  note: {n}");
         foreach (var w in _warnings.TakeLast(3)) sb.Append($"\n  warning {w}");
         return sb.ToString();
     }
@@ -201,6 +215,7 @@ public sealed class TrainingView : Formatters.IRichDisplay, IDisposable
         sb.Append($"<div style=\"font-weight:600;margin:2px 0\">{Html.Encode(Status)}</div>");
         sb.Append($"<div>{Html.ProgressBar((double)step / total, color)} <span style=\"font-family:monospace;font-size:12px\">{Html.Encode(ProgressLine())}</span></div>");
         sb.Append(Html.KeyValues(Metrics()));
+        foreach (var n in _notes) sb.Append($"<div style=\"font-size:12px\">{Html.Encode(n)}</div>");
         foreach (var w in _warnings.TakeLast(3)) sb.Append(Html.Warning(w));
         sb.Append("</div>");
         return new MimeBundle(ToString()).With("text/html", sb.ToString());

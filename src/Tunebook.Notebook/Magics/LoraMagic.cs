@@ -6,12 +6,15 @@ namespace Tunebook.Notebook.Magics;
 
 public sealed class LoraOptions
 {
-    [Option("--rank", Aliases = ["-r"], Help = "Rank r of the update B·A")] public int Rank { get; set; } = 8;
-    [Option("--alpha", Help = "Scale: the update is multiplied by alpha / rank")] public double Alpha { get; set; } = 16;
-    [Option("--dropout", Help = "Dropout on the adapter input while training")] public double Dropout { get; set; }
-    [Option("--targets", Help = "Layer names (comma-separated), 'all-linear', or a regex")] public string[] Targets { get; set; } = ["q_proj", "v_proj"];
-    [Option("--rslora", Help = "Scale by alpha / sqrt(rank) (rank-stabilised LoRA)")] public bool RsLora { get; set; }
-    [Option("--seed", Help = "Seed of the adapters' random initialisation (the same seed gives the same adapters)")] public long Seed { get; set; } = 42;
+    // Every default is LoraConfig's own, so #!lora and new LoraConfig { … } mean the same adapters.
+    static readonly LoraConfig Defaults = new();
+
+    [Option("--rank", Aliases = ["-r"], Help = "Rank r of the update B·A")] public int Rank { get; set; } = Defaults.R;
+    [Option("--alpha", Help = "Scale: the update is multiplied by alpha / rank")] public double Alpha { get; set; } = Defaults.Alpha;
+    [Option("--dropout", Help = "Dropout on the adapter input while training")] public double Dropout { get; set; } = Defaults.Dropout;
+    [Option("--targets", Help = "Layer names (comma-separated), 'all-linear', or a regex")] public string[] Targets { get; set; } = [.. Defaults.Targets.ModuleNames!];
+    [Option("--rslora", Help = "Scale by alpha / sqrt(rank) (rank-stabilised LoRA)")] public bool RsLora { get; set; } = Defaults.UseRsLora;
+    [Option("--seed", Help = "Seed of the adapters' random initialisation (the same seed gives the same adapters)")] public long Seed { get; set; } = Defaults.Seed ?? 42;
     [Option("--modules-to-save", Help = "Modules trained in full beside the adapters (comma-separated), e.g. embed_tokens for words the model never saw")] public string[] ModulesToSave { get; set; } = [];
 }
 

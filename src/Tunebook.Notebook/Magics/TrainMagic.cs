@@ -5,21 +5,24 @@ namespace Tunebook.Notebook.Magics;
 
 public sealed class TrainOptions
 {
+    // Every default is the trainer's own, so #!train and new TrainerOptions { … } mean the same run.
+    static readonly TrainerOptions Defaults = new();
+
     [Argument(0, "action", Help = "Omit to start a run; step [N], continue or stop act on `trainer`", Required = false, Choices = ["step", "continue", "stop"])]
     public string? Action { get; set; }
     [Argument(1, "n", Help = "Steps for 'step' (default 1)", Required = false)] public string? Count { get; set; }
     [Option("--steps", Help = "Optimizer steps to run")] public int? Steps { get; set; }
     [Option("--epochs", Help = "Passes over the data (when --steps is not given)")] public int? Epochs { get; set; }
-    [Option("--lr", Help = "Peak learning rate")] public double LearningRate { get; set; } = 2e-4;
-    [Option("--batch", Help = "Examples per micro-batch")] public int Batch { get; set; } = 4;
-    [Option("--accum", Help = "Micro-batches per optimizer step (gradient accumulation)")] public int Accum { get; set; } = 1;
+    [Option("--lr", Help = "Peak learning rate")] public double LearningRate { get; set; } = Defaults.LearningRate;
+    [Option("--batch", Help = "Examples per micro-batch")] public int Batch { get; set; } = Defaults.BatchSize;
+    [Option("--accum", Help = "Micro-batches per optimizer step (gradient accumulation)")] public int Accum { get; set; } = Defaults.GradientAccumulation;
     [Option("--eval-every", Help = "Evaluate on the validation data every N steps")] public int? EvalEvery { get; set; }
-    [Option("--schedule", Help = "Learning-rate schedule after warmup")] public LrScheduleKind Schedule { get; set; } = LrScheduleKind.Linear;
-    [Option("--warmup", Help = "Linear warmup steps")] public int Warmup { get; set; }
-    [Option("--weight-decay", Help = "AdamW weight decay")] public double WeightDecay { get; set; }
-    [Option("--max-grad-norm", Help = "Clip the gradient norm (0: no clipping)")] public double MaxGradNorm { get; set; } = 1.0;
+    [Option("--schedule", Help = "Learning-rate schedule after warmup")] public LrScheduleKind Schedule { get; set; } = Defaults.Schedule;
+    [Option("--warmup", Help = "Linear warmup steps")] public int Warmup { get; set; } = Defaults.WarmupSteps;
+    [Option("--weight-decay", Help = "AdamW weight decay")] public double WeightDecay { get; set; } = Defaults.WeightDecay;
+    [Option("--max-grad-norm", Help = "Clip the gradient norm (0: no clipping)")] public double MaxGradNorm { get; set; } = Defaults.MaxGradNorm ?? 0;
     [Option("--early-stopping", Help = "Stop after N evaluations without improvement")] public int? Patience { get; set; }
-    [Option("--seed", Help = "Seed of the data order and dropout")] public long Seed { get; set; } = 42;
+    [Option("--seed", Help = "Seed of the data order and dropout")] public long Seed { get; set; } = Defaults.Seed;
     [Option("--bf16", Help = "bf16 mixed precision")] public bool BFloat16 { get; set; }
 }
 
@@ -63,6 +66,8 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
         return n;
     }
 
+    // An interrupt: the trainer stops at a step boundary, Tune's live view says "stopped at step N" and how to
+    // resume, and Tune throws the OperationCanceledException that ends the cell as interrupted.
     protected override Task RunAsync(TrainOptions o, IMagicContext context)
     {
         var cancel = context.Host.Cancellation;
@@ -77,19 +82,19 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
                 var trainer = Tune.CreateTrainer(model, data, options);
                 // The variable exists before the run, so an interrupted run can be continued.
                 context.SetVariable(SessionVariables.Trainer, trainer);
-                RunInterruptible(() => Tune.Continue(trainer, cancel), context);
+                Tune.Continue(trainer, cancel);
                 break;
             }
             case "step":
             {
                 int n = StepCount(o);
                 var trainer = SessionVariables.RequireTrainer(context);
-                RunInterruptible(() => Tune.Step(trainer, n, cancel), context);
+                Tune.Step(trainer, n, cancel);
                 break;
             }
             case "continue":
                 if (o.Count is not null) throw new MagicUsageException($"continue takes no count, got '{o.Count}'");
-                RunInterruptible(() => Tune.Continue(SessionVariables.RequireTrainer(context), cancel), context);
+                Tune.Continue(SessionVariables.RequireTrainer(context), cancel);
                 break;
             case "stop":
                 if (o.Count is not null) throw new MagicUsageException($"stop takes no count, got '{o.Count}'");
@@ -97,17 +102,5 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
                 break;
         }
         return Task.CompletedTask;
-    }
-
-    // The trainer stops at a step boundary and the view says "stopped at step N"; the cell still ends as
-    // interrupted (the kernel reports KeyboardInterrupt), so queued cells of a "Run All" do not run on.
-    static void RunInterruptible(Func<StopReason> run, IMagicContext context)
-    {
-        try { run(); }
-        catch (OperationCanceledException)
-        {
-            context.Out.WriteLine("interrupted: #!train continue resumes");
-            throw;
-        }
     }
 }

@@ -25,16 +25,38 @@ public sealed record DataConfig
     public bool Packing { get; init; }
 }
 
+/// <summary>
+/// The defaults of the trainer section: those of <see cref="TrainerOptions"/>, so a YAML run, <c>#!train</c> and
+/// <c>new TrainerOptions { … }</c> mean the same thing when a key is left out.
+/// </summary>
+static class TrainerDefaults
+{
+    public static TrainerOptions Options { get; } = new();
+    public static double LearningRate => Options.LearningRate;
+    public static string ScheduleName => Options.Schedule.ToString().ToLowerInvariant();
+}
+
+/// <summary>The defaults of the adapter section: those of <see cref="LoraConfig"/>.</summary>
+static class LoraDefaults
+{
+    static readonly LoraConfig Config = new();
+    public static int R => Config.R;
+    public static double Alpha => Config.Alpha;
+    public static double Dropout => Config.Dropout;
+    public static bool UseRsLora => Config.UseRsLora;
+    public static LoraTargets Targets => Config.Targets;
+}
+
 /// <summary>The adapter section: lora, qlora or full fine-tuning.</summary>
 public sealed record AdapterConfig
 {
     /// <summary>lora, qlora or full.</summary>
     public string Mode { get; init; } = "lora";
-    public int R { get; init; } = 8;
-    public double Alpha { get; init; } = 16;
-    public double Dropout { get; init; } = 0.05;
+    public int R { get; init; } = LoraDefaults.R;
+    public double Alpha { get; init; } = LoraDefaults.Alpha;
+    public double Dropout { get; init; } = LoraDefaults.Dropout;
     /// <summary>Module names, ["all-linear"], or null when <see cref="TargetsRegex"/> is set.</summary>
-    public IReadOnlyList<string>? Targets { get; init; } = ["q_proj", "v_proj"];
+    public IReadOnlyList<string>? Targets { get; init; } = LoraDefaults.Targets.ModuleNames;
     /// <summary>A regular expression over full module paths (targets: {regex: ...}).</summary>
     public string? TargetsRegex { get; init; }
     public bool RsLora { get; init; }
@@ -54,18 +76,18 @@ public sealed record TrainerConfig
 {
     public int? Steps { get; init; }
     public int? Epochs { get; init; }
-    public double Lr { get; init; } = 2e-4;
-    public string Schedule { get; init; } = "linear";
+    public double Lr { get; init; } = TrainerDefaults.LearningRate;
+    public string Schedule { get; init; } = TrainerDefaults.ScheduleName;
     public int Warmup { get; init; }
-    public int Batch { get; init; } = 4;
-    public int Accum { get; init; } = 1;
+    public int Batch { get; init; } = TrainerDefaults.Options.BatchSize;
+    public int Accum { get; init; } = TrainerDefaults.Options.GradientAccumulation;
     /// <summary>Max gradient norm; null disables clipping.</summary>
-    public double? Clip { get; init; } = 1.0;
+    public double? Clip { get; init; } = TrainerDefaults.Options.MaxGradNorm;
     public double WeightDecay { get; init; }
     public int? EvalEvery { get; init; }
     public int? EarlyStoppingPatience { get; init; }
     public double EarlyStoppingMinDelta { get; init; }
-    public long Seed { get; init; } = 42;
+    public long Seed { get; init; } = TrainerDefaults.Options.Seed;
     public string Device { get; init; } = "cpu";
     /// <summary>float32 or bfloat16.</summary>
     public string DType { get; init; } = "float32";
@@ -80,7 +102,7 @@ public sealed record TrainerConfig
         MaxSteps = Steps, Epochs = Epochs, LearningRate = Lr, Schedule = LrSchedule.ParseKind(Schedule), WarmupSteps = Warmup,
         BatchSize = Batch, GradientAccumulation = Accum, MaxGradNorm = Clip, WeightDecay = WeightDecay, EvalEvery = EvalEvery,
         EarlyStoppingPatience = EarlyStoppingPatience, EarlyStoppingMinDelta = EarlyStoppingMinDelta, Seed = Seed,
-        Precision = DType == "bfloat16" ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32, GradientCheckpointing = GradientCheckpointing,
+        Precision = Torch.ScalarTypes.Parse(DType) == Torch.ScalarType.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32, GradientCheckpointing = GradientCheckpointing,
     };
 }
 
@@ -99,7 +121,7 @@ public sealed record TrainerConfig
 ///   mode: lora                    # lora | qlora | full
 ///   r: 8
 ///   alpha: 16
-///   dropout: 0.05
+///   dropout: 0.05                 # default 0 (LoraConfig.Dropout)
 ///   targets: [q_proj, k_proj, v_proj, o_proj]   # or all-linear, or {regex: '...'}
 ///   rslora: false
 ///   modules_to_save: [embed_tokens]  # optional: modules trained in full (new words, new tokens)
@@ -343,7 +365,7 @@ public sealed record TrainConfig
         AdapterConfig ReadAdapter(YamlMappingNode node)
         {
             var k = Keys(node, "adapter.", AdapterKeys);
-            IReadOnlyList<string>? targets = ["q_proj", "v_proj"];
+            IReadOnlyList<string>? targets = LoraDefaults.Targets.ModuleNames;
             string? regex = null;
             if (k.TryGetValue("targets", out var t) && !IsNull(t))
             {
@@ -378,14 +400,25 @@ public sealed record TrainConfig
             return new AdapterConfig
             {
                 Mode = mode,
-                R = OptInt(k, "r", "adapter.r", 1) ?? 8,
-                Alpha = Number(k, "alpha", "adapter.alpha", 16, v => v > 0, "a number > 0"),
-                Dropout = Number(k, "dropout", "adapter.dropout", 0.05, v => v >= 0 && v < 1, "a number in [0, 1)"),
+                R = OptInt(k, "r", "adapter.r", 1) ?? LoraDefaults.R,
+                Alpha = Number(k, "alpha", "adapter.alpha", LoraDefaults.Alpha, v => v > 0, "a number > 0"),
+                Dropout = Number(k, "dropout", "adapter.dropout", LoraDefaults.Dropout, v => v >= 0 && v < 1, "a number in [0, 1)"),
                 Targets = targets,
                 TargetsRegex = regex,
-                RsLora = Bool(k, "rslora", "adapter.rslora", false),
+                RsLora = Bool(k, "rslora", "adapter.rslora", LoraDefaults.UseRsLora),
                 ModulesToSave = modulesToSave,
             };
+        }
+
+        // float32 or bfloat16, in any spelling the one dtype parser (ScalarTypes.Parse) reads; kept as its canonical name.
+        string TrainingDType(string value, YamlNode? node)
+        {
+            Torch.ScalarType? type = null;
+            try { type = Torch.ScalarTypes.Parse(value); }
+            catch (ArgumentException) { }
+            return type is Torch.ScalarType.Float32 or Torch.ScalarType.BFloat16
+                ? Torch.ScalarTypes.Name(type.Value)
+                : throw Error(node, "trainer.dtype", $"expected one of float32, bfloat16 (or fp32, bf16), got '{value}'");
         }
 
         TrainerConfig ReadTrainer(YamlMappingNode node)
@@ -395,7 +428,7 @@ public sealed record TrainConfig
             var epochs = OptInt(k, "epochs", "trainer.epochs", 1);
             if (steps is null && epochs is null) throw Error(node, "trainer.steps", "give trainer.steps or trainer.epochs");
             if (steps is not null && epochs is not null) throw Error(k["epochs"], "trainer.epochs", "give trainer.steps or trainer.epochs, not both");
-            double? clip = 1.0;
+            double? clip = TrainerDefaults.Options.MaxGradNorm;
             if (k.TryGetValue("clip", out var c))
             {
                 if (IsNull(c) || c is YamlScalarNode { Value: "false" or "none" }) clip = null;
@@ -419,35 +452,31 @@ public sealed record TrainConfig
             var device = OptString(k, "device", "trainer.device") ?? "cpu";
             try { Torch.Device.ParseSpec(device); }
             catch (ArgumentException) { throw Error(k["device"], "trainer.device", $"expected cpu, cuda or cuda:N, got '{device}'"); }
-            var dtype = Choice(k, "dtype", "trainer.dtype", "float32", "float32", "fp32", "bf16", "bfloat16") switch
-            {
-                "bf16" or "bfloat16" => "bfloat16",
-                _ => "float32",
-            };
+            var dtype = TrainingDType(OptString(k, "dtype", "trainer.dtype") ?? "float32", k.GetValueOrDefault("dtype"));
             var eval = OptInt(k, "eval_every", "trainer.eval_every", 1);
             if (patience is not null && eval is null)
                 throw Error(k["early_stopping"], "trainer.early_stopping", "needs trainer.eval_every (early stopping watches the periodic evaluations)");
             long seed = k.TryGetValue("seed", out var sn) && !IsNull(sn)
                 ? (sn is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain } ss && long.TryParse(ss.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var sv) ? sv : throw Error(sn, "trainer.seed", $"expected an integer, got {Describe(sn)}"))
-                : 42;
+                : TrainerDefaults.Options.Seed;
             return new TrainerConfig
             {
                 Steps = steps,
                 Epochs = epochs,
-                Lr = Number(k, "lr", "trainer.lr", 2e-4, v => v > 0, "a number > 0"),
-                Schedule = Choice(k, "schedule", "trainer.schedule", "linear", "constant", "linear", "cosine"),
-                Warmup = OptInt(k, "warmup", "trainer.warmup", 0) ?? 0,
-                Batch = OptInt(k, "batch", "trainer.batch", 1) ?? 4,
-                Accum = OptInt(k, "accum", "trainer.accum", 1) ?? 1,
+                Lr = Number(k, "lr", "trainer.lr", TrainerDefaults.LearningRate, v => v > 0, "a number > 0"),
+                Schedule = Choice(k, "schedule", "trainer.schedule", TrainerDefaults.ScheduleName, "constant", "linear", "cosine"),
+                Warmup = OptInt(k, "warmup", "trainer.warmup", 0) ?? TrainerDefaults.Options.WarmupSteps,
+                Batch = OptInt(k, "batch", "trainer.batch", 1) ?? TrainerDefaults.Options.BatchSize,
+                Accum = OptInt(k, "accum", "trainer.accum", 1) ?? TrainerDefaults.Options.GradientAccumulation,
                 Clip = clip,
-                WeightDecay = Number(k, "weight_decay", "trainer.weight_decay", 0, v => v >= 0, "a number ≥ 0"),
+                WeightDecay = Number(k, "weight_decay", "trainer.weight_decay", TrainerDefaults.Options.WeightDecay, v => v >= 0, "a number ≥ 0"),
                 EvalEvery = eval,
                 EarlyStoppingPatience = patience,
                 EarlyStoppingMinDelta = minDelta,
                 Seed = seed,
                 Device = device,
                 DType = dtype,
-                GradientCheckpointing = Bool(k, "gradient_checkpointing", "trainer.gradient_checkpointing", false),
+                GradientCheckpointing = Bool(k, "gradient_checkpointing", "trainer.gradient_checkpointing", TrainerDefaults.Options.GradientCheckpointing),
                 LogEvery = OptInt(k, "log_every", "trainer.log_every", 1) ?? 1,
                 CheckpointEvery = OptInt(k, "checkpoint_every", "trainer.checkpoint_every", 1),
             };

@@ -74,6 +74,8 @@ public static class TrainRun
 
         int logEvery = config.Trainer.LogEvery;
         int width = trainer.TotalSteps.ToString(CultureInfo.InvariantCulture).Length;
+        // The bf16 cast happens when the run starts and outlives it (docs/tuning.md): say so.
+        trainer.Started += s => { if (s.CastModelFrom is { } from) log($"model: cast from {from} to bfloat16 for bf16 training"); };
         trainer.StepCompleted += s =>
         {
             if (s.Step % logEvery == 0 || s.Step == trainer.TotalSteps) log(ProgressLine(s, trainer.TotalSteps, width));
@@ -117,23 +119,10 @@ public static class TrainRun
     /// <summary>The model folder: the config's path, or datasets/starter for "starter".</summary>
     public static string ModelFolder(TrainConfig config)
     {
-        if (config.Model != "starter")
-        {
-            var path = config.Resolve(config.Model);
-            if (!Directory.Exists(path)) throw new TrainConfigException(config.SourceFile, null, "model", $"'{config.Model}' is not a folder (expected a Hugging Face model folder or \"starter\")");
-            return path;
-        }
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "datasets", "starter");
-                if (File.Exists(Path.Combine(candidate, "config.json")))
-                {
-                    if (!File.Exists(Path.Combine(candidate, "model.safetensors")))
-                        throw new TrainConfigException(config.SourceFile, null, "model", $"the starter model at {candidate} has no weights yet (model.safetensors); run ./tunebook pretrain first");
-                    return candidate;
-                }
-            }
-        throw new TrainConfigException(config.SourceFile, null, "model", "\"starter\": cannot find datasets/starter (run from the Tunebook checkout)");
+        ArgumentNullException.ThrowIfNull(config);
+        // A folder is relative to the config file; "starter" is found in the repository (RepositoryPaths).
+        var model = config.Model.Equals(RepositoryPaths.Starter, StringComparison.OrdinalIgnoreCase) ? config.Model : config.Resolve(config.Model);
+        try { return RepositoryPaths.ModelFolder(model); }
+        catch (IOException e) { throw new TrainConfigException(config.SourceFile, null, "model", e.Message); }
     }
 }

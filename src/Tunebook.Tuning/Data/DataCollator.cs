@@ -26,12 +26,14 @@ public sealed record CollatedBatch
     /// <summary>Trained tokens in the batch: the denominator of the token-normalised loss (sum over accumulated
     /// micro-batches for the step's loss).</summary>
     public long TargetTokens => TargetTokensPerRow.Sum();
+    /// <summary>Input tokens that are not padding.</summary>
+    public long Tokens => AttentionMask.LongCount(m => m != 0);
     /// <summary>Whether any row is padded.</summary>
     public bool Padded => AttentionMask.Any(m => m == 0);
 }
 
 /// <summary>
-/// Pads rows to the longest in the batch (right padding with the tokenizer's pad id, labels −100, attention mask 0;
+/// The one collator of the project (prepared data and <see cref="Training.InMemoryTrainingData"/> alike): pads rows to the longest in the batch (right padding with the tokenizer's pad id, labels −100, attention mask 0;
 /// packed rows also get segment and position ids, 0 on padding), and orders rows into per-epoch batches.
 /// </summary>
 public sealed class DataCollator(int padTokenId)
@@ -40,7 +42,7 @@ public sealed class DataCollator(int padTokenId)
     public int PadTokenId { get; } = padTokenId;
 
     /// <summary>Trained tokens of one row: labels at positions 1.. that are not −100 (after the causal shift the first
-    /// label is never predicted). Matches <c>TrainingBatch.TargetTokens</c>.</summary>
+    /// label is never predicted). The batch counts them here, on the host, once.</summary>
     public static int TargetTokens(IReadOnlyList<int> labels)
     {
         int n = 0;

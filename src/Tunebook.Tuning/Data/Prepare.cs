@@ -38,7 +38,7 @@ public sealed partial class RawDataset
 
         // 1. Render. A template error (roles that do not alternate, raise_exception) concerns one example.
         var rendered = new List<(RawExample Raw, ExampleText Text)>(Count);
-        foreach (var raw in rows)
+        foreach (var raw in _rows)
         {
             try { rendered.Add((raw, renderer.Render(raw))); }
             catch (Exception e) when (e is TemplateException or InvalidOperationException && chosen is not null)

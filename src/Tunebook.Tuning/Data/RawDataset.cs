@@ -39,13 +39,13 @@ public sealed record RawExample
 /// </summary>
 public sealed partial class RawDataset : IReadOnlyList<RawExample>
 {
-    readonly IReadOnlyList<RawExample> rows;
+    readonly IReadOnlyList<RawExample> _rows;
 
     internal RawDataset(string source, DataFormat format, IReadOnlyList<RawExample> rows, IReadOnlyList<DataLoadException> skipped)
     {
         Source = source;
         Format = format;
-        this.rows = rows;
+        _rows = rows;
         SkippedRows = skipped;
     }
 
@@ -56,20 +56,20 @@ public sealed partial class RawDataset : IReadOnlyList<RawExample>
     public DataFormat Format { get; }
 
     /// <summary>The examples in file order.</summary>
-    public IReadOnlyList<RawExample> Rows => rows;
+    public IReadOnlyList<RawExample> Rows => _rows;
 
     /// <summary>Rows left out because they were malformed (only with <see cref="LoadOptions.SkipBadRows"/>), each
     /// with its file, line and field.</summary>
     public IReadOnlyList<DataLoadException> SkippedRows { get; }
 
     /// <summary>Number of examples.</summary>
-    public int Count => rows.Count;
+    public int Count => _rows.Count;
 
     /// <summary>The example at <paramref name="index"/>.</summary>
-    public RawExample this[int index] => rows[index];
+    public RawExample this[int index] => _rows[index];
 
     /// <inheritdoc/>
-    public IEnumerator<RawExample> GetEnumerator() => rows.GetEnumerator();
+    public IEnumerator<RawExample> GetEnumerator() => _rows.GetEnumerator();
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>"RawDataset: 312 chat examples from data/train.jsonl (2 bad rows skipped)".</summary>

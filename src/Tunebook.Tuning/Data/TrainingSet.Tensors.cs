@@ -13,7 +13,10 @@ public sealed partial class TrainingSet : ITrainingData
 /// <summary>Turns plain-array batches into the trainer's tensors.</summary>
 public static class CollatedBatchTensors
 {
-    /// <summary>The batch as int64 tensors [B, T]; the attention mask is left out when nothing is padded and no row is packed.</summary>
+    /// <summary>
+    /// The batch as int64 tensors [B, T], carrying the host-side counts (target tokens, tokens) so nobody counts them
+    /// again on tensors; the attention mask is left out when nothing is padded and no row is packed.
+    /// </summary>
     public static TrainingBatch ToTensors(this CollatedBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -25,6 +28,6 @@ public static class CollatedBatchTensors
             needMask ? torch.tensor(batch.AttentionMask, shape) : null,
             batch.SegmentIds is { } s ? torch.tensor(s, shape) : null,
             batch.PositionIds is { } p ? torch.tensor(p, shape) : null,
-            batch.RowIndices);
+            batch.RowIndices, batch.TargetTokensPerRow, batch.Tokens);
     }
 }

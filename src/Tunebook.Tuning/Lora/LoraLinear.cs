@@ -40,12 +40,6 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     /// <summary>Output width.</summary>
     public long OutFeatures { get; }
 
-    /// <summary>
-    /// Dtype the adapter computes in; null means the input's dtype. The trainer sets this for bf16 mixed
-    /// precision (fp32 master weights, bf16 compute).
-    /// </summary>
-    public ScalarType? ComputeDType { get; set; }
-
     LoraLinear(Module<Tensor, Tensor> baseLayer, long inFeatures, long outFeatures, bool fanInFanOut, Device device,
         int r, double alpha, double dropout, bool rslora)
     {
@@ -92,7 +86,9 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var result = base_layer.forward(x);
-        var dtype = ComputeDType ?? x.dtype;
+        // The adapter computes in the input's dtype (bf16 under mixed precision, where the float32
+        // master weights live in the trainer, not here).
+        var dtype = x.dtype;
         var a = lora_A.weight.dtype == dtype ? lora_A.weight : lora_A.weight.to(dtype);
         var b = lora_B.weight.dtype == dtype ? lora_B.weight : lora_B.weight.to(dtype);
         var input = x.dtype == dtype ? x : x.to(dtype);

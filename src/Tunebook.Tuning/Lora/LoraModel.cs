@@ -17,21 +17,21 @@ namespace Tunebook.Tuning.Lora;
 /// </summary>
 public sealed class LoraModel
 {
-    readonly Dictionary<string, LoraLinear> layers;
+    readonly Dictionary<string, LoraLinear> _layers;
     // Modules trained in full (modules_to_save) and a copy of each one's original parameters, so the
     // adapters can be switched off (base model) and unloaded exactly.
-    readonly Dictionary<string, (Module Module, Dictionary<string, Tensor> Original)> saved;
+    readonly Dictionary<string, (Module Module, Dictionary<string, Tensor> Original)> _saved;
 
     LoraModel(CausalLM model, LoraConfig config, Dictionary<string, LoraLinear> layers, Dictionary<string, (Module, Dictionary<string, Tensor>)> saved)
     {
         Model = model;
         Config = config;
-        this.layers = layers;
-        this.saved = saved;
+        _layers = layers;
+        _saved = saved;
     }
 
     /// <summary>Modules trained in full beside the adapters (<see cref="LoraConfig.ModulesToSave"/>), by dotted path.</summary>
-    public IReadOnlyDictionary<string, Module> SavedModules => saved.ToDictionary(kv => kv.Key, kv => kv.Value.Module);
+    public IReadOnlyDictionary<string, Module> SavedModules => _saved.ToDictionary(kv => kv.Key, kv => kv.Value.Module);
 
     /// <summary>The model, with its target layers replaced by <see cref="LoraLinear"/> layers.</summary>
     public CausalLM Model { get; }
@@ -40,13 +40,13 @@ public sealed class LoraModel
     public LoraConfig Config { get; }
 
     /// <summary>The adapted layers by dotted module path ("model.layers.0.self_attn.q_proj"), in model order.</summary>
-    public IReadOnlyDictionary<string, LoraLinear> Layers => layers;
+    public IReadOnlyDictionary<string, LoraLinear> Layers => _layers;
 
     /// <summary>True when any adapted layer's base weight is NF4 (QLoRA).</summary>
-    public bool IsQuantized => layers.Values.Any(l => l.base_layer is Quantization.Nf4Linear);
+    public bool IsQuantized => _layers.Values.Any(l => l.base_layer is Quantization.Nf4Linear);
 
     /// <summary>True when the base layers store weights [in, out] (GPT-2's Conv1D; PEFT's fan_in_fan_out).</summary>
-    public bool FanInFanOut => layers.Values.Any(l => l.FanInFanOut);
+    public bool FanInFanOut => _layers.Values.Any(l => l.FanInFanOut);
 
     /// <summary>
     /// Freezes every parameter of <paramref name="model"/> and wraps each target layer in a
@@ -157,8 +157,8 @@ public sealed class LoraModel
                 trained.Add((target, target.detach().clone().DetachFromDisposeScope()));
                 if (value is null) target.detach().zero_(); else target.detach().copy_(value);
             }
-            foreach (var layer in layers.Values) Replace(layer.lora_B.weight, null);
-            foreach (var (module, original) in saved.Values)
+            foreach (var layer in _layers.Values) Replace(layer.lora_B.weight, null);
+            foreach (var (module, original) in _saved.Values)
                 foreach (var (name, p) in module.named_parameters()) Replace(p, original[name]);
         }
         return new Restore(trained);
@@ -186,12 +186,12 @@ public sealed class LoraModel
     public Dictionary<string, Tensor> AdapterStateDict()
     {
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (path, layer) in layers)
+        foreach (var (path, layer) in _layers)
         {
             result[PeftKey(path, "lora_A")] = layer.lora_A.weight.detach();
             result[PeftKey(path, "lora_B")] = layer.lora_B.weight.detach();
         }
-        foreach (var (path, (module, _)) in saved)
+        foreach (var (path, (module, _)) in _saved)
             foreach (var (name, p) in module.named_parameters())
                 result.TryAdd(PeftSavedKey(path, name), p.detach());
         return result;
@@ -211,7 +211,7 @@ public sealed class LoraModel
     /// </summary>
     public CausalLM MergeAndUnload(ScalarType? dtype = null)
     {
-        foreach (var (path, layer) in layers)
+        foreach (var (path, layer) in _layers)
         {
             var merged = layer.Merge(dtype);
             Model.ReplaceModule(path, merged);
@@ -219,7 +219,7 @@ public sealed class LoraModel
             if (layer.base_layer is Quantization.Nf4Linear q) q.Weight.Dispose();
             layer.Dispose();
         }
-        layers.Clear();
+        _layers.Clear();
         // Fully trained modules keep their trained weights; they are ordinary frozen weights from now on.
         ReleaseSaved(restoreOriginal: false);
         return Model;
@@ -229,14 +229,14 @@ public sealed class LoraModel
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        foreach (var (module, original) in saved.Values)
+        foreach (var (module, original) in _saved.Values)
         {
             foreach (var (name, p) in module.named_parameters())
                 if (restoreOriginal) p.detach().copy_(original[name]);
             module.requires_grad_(false);
             foreach (var t in original.Values) t.Dispose();
         }
-        saved.Clear();
+        _saved.Clear();
     }
 
     /// <summary>
@@ -245,13 +245,13 @@ public sealed class LoraModel
     /// </summary>
     public CausalLM Unload()
     {
-        foreach (var (path, layer) in layers)
+        foreach (var (path, layer) in _layers)
         {
             Model.ReplaceModule(path, layer.base_layer);
             layer.lora_A.Dispose();
             layer.lora_B.Dispose();
         }
-        layers.Clear();
+        _layers.Clear();
         ReleaseSaved(restoreOriginal: true);
         return Model;
     }
@@ -265,7 +265,7 @@ public sealed class LoraModel
         ArgumentNullException.ThrowIfNull(tensors);
         var errors = new List<string>();
         var expected = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (path, layer) in layers)
+        foreach (var (path, layer) in _layers)
         {
             foreach (var (matrix, weight) in new[] { ("lora_A", layer.lora_A.weight), ("lora_B", layer.lora_B.weight) })
             {
@@ -273,17 +273,17 @@ public sealed class LoraModel
                 expected.Add(key);
                 if (!tensors.TryGetValue(key, out var t)) { errors.Add($"missing tensor '{key}'"); continue; }
                 if (!t.shape.SequenceEqual(weight.shape))
-                    errors.Add($"tensor '{key}' has shape {ShapeText.Format(t.shape)}, the model's {matrix} of {path} needs {ShapeText.Format(weight.shape)}");
+                    errors.Add($"tensor '{key}' has shape {Tensor.ShapeString(t.shape)}, the model's {matrix} of {path} needs {Tensor.ShapeString(weight.shape)}");
             }
         }
-        foreach (var (path, (module, _)) in saved)
+        foreach (var (path, (module, _)) in _saved)
             foreach (var (name, p) in module.named_parameters())
             {
                 var key = PeftSavedKey(path, name);
                 expected.Add(key);
                 if (!tensors.TryGetValue(key, out var t)) { errors.Add($"missing tensor '{key}' (modules_to_save)"); continue; }
                 if (!t.shape.SequenceEqual(p.shape))
-                    errors.Add($"tensor '{key}' has shape {ShapeText.Format(t.shape)}, the model's {path}.{name} is {ShapeText.Format(p.shape)}");
+                    errors.Add($"tensor '{key}' has shape {Tensor.ShapeString(t.shape)}, the model's {path}.{name} is {Tensor.ShapeString(p.shape)}");
             }
         foreach (var key in tensors.Keys)
             if (!expected.Contains(key))
@@ -293,12 +293,12 @@ public sealed class LoraModel
                 (errors.Count > 20 ? $"\n  … and {errors.Count - 20} more" : ""));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        foreach (var (path, layer) in layers)
+        foreach (var (path, layer) in _layers)
         {
             layer.lora_A.weight.copy_(tensors[PeftKey(path, "lora_A")]);
             layer.lora_B.weight.copy_(tensors[PeftKey(path, "lora_B")]);
         }
-        foreach (var (path, (module, _)) in saved)
+        foreach (var (path, (module, _)) in _saved)
             foreach (var (name, p) in module.named_parameters())
                 p.detach().copy_(tensors[PeftSavedKey(path, name)]);
     }

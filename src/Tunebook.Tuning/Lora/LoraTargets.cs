@@ -14,15 +14,15 @@ namespace Tunebook.Tuning.Lora;
 /// </summary>
 public sealed class LoraTargets
 {
-    readonly string[]? names;
-    readonly Regex? regex;
-    readonly string? pattern;
+    readonly string[]? _names;
+    readonly Regex? _regex;
+    readonly string? _pattern;
 
     LoraTargets(string[]? names, Regex? regex, bool allLinear, string description, string? pattern = null)
     {
-        this.names = names;
-        this.regex = regex;
-        this.pattern = pattern;
+        _names = names;
+        _regex = regex;
+        _pattern = pattern;
         AllLinear = allLinear;
         Description = description;
     }
@@ -65,18 +65,18 @@ public sealed class LoraTargets
     public string Description { get; }
 
     /// <summary>The names as given (null for regex and all-linear).</summary>
-    public IReadOnlyList<string>? ModuleNames => names;
+    public IReadOnlyList<string>? ModuleNames => _names;
 
     /// <summary>The regex pattern as given (null otherwise).</summary>
-    public string? Pattern => pattern;
+    public string? Pattern => _pattern;
 
     /// <summary>Whether the module at <paramref name="path"/> is a target (it must also be a linear layer).</summary>
     public bool Matches(string path, Module module)
     {
         if (!IsLinear(module)) return false;
         if (AllLinear) return !IsOutputHead(path);
-        if (regex is not null) return regex.IsMatch(path);
-        foreach (var n in names!)
+        if (_regex is not null) return _regex.IsMatch(path);
+        foreach (var n in _names!)
             if (path == n || path.EndsWith("." + n, StringComparison.Ordinal)) return true;
         return false;
     }

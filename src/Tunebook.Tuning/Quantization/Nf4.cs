@@ -25,6 +25,13 @@ public static class Nf4
     public const int ScaleBlockSize = 256;
 
     /// <summary>
+    /// Bytes an NF4 tensor holds per weight, from the block sizes: half a byte of code, one 8-bit absmax code
+    /// per <see cref="BlockSize"/> weights and one float32 scale per <see cref="ScaleBlockSize"/> blocks
+    /// (≈ 0.516 bytes, 4.127 bits). Padding of the last block and the one float32 offset per tensor come on top.
+    /// </summary>
+    public const double BytesPerWeight = 0.5 + 1.0 / BlockSize + 4.0 / ((double)BlockSize * ScaleBlockSize);
+
+    /// <summary>
     /// The 16 NF4 values, computed from the definition: the quantiles of N(0, 1) at 8 evenly spaced
     /// probabilities from δ to ½ for the positive half and 7 for the negative half (so that 0 is exactly
     /// representable and the table is asymmetric), divided by the largest so they span [−1, 1]. δ is
@@ -116,17 +123,17 @@ public static class Nf4
             offset.DetachFromDisposeScope());
     }
 
-    static readonly Dictionary<Device, (Tensor Table, Tensor Map)> tables = new();
+    static readonly Dictionary<Device, (Tensor Table, Tensor Map)> _tables = new();
 
     /// <summary>The code table and dynamic map as float32 tensors on <paramref name="device"/>, shared by every NF4 tensor there.</summary>
     internal static (Tensor Table, Tensor Map) Tables(Device device)
     {
-        lock (tables)
+        lock (_tables)
         {
-            if (!tables.TryGetValue(device, out var t))
+            if (!_tables.TryGetValue(device, out var t))
             {
                 t = (torch.tensor(CodeTable, device: device).DetachFromDisposeScope(), torch.tensor(DynamicMap, device: device).DetachFromDisposeScope());
-                tables[device] = t;
+                _tables[device] = t;
             }
             return t;
         }

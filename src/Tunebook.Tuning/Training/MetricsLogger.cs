@@ -10,18 +10,18 @@ namespace Tunebook.Tuning.Training;
 /// </summary>
 public sealed class MetricsLogger : IDisposable
 {
-    readonly Trainer trainer;
-    readonly StreamWriter writer;
+    readonly Trainer _trainer;
+    readonly StreamWriter _writer;
 
     /// <summary>Starts logging <paramref name="trainer"/>'s events to <paramref name="path"/> (appending when it exists, as after a resume).</summary>
     public MetricsLogger(Trainer trainer, string path)
     {
-        this.trainer = trainer ?? throw new ArgumentNullException(nameof(trainer));
+        _trainer = trainer ?? throw new ArgumentNullException(nameof(trainer));
         ArgumentNullException.ThrowIfNull(path);
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
-        writer = new StreamWriter(path, append: true, new UTF8Encoding(false));
+        _writer = new StreamWriter(path, append: true, new UTF8Encoding(false));
         FilePath = path;
-        trainer.EventRaised += Write;
+        _trainer.EventRaised += Write;
     }
 
     /// <summary>The file written.</summary>
@@ -32,13 +32,13 @@ public sealed class MetricsLogger : IDisposable
 
     void Write(TrainingEvent e)
     {
-        writer.WriteLine(ToJsonLine(e));
-        writer.Flush();
+        _writer.WriteLine(ToJsonLine(e));
+        _writer.Flush();
     }
 
     public void Dispose()
     {
-        trainer.EventRaised -= Write;
-        writer.Dispose();
+        _trainer.EventRaised -= Write;
+        _writer.Dispose();
     }
 }

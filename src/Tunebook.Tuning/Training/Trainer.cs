@@ -23,30 +23,34 @@ namespace Tunebook.Tuning.Training;
 /// </summary>
 public sealed partial class Trainer : IDisposable
 {
-    readonly CausalLM model;
-    readonly ITrainingData train;
-    readonly ITrainingData? validation;
-    readonly List<(string Name, Parameter Param)> trainable;
+    readonly CausalLM _model;
+    readonly ITrainingData _train;
+    readonly ITrainingData? _validation;
+    readonly List<(string Name, Parameter Param)> _trainable;
     // With bf16 the optimizer updates float32 master copies; otherwise these are the parameters themselves.
-    readonly List<Parameter> optimized;
-    readonly Dictionary<Parameter, Parameter>? masters;
-    readonly AdamW optimizer;
-    readonly LrSchedule schedule;
-    readonly List<TrainingEvent> history = new();
-    readonly HashSet<int> reportedEmptyExamples = new();
-    readonly Stopwatch clock = new();
-    double elapsedBefore;
-    int[]? epochOrder;
-    int epochOrderFor = -1;
-    bool started;
-    bool resumed;
-    Dictionary<string, Tensor>? bestSnapshot;
-    int evalsWithoutImprovement;
-    int lastEvalStep = -1;
+    readonly List<Parameter> _optimized;
+    readonly Dictionary<Parameter, Parameter>? _masters;
+    readonly AdamW _optimizer;
+    readonly LrSchedule _schedule;
+    readonly List<TrainingEvent> _history = new();
+    readonly HashSet<int> _reportedEmptyExamples = new();
+    readonly Stopwatch _clock = new();
+    double _elapsedBefore;
+    int[]? _epochOrder;
+    int _epochOrderFor = -1;
+    bool _started;
+    bool _resumed;
+    bool _castDone;
+    Dictionary<string, Tensor>? _bestSnapshot;
+    int _evalsWithoutImprovement;
+    int _lastEvalStep = -1;
 
     /// <summary>
-    /// Prepares training of <paramref name="model"/>'s parameters that have requires_grad. For bf16
-    /// the model is converted to bfloat16 here (trainable weights keep float32 master copies).
+    /// Prepares training of <paramref name="model"/>'s parameters that have requires_grad. Nothing happens to
+    /// the model here: under bf16 the trainer keeps float32 master copies of the trainable weights and casts
+    /// the model to bfloat16 when the first run call starts (see <see cref="TrainingStarted.CastModelFrom"/>);
+    /// gradient checkpointing is switched to <see cref="TrainerOptions.GradientCheckpointing"/> for each run
+    /// call and put back when it returns.
     /// </summary>
     public Trainer(CausalLM model, ITrainingData train, ITrainingData? validation, TrainerOptions options)
     {
@@ -56,60 +60,87 @@ public sealed partial class Trainer : IDisposable
         options.Validate();
         if (train.Count == 0) throw new ArgumentException("Trainer: the training data has no examples");
         if (validation is { Count: 0 }) throw new ArgumentException("Trainer: the validation data has no examples (pass null for none)");
-        this.model = model;
-        this.train = train;
-        this.validation = validation;
+        _model = model;
+        _train = train;
+        _validation = validation;
         Options = options;
 
-        trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
-        if (trainable.Count == 0)
+        _trainable = _model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        if (_trainable.Count == 0)
             throw new InvalidOperationException("Trainer: the model has no trainable parameters; apply LoRA (LoraModel.Apply) or call model.requires_grad_(true) for full fine-tuning");
-        foreach (var (name, p) in trainable)
+        foreach (var (name, p) in _trainable)
             if (p.dtype != ScalarType.Float32)
                 throw new ArgumentException($"Trainer: trainable parameter '{name}' is {p.dtype.Name()}; trainable weights must be float32 (use Precision = BFloat16 for bf16 compute with float32 master weights)");
 
         if (options.Precision == TrainingPrecision.BFloat16)
         {
-            CheckBf16Support(model.Device);
-            masters = new Dictionary<Parameter, Parameter>(ReferenceEqualityComparer.Instance);
+            CheckBf16Support(_model.Device);
+            _masters = new Dictionary<Parameter, Parameter>(ReferenceEqualityComparer.Instance);
             using (var scope = torch.NewDisposeScope())
             using (torch.no_grad())
-                foreach (var (name, p) in trainable)
-                    masters[p] = new Parameter(p.clone()) { Name = name };
-            model.to(ScalarType.BFloat16);
-            optimized = trainable.Select(t => masters[t.Param]).ToList();
+                foreach (var (name, p) in _trainable)
+                    _masters[p] = new Parameter(p.clone()) { Name = name };
+            _optimized = _trainable.Select(t => _masters[t.Param]).ToList();
         }
         else
         {
-            optimized = trainable.Select(t => t.Param).ToList();
+            _optimized = _trainable.Select(t => t.Param).ToList();
         }
-        model.GradientCheckpointing = options.GradientCheckpointing;
 
-        optimizer = new AdamW(ParamGroups(), lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, eps: options.Epsilon, weight_decay: options.WeightDecay);
-        MicroBatchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        _optimizer = new AdamW(ParamGroups(), lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, eps: options.Epsilon, weight_decay: options.WeightDecay);
+        MicroBatchesPerEpoch = (_train.Count + options.BatchSize - 1) / options.BatchSize;
         StepsPerEpoch = (MicroBatchesPerEpoch + options.GradientAccumulation - 1) / options.GradientAccumulation;
         TotalSteps = options.MaxSteps ?? checked(options.Epochs!.Value * StepsPerEpoch);
-        schedule = new LrSchedule(options.Schedule, options.WarmupSteps, TotalSteps);
+        _schedule = new LrSchedule(options.Schedule, options.WarmupSteps, TotalSteps);
         torch.manual_seed(options.Seed);
+    }
+
+    /// <summary>
+    /// Under bf16, casts the model to bfloat16 (once; the float32 masters stay the weights the optimizer
+    /// updates) and returns the dtype it had, or null when nothing was cast. The cast is not undone when
+    /// a run ends: frozen float32 weights rounded to bfloat16 cannot be put back without a second copy of
+    /// the model, so the trainer states it instead (the started event, and the training view).
+    /// </summary>
+    ScalarType? CastModelForPrecision()
+    {
+        if (_masters is null || _castDone) return null;
+        _castDone = true;
+        var before = _model.DType;
+        if (_model.parameters().All(p => !p.is_floating_point() || p.dtype == ScalarType.BFloat16)) return null;
+        _model.to(ScalarType.BFloat16);
+        return before == ScalarType.BFloat16 ? null : before;
+    }
+
+    /// <summary>Switches gradient checkpointing to the options' setting for one run call; disposing puts back the model's own.</summary>
+    IDisposable CheckpointingForRun()
+    {
+        bool before = _model.GradientCheckpointing;
+        _model.GradientCheckpointing = Options.GradientCheckpointing;
+        return new Restore(() => _model.GradientCheckpointing = before);
+    }
+
+    sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
     }
 
     IEnumerable<ParamGroup> ParamGroups()
     {
-        if (Options.WeightDecay == 0) return [new ParamGroup(optimized)];
-        // As transformers does: no weight decay on biases and norm weights.
+        if (Options.WeightDecay == 0) return [new ParamGroup(_optimized)];
         var decay = new List<Parameter>();
         var noDecay = new List<Parameter>();
-        for (int i = 0; i < trainable.Count; i++)
-        {
-            var name = trainable[i].Name;
-            bool exempt = name.EndsWith("bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal);
-            (exempt ? noDecay : decay).Add(optimized[i]);
-        }
+        foreach (var p in _optimized) (DecaysWeight(p) ? decay : noDecay).Add(p);
         var groups = new List<ParamGroup>();
         if (decay.Count > 0) groups.Add(new ParamGroup(decay));
         if (noDecay.Count > 0) groups.Add(new ParamGroup(noDecay, weight_decay: 0));
         return groups;
     }
+
+    /// <summary>
+    /// Whether weight decay applies to <paramref name="parameter"/>: matrices (and higher-rank weights) decay,
+    /// vectors — biases and norm weights — do not, as in nanoGPT's configure_optimizers.
+    /// </summary>
+    public static bool DecaysWeight(Tensor parameter) => parameter.dim() >= 2;
 
     static void CheckBf16Support(Device device)
     {
@@ -130,7 +161,7 @@ public sealed partial class Trainer : IDisposable
     /// <summary>The options of this run.</summary>
     public TrainerOptions Options { get; }
     /// <summary>The model being trained.</summary>
-    public CausalLM Model => model;
+    public CausalLM Model => _model;
     /// <summary>Optimizer steps done.</summary>
     public int GlobalStep { get; private set; }
     /// <summary>Completed passes over the training data.</summary>
@@ -150,19 +181,23 @@ public sealed partial class Trainer : IDisposable
     /// <summary>Completed or EarlyStopped once finished; null while the run can continue.</summary>
     public StopReason? FinishReason { get; private set; }
     /// <summary>Learning rate the next step will use.</summary>
-    public double CurrentLearningRate => Options.LearningRate * schedule.Factor(GlobalStep);
+    public double CurrentLearningRate => Options.LearningRate * _schedule.Factor(GlobalStep);
     /// <summary>Step of the lowest validation loss so far.</summary>
     public int? BestStep { get; private set; }
     /// <summary>Lowest validation loss so far.</summary>
     public double? BestLoss { get; private set; }
     /// <summary>Every event so far, in order (for a resumed trainer, including the events before the checkpoint).</summary>
-    public IReadOnlyList<TrainingEvent> History => history;
+    public IReadOnlyList<TrainingEvent> History => _history;
     /// <summary>The step events of <see cref="History"/>.</summary>
-    public IEnumerable<StepCompleted> Steps => history.OfType<StepCompleted>();
+    public IEnumerable<StepCompleted> Steps => _history.OfType<StepCompleted>();
     /// <summary>The evaluation events of <see cref="History"/>.</summary>
-    public IEnumerable<Evaluated> Evaluations => history.OfType<Evaluated>();
+    public IEnumerable<Evaluated> Evaluations => _history.OfType<Evaluated>();
+    /// <summary>Whether the trainer has validation data (evaluations, best weights, early stopping).</summary>
+    public bool HasValidation => _validation is not null;
+    /// <summary>Whether the best evaluation's weights are put back at the end of the run (or by <see cref="Stop"/>).</summary>
+    public bool RestoresBestAtEnd => Options.RestoreBestAtEnd ?? Options.EarlyStoppingPatience is not null;
     /// <summary>Names of the trainable parameters.</summary>
-    public IReadOnlyList<string> TrainableParameterNames => trainable.Select(t => t.Name).ToList();
+    public IReadOnlyList<string> TrainableParameterNames => _trainable.Select(t => t.Name).ToList();
 
     // ---- events ---------------------------------------------------------------------------------
 
@@ -181,7 +216,7 @@ public sealed partial class Trainer : IDisposable
 
     void Raise(TrainingEvent e)
     {
-        history.Add(e);
+        _history.Add(e);
         switch (e)
         {
             case TrainingStarted s: Started?.Invoke(s); break;
@@ -231,38 +266,62 @@ public sealed partial class Trainer : IDisposable
     {
         if (IsFinished)
             throw new InvalidOperationException($"the run is finished ({FinishReason} at step {GlobalStep} of {TotalSteps}); create a new Trainer (or Resume with larger MaxSteps) to train further");
-        if (!started)
+        var castFrom = CastModelForPrecision();
+        if (!_started)
         {
-            started = true;
-            Raise(new TrainingStarted(GlobalStep, TotalSteps, StepsPerEpoch, trainable.Sum(t => t.Param.numel()), resumed));
+            _started = true;
+            Raise(new TrainingStarted(GlobalStep, TotalSteps, StepsPerEpoch, _trainable.Sum(t => t.Param.numel()), _resumed, castFrom?.Name()));
         }
-        clock.Start();
+        using var checkpointing = CheckpointingForRun();
+        _clock.Start();
         try
         {
             int done = 0;
             while (true)
             {
-                if (IsFinished) return Stop(FinishReason!.Value);
-                if (done >= maxSteps) return Stop(StopReason.Paused);
-                if (cancellationToken.IsCancellationRequested) return Stop(StopReason.Cancelled);
+                if (IsFinished) return Return(FinishReason!.Value);
+                if (done >= maxSteps) return Return(StopReason.Paused);
+                if (cancellationToken.IsCancellationRequested) return Return(StopReason.Cancelled);
                 TrainStep();
                 done++;
-                if (!IsFinished && condition is not null && condition(this)) return Stop(StopReason.Paused);
+                if (!IsFinished && condition is not null && condition(this)) return Return(StopReason.Paused);
             }
         }
         finally
         {
-            clock.Stop();
+            _clock.Stop();
         }
     }
 
-    StopReason Stop(StopReason reason)
+    StopReason Return(StopReason reason)
     {
         Raise(new TrainingStopped(GlobalStep, reason, BestStep, BestLoss));
         return reason;
     }
 
-    double Elapsed => elapsedBefore + clock.Elapsed.TotalSeconds;
+    /// <summary>
+    /// Ends a run early, by the user's decision: evaluates on the validation data (when there is some and the
+    /// last evaluation is older than the current step), puts back the best weights when
+    /// <see cref="RestoresBestAtEnd"/>, and says what it did. The trainer is not marked finished.
+    /// </summary>
+    public StopSummary Stop()
+    {
+        bool evaluated = false;
+        if (HasValidation && GlobalStep > 0 && Evaluations.LastOrDefault()?.Step != GlobalStep)
+        {
+            Evaluate();
+            evaluated = true;
+        }
+        bool restored = false;
+        if (RestoresBestAtEnd && BestStep is { } best && best != GlobalStep && _bestSnapshot is not null)
+        {
+            RestoreBest();
+            restored = true;
+        }
+        return new StopSummary(GlobalStep, evaluated, BestStep, BestLoss, restored);
+    }
+
+    double Elapsed => _elapsedBefore + _clock.Elapsed.TotalSeconds;
 
     // ---- one step -------------------------------------------------------------------------------
 
@@ -270,23 +329,23 @@ public sealed partial class Trainer : IDisposable
     {
         var stepClock = Stopwatch.StartNew();
         var group = NextGroup();
-        double lr = Options.LearningRate * schedule.Factor(GlobalStep);
+        double lr = Options.LearningRate * _schedule.Factor(GlobalStep);
         double loss = 0, gradNorm = 0;
         long targetTokens = 0, tokens = 0;
         using (var scope = torch.NewDisposeScope())
         {
-            model.train();
-            var batches = group.Select(train.Collate).ToList();
+            _model.train();
+            var batches = group.Select(_train.Collate).ToList();
             try
             {
                 foreach (var b in batches)
                 {
-                    targetTokens += b.TargetTokens();
-                    tokens += b.Tokens();
+                    targetTokens += b.TargetTokens;
+                    tokens += b.Tokens;
                     ReportEmptyExamples(b);
                 }
-                optimizer.zero_grad();
-                foreach (var p in trainable) p.Param.grad = null;
+                _optimizer.zero_grad();
+                foreach (var p in _trainable) p.Param.grad = null;
                 if (targetTokens == 0)
                 {
                     loss = double.NaN;
@@ -295,13 +354,13 @@ public sealed partial class Trainer : IDisposable
                 else
                 {
                     loss = ForwardBackward(batches, targetTokens);
-                    gradNorm = utils.clip_grad_norm_(optimized, Options.MaxGradNorm ?? double.PositiveInfinity);
-                    optimizer.lr = lr;
-                    optimizer.step();
-                    if (masters is not null) CopyMastersToModel();
+                    gradNorm = utils.clip_grad_norm_(_optimized, Options.MaxGradNorm ?? double.PositiveInfinity);
+                    _optimizer.lr = lr;
+                    _optimizer.step();
+                    if (_masters is not null) CopyMastersToModel();
                 }
-                optimizer.zero_grad();
-                foreach (var p in trainable) p.Param.grad = null;
+                _optimizer.zero_grad();
+                foreach (var p in _trainable) p.Param.grad = null;
             }
             finally
             {
@@ -313,7 +372,7 @@ public sealed partial class Trainer : IDisposable
         Raise(new StepCompleted(GlobalStep, FractionalEpoch, loss, lr, gradNorm, seconds > 0 ? tokens / seconds : 0,
             targetTokens, Elapsed, ProcessMemory.PeakResidentBytes()));
 
-        if (validation is not null && Options.EvalEvery is { } every && GlobalStep % every == 0) EvaluateAndTrack();
+        if (_validation is not null && Options.EvalEvery is { } every && GlobalStep % every == 0) EvaluateAndTrack();
         if (IsFinished) return; // early stopping
         if (GlobalStep >= TotalSteps) Finish(StopReason.Completed);
     }
@@ -325,19 +384,19 @@ public sealed partial class Trainer : IDisposable
     /// </summary>
     double ForwardBackward(IReadOnlyList<TrainingBatch> batches, long groupTargetTokens)
     {
-        var device = model.Device;
+        var device = _model.Device;
         double loss = 0;
         foreach (var b in batches)
         {
-            if (b.TargetTokens() == 0) continue;
+            if (b.TargetTokens == 0) continue;
             using var scope = torch.NewDisposeScope();
             var labels = b.Labels.to(device);
             double denominator = groupTargetTokens;
-            var value = model.ForwardBackward(b.InputIds,
+            var value = _model.ForwardBackward(b.InputIds,
                 logits => CausalLM.CausalLMLoss(logits, labels, reduction: "sum") / denominator,
                 b.AttentionMask, b.PositionIds, b.SegmentIds);
             loss += value.item<double>();
-            if (masters is not null) HarvestGradients();
+            if (_masters is not null) HarvestGradients();
         }
         return loss;
     }
@@ -350,13 +409,15 @@ public sealed partial class Trainer : IDisposable
     public double AccumulateGradients(IReadOnlyList<IReadOnlyList<int>> microBatches)
     {
         ArgumentNullException.ThrowIfNull(microBatches);
-        var batches = microBatches.Select(train.Collate).ToList();
+        CastModelForPrecision();
+        using var checkpointing = CheckpointingForRun();
+        var batches = microBatches.Select(_train.Collate).ToList();
         try
         {
-            model.train();
-            optimizer.zero_grad();
-            foreach (var p in trainable) p.Param.grad = null;
-            long tokens = batches.Sum(b => b.TargetTokens());
+            _model.train();
+            _optimizer.zero_grad();
+            foreach (var p in _trainable) p.Param.grad = null;
+            long tokens = batches.Sum(b => b.TargetTokens);
             return tokens == 0 ? double.NaN : ForwardBackward(batches, tokens);
         }
         finally
@@ -367,7 +428,7 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>The parameters the optimizer updates, by name: the trainable parameters, or their float32 masters under bf16.</summary>
     public IReadOnlyList<(string Name, Parameter Parameter)> OptimizedParameters =>
-        trainable.Select((t, i) => (t.Name, optimized[i])).ToList();
+        _trainable.Select((t, i) => (t.Name, _optimized[i])).ToList();
 
     /// <summary>The next accumulation group: up to GradientAccumulation micro-batches, never crossing an epoch boundary.</summary>
     List<int[]> NextGroup()
@@ -391,22 +452,22 @@ public sealed partial class Trainer : IDisposable
 
     int[] OrderOf(int epoch)
     {
-        if (epochOrderFor != epoch)
+        if (_epochOrderFor != epoch)
         {
-            epochOrder = DataOrder.ForEpoch(train.Count, Options.Seed, epoch, Options.Shuffle);
-            epochOrderFor = epoch;
+            _epochOrder = DataOrder.ForEpoch(_train.Count, Options.Seed, epoch, Options.Shuffle);
+            _epochOrderFor = epoch;
         }
-        return epochOrder!;
+        return _epochOrder!;
     }
 
     void ReportEmptyExamples(TrainingBatch batch)
     {
-        var perRow = batch.TargetTokensPerRow();
+        var perRow = batch.TargetTokensPerRow;
         for (int row = 0; row < perRow.Length; row++)
         {
             if (perRow[row] != 0) continue;
             int index = row < batch.ExampleIndices.Count ? batch.ExampleIndices[row] : -1;
-            if (!reportedEmptyExamples.Add(index)) continue;
+            if (!_reportedEmptyExamples.Add(index)) continue;
             Raise(new TrainingWarning(GlobalStep + 1, index >= 0
                 ? $"training example {index} has no target tokens (every label is -100, e.g. the prompt filled max_length); it adds nothing to the loss"
                 : $"a training example has no target tokens (every label is -100); it adds nothing to the loss"));
@@ -416,11 +477,11 @@ public sealed partial class Trainer : IDisposable
     void HarvestGradients()
     {
         using var noGrad = torch.no_grad();
-        foreach (var (_, p) in trainable)
+        foreach (var (_, p) in _trainable)
         {
             var g = p.grad;
             if (g is null) continue;
-            var master = masters![p];
+            var master = _masters![p];
             var mg = master.grad;
             if (mg is null) master.grad = g.to(ScalarType.Float32, copy: true);
             else mg.add_(g);
@@ -431,15 +492,15 @@ public sealed partial class Trainer : IDisposable
     void CopyMastersToModel()
     {
         using var noGrad = torch.no_grad();
-        foreach (var (_, p) in trainable) p.copy_(masters![p]);
+        foreach (var (_, p) in _trainable) p.copy_(_masters![p]);
     }
 
     void Finish(StopReason reason)
     {
-        if (validation is not null && lastEvalStep != GlobalStep && reason == StopReason.Completed) EvaluateAndTrack();
+        if (_validation is not null && _lastEvalStep != GlobalStep && reason == StopReason.Completed) EvaluateAndTrack();
         if (FinishReason is not null) return;
         FinishReason = reason;
-        if (bestSnapshot is not null && (Options.RestoreBestAtEnd ?? Options.EarlyStoppingPatience is not null)) RestoreBest();
+        if (_bestSnapshot is not null && RestoresBestAtEnd) RestoreBest();
     }
 
     // ---- evaluation -----------------------------------------------------------------------------
@@ -450,8 +511,8 @@ public sealed partial class Trainer : IDisposable
     /// </summary>
     public Evaluated Evaluate()
     {
-        if (validation is null) throw new InvalidOperationException("Evaluate: the trainer has no validation data");
-        var (loss, tokens) = Measure(validation);
+        if (_validation is null) throw new InvalidOperationException("Evaluate: the trainer has no validation data");
+        var (loss, tokens) = Measure(_validation);
         var e = new Evaluated(GlobalStep, loss, Math.Exp(loss), tokens, false);
         Raise(e);
         return e;
@@ -464,8 +525,8 @@ public sealed partial class Trainer : IDisposable
         int batchSize = Options.EvalBatchSize ?? Options.BatchSize;
         double sum = 0;
         long tokens = 0;
-        bool wasTraining = model.training;
-        model.eval();
+        bool wasTraining = _model.training;
+        _model.eval();
         try
         {
             using var noGrad = torch.no_grad();
@@ -474,38 +535,38 @@ public sealed partial class Trainer : IDisposable
                 using var scope = torch.NewDisposeScope();
                 var indices = Enumerable.Range(start, Math.Min(batchSize, data.Count - start)).ToArray();
                 using var b = data.Collate(indices);
-                long n = b.TargetTokens();
+                long n = b.TargetTokens;
                 if (n == 0) continue;
-                var logits = model.Forward(b.InputIds, b.AttentionMask, b.PositionIds, null, b.SegmentIds);
-                sum += CausalLM.CausalLMLoss(logits, b.Labels.to(model.Device), reduction: "sum").item<double>();
+                var logits = _model.Forward(b.InputIds, b.AttentionMask, b.PositionIds, null, b.SegmentIds);
+                sum += CausalLM.CausalLMLoss(logits, b.Labels.to(_model.Device), reduction: "sum").item<double>();
                 tokens += n;
             }
         }
         finally
         {
-            model.train(wasTraining);
+            _model.train(wasTraining);
         }
         return (tokens == 0 ? double.NaN : sum / tokens, tokens);
     }
 
     void EvaluateAndTrack()
     {
-        var (loss, tokens) = Measure(validation!);
-        lastEvalStep = GlobalStep;
+        var (loss, tokens) = Measure(_validation!);
+        _lastEvalStep = GlobalStep;
         bool isBest = !double.IsNaN(loss) && (BestLoss is null || loss < BestLoss.Value - Options.EarlyStoppingMinDelta);
         if (isBest)
         {
             BestLoss = loss;
             BestStep = GlobalStep;
-            evalsWithoutImprovement = 0;
+            _evalsWithoutImprovement = 0;
             SnapshotBest();
         }
         else
         {
-            evalsWithoutImprovement++;
+            _evalsWithoutImprovement++;
         }
         Raise(new Evaluated(GlobalStep, loss, Math.Exp(loss), tokens, isBest));
-        if (Options.EarlyStoppingPatience is { } patience && evalsWithoutImprovement >= patience && FinishReason is null)
+        if (Options.EarlyStoppingPatience is { } patience && _evalsWithoutImprovement >= patience && FinishReason is null)
             Finish(StopReason.EarlyStopped);
     }
 
@@ -513,43 +574,43 @@ public sealed partial class Trainer : IDisposable
     {
         DisposeSnapshot();
         using var noGrad = torch.no_grad();
-        bestSnapshot = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        for (int i = 0; i < trainable.Count; i++)
-            bestSnapshot[trainable[i].Name] = optimized[i].clone().DetachFromDisposeScope();
+        _bestSnapshot = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (int i = 0; i < _trainable.Count; i++)
+            _bestSnapshot[_trainable[i].Name] = _optimized[i].clone().DetachFromDisposeScope();
     }
 
     /// <summary>Puts the trainable weights of the best evaluation back into the model (no-op without one).</summary>
     public void RestoreBest()
     {
-        if (bestSnapshot is null) return;
-        LoadTrainable(bestSnapshot);
+        if (_bestSnapshot is null) return;
+        LoadTrainable(_bestSnapshot);
     }
 
     void LoadTrainable(IReadOnlyDictionary<string, Tensor> values)
     {
         using var noGrad = torch.no_grad();
-        for (int i = 0; i < trainable.Count; i++)
+        for (int i = 0; i < _trainable.Count; i++)
         {
-            var (name, p) = trainable[i];
+            var (name, p) = _trainable[i];
             if (!values.TryGetValue(name, out var v)) throw new InvalidDataException($"no saved value for trainable parameter '{name}'");
-            if (!v.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"saved '{name}' has shape {ShapeText.Format(v.shape)}, the model's parameter {ShapeText.Format(p.shape)}");
-            optimized[i].copy_(v);
-            if (masters is not null) p.copy_(v);
+            if (!v.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"saved '{name}' has shape {Tensor.ShapeString(v.shape)}, the model's parameter {Tensor.ShapeString(p.shape)}");
+            _optimized[i].copy_(v);
+            if (_masters is not null) p.copy_(v);
         }
     }
 
     void DisposeSnapshot()
     {
-        if (bestSnapshot is null) return;
-        foreach (var t in bestSnapshot.Values) t.Dispose();
-        bestSnapshot = null;
+        if (_bestSnapshot is null) return;
+        foreach (var t in _bestSnapshot.Values) t.Dispose();
+        _bestSnapshot = null;
     }
 
     /// <summary>Frees the optimizer state, the best snapshot and master weights (not the model).</summary>
     public void Dispose()
     {
-        optimizer.Dispose();
+        _optimizer.Dispose();
         DisposeSnapshot();
-        if (masters is not null) foreach (var m in masters.Values) m.Dispose();
+        if (_masters is not null) foreach (var m in _masters.Values) m.Dispose();
     }
 }

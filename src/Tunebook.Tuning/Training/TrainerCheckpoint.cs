@@ -44,13 +44,13 @@ public sealed partial class Trainer
             using (var scope = torch.NewDisposeScope())
             {
                 var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-                for (int i = 0; i < trainable.Count; i++) weights[trainable[i].Name] = optimized[i].detach().contiguous();
+                for (int i = 0; i < _trainable.Count; i++) weights[_trainable[i].Name] = _optimized[i].detach().contiguous();
                 Safetensors.Save(Path.Combine(temp, TrainableFile), weights);
 
-                using var optState = optimizer.state_dict();
+                using var optState = _optimizer.state_dict();
                 if (optState.Tensors.Count > 0) Safetensors.Save(Path.Combine(temp, OptimizerFile), optState.Tensors);
                 Safetensors.Save(Path.Combine(temp, RngFile), new Dictionary<string, Tensor> { ["cpu"] = torch.get_rng_state() });
-                if (bestSnapshot is not null) Safetensors.Save(Path.Combine(temp, BestFile), bestSnapshot);
+                if (_bestSnapshot is not null) Safetensors.Save(Path.Combine(temp, BestFile), _bestSnapshot);
 
                 var state = new JsonObject
                 {
@@ -63,15 +63,15 @@ public sealed partial class Trainer
                     ["finish_reason"] = FinishReason is { } r ? JsonValue.Create(r.ToString()) : null,
                     ["best_step"] = BestStep,
                     ["best_loss"] = BestLoss is { } b ? JsonSerializer.SerializeToNode(b, JsonOptions) : null,
-                    ["evals_without_improvement"] = evalsWithoutImprovement,
-                    ["last_eval_step"] = lastEvalStep,
+                    ["evals_without_improvement"] = _evalsWithoutImprovement,
+                    ["last_eval_step"] = _lastEvalStep,
                     ["elapsed_seconds"] = Elapsed,
-                    ["train_examples"] = train.Count,
-                    ["trainable_parameters"] = new JsonArray(trainable.Select(t => (JsonNode)JsonValue.Create(t.Name)!).ToArray()),
-                    ["reported_empty_examples"] = new JsonArray(reportedEmptyExamples.Order().Select(i => (JsonNode)JsonValue.Create(i)!).ToArray()),
+                    ["train_examples"] = _train.Count,
+                    ["trainable_parameters"] = new JsonArray(_trainable.Select(t => (JsonNode)JsonValue.Create(t.Name)!).ToArray()),
+                    ["reported_empty_examples"] = new JsonArray(_reportedEmptyExamples.Order().Select(i => (JsonNode)JsonValue.Create(i)!).ToArray()),
                     ["optimizer_scalars"] = JsonSerializer.SerializeToNode(optState.Scalars, JsonOptions),
                     ["options"] = JsonSerializer.SerializeToNode(Options, JsonOptions),
-                    ["history"] = JsonSerializer.SerializeToNode(history, JsonOptions),
+                    ["history"] = JsonSerializer.SerializeToNode(_history, JsonOptions),
                 };
                 File.WriteAllText(Path.Combine(temp, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             }
@@ -132,10 +132,10 @@ public sealed partial class Trainer
                 var optPath = Path.Combine(folder, OptimizerFile);
                 if (File.Exists(optPath))
                     foreach (var (k, v) in Safetensors.Load(optPath)) optState.Tensors[k] = v.DetachFromDisposeScope();
-                trainer.optimizer.load_state_dict(optState);
+                trainer._optimizer.load_state_dict(optState);
                 var bestPath = Path.Combine(folder, BestFile);
                 if (File.Exists(bestPath))
-                    trainer.bestSnapshot = Safetensors.Load(bestPath).ToDictionary(kv => kv.Key, kv => kv.Value.DetachFromDisposeScope(), StringComparer.Ordinal);
+                    trainer._bestSnapshot = Safetensors.Load(bestPath).ToDictionary(kv => kv.Key, kv => kv.Value.DetachFromDisposeScope(), StringComparer.Ordinal);
                 torch.set_rng_state(Safetensors.Load(Path.Combine(folder, RngFile))["cpu"]);
             }
 
@@ -144,14 +144,14 @@ public sealed partial class Trainer
             trainer.BatchInEpoch = Field<int>("batch_in_epoch");
             trainer.BestStep = state["best_step"]?.GetValue<int>();
             trainer.BestLoss = state["best_loss"]?.Deserialize<double>(JsonOptions);
-            trainer.evalsWithoutImprovement = Field<int>("evals_without_improvement");
-            trainer.lastEvalStep = Field<int>("last_eval_step");
-            trainer.elapsedBefore = Field<double>("elapsed_seconds");
-            foreach (var i in Field<int[]>("reported_empty_examples")) trainer.reportedEmptyExamples.Add(i);
-            trainer.history.AddRange(Field<List<TrainingEvent>>("history"));
+            trainer._evalsWithoutImprovement = Field<int>("evals_without_improvement");
+            trainer._lastEvalStep = Field<int>("last_eval_step");
+            trainer._elapsedBefore = Field<double>("elapsed_seconds");
+            foreach (var i in Field<int[]>("reported_empty_examples")) trainer._reportedEmptyExamples.Add(i);
+            trainer._history.AddRange(Field<List<TrainingEvent>>("history"));
             if (state["finish_reason"]?.GetValue<string>() is { } reason && (options is null || trainer.GlobalStep >= trainer.TotalSteps))
                 trainer.FinishReason = Enum.Parse<StopReason>(reason);
-            trainer.resumed = true;
+            trainer._resumed = true;
             return trainer;
         }
         catch

@@ -1,5 +1,3 @@
-using Tunebook.Torch;
-
 namespace Tunebook.Tuning.Training;
 
 /// <summary>Numeric precision of training.</summary>
@@ -82,8 +80,4 @@ public sealed record TrainerOptions
         if (EarlyStoppingPatience is < 1) Fail(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "at least 1");
         if (!(EarlyStoppingMinDelta >= 0)) Fail(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "≥ 0");
     }
-
-    /// <summary>The dtype the model computes in.</summary>
-    [System.Text.Json.Serialization.JsonIgnore]
-    public ScalarType ComputeDType => Precision == TrainingPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
 }

@@ -1,4 +1,5 @@
 using Tunebook.Torch;
+using Tunebook.Tuning.Data;
 
 namespace Tunebook.Tuning.Training;
 
@@ -9,20 +10,30 @@ namespace Tunebook.Tuning.Training;
 /// </summary>
 public sealed class TrainingBatch : IDisposable
 {
-    /// <summary>Creates a batch; the tensors become owned by it.</summary>
-    public TrainingBatch(Tensor inputIds, Tensor labels, Tensor? attentionMask = null, Tensor? segmentIds = null, Tensor? positionIds = null, IReadOnlyList<int>? exampleIndices = null)
+    /// <summary>
+    /// Creates a batch; the tensors become owned by it. <paramref name="targetTokensPerRow"/> and
+    /// <paramref name="tokens"/> are the host-side counts when the caller has them (the collator does); otherwise
+    /// they are counted once here from the tensors.
+    /// </summary>
+    public TrainingBatch(Tensor inputIds, Tensor labels, Tensor? attentionMask = null, Tensor? segmentIds = null, Tensor? positionIds = null,
+        IReadOnlyList<int>? exampleIndices = null, long[]? targetTokensPerRow = null, long? tokens = null)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         ArgumentNullException.ThrowIfNull(labels);
         if (inputIds.dim() != 2) throw new ArgumentException($"TrainingBatch: input_ids must be [batch, length], got {inputIds.Describe()}");
         if (!labels.shape.SequenceEqual(inputIds.shape)) throw new ArgumentException($"TrainingBatch: labels {labels.Describe()} must have the shape of input_ids {inputIds.Describe()}");
         if (attentionMask is not null && !attentionMask.shape.SequenceEqual(inputIds.shape)) throw new ArgumentException($"TrainingBatch: attention_mask {attentionMask.Describe()} must have the shape of input_ids {inputIds.Describe()}");
+        if (targetTokensPerRow is not null && targetTokensPerRow.Length != inputIds.size(0))
+            throw new ArgumentException($"TrainingBatch: {targetTokensPerRow.Length} target-token counts for {inputIds.size(0)} rows");
         InputIds = inputIds.DetachFromDisposeScope();
         Labels = labels.DetachFromDisposeScope();
         AttentionMask = attentionMask?.DetachFromDisposeScope();
         SegmentIds = segmentIds?.DetachFromDisposeScope();
         PositionIds = positionIds?.DetachFromDisposeScope();
         ExampleIndices = exampleIndices ?? [];
+        TargetTokensPerRow = targetTokensPerRow ?? CountTargetTokensPerRow(Labels);
+        TargetTokens = TargetTokensPerRow.Sum();
+        Tokens = tokens ?? CountTokens(InputIds, AttentionMask);
     }
 
     /// <summary>[B, T] int64 token ids.</summary>
@@ -42,28 +53,29 @@ public sealed class TrainingBatch : IDisposable
     /// Tokens that are predicted: labels at positions 1..T−1 (after the causal shift) that are not −100.
     /// This is the denominator of the token-normalised loss.
     /// </summary>
-    public long TargetTokens()
-    {
-        using var scope = torch.NewDisposeScope();
-        long t = Labels.size(1);
-        return t < 2 ? 0 : Labels.narrow(1, 1, t - 1).ne(-100).sum().item<long>();
-    }
+    public long TargetTokens { get; }
 
     /// <summary>Target tokens per row, for finding examples whose labels are all masked.</summary>
-    public long[] TargetTokensPerRow()
-    {
-        using var scope = torch.NewDisposeScope();
-        long t = Labels.size(1);
-        if (t < 2) return new long[Labels.size(0)];
-        return Labels.narrow(1, 1, t - 1).ne(-100).sum(1, dtype: ScalarType.Int64).data<long>();
-    }
+    public long[] TargetTokensPerRow { get; }
 
     /// <summary>Input tokens that are not padding.</summary>
-    public long Tokens()
+    public long Tokens { get; }
+
+    /// <summary>Target tokens per row of a [B, T] label tensor: labels at positions 1..T−1 that are not −100.</summary>
+    public static long[] CountTargetTokensPerRow(Tensor labels)
     {
-        if (AttentionMask is null) return InputIds.numel();
+        ArgumentNullException.ThrowIfNull(labels);
         using var scope = torch.NewDisposeScope();
-        return AttentionMask.ne(0).sum().item<long>();
+        long t = labels.size(1);
+        if (t < 2) return new long[labels.size(0)];
+        return labels.narrow(1, 1, t - 1).ne(-100).sum(1, dtype: ScalarType.Int64).data<long>().ToArray();
+    }
+
+    static long CountTokens(Tensor inputIds, Tensor? attentionMask)
+    {
+        if (attentionMask is null) return inputIds.numel();
+        using var scope = torch.NewDisposeScope();
+        return attentionMask.ne(0).sum().item<long>();
     }
 
     public void Dispose()
@@ -91,60 +103,50 @@ public interface ITrainingData
 }
 
 /// <summary>
-/// Tokenized examples held in memory, right-padded per batch to the longest example with an attention
-/// mask (labels of padding are −100). For tests and small experiments; files go through Tunebook.Tuning.Data.
+/// Tokenized examples held in memory, padded per batch by the same <see cref="DataCollator"/> as prepared data
+/// (right padding to the longest example, labels −100 and attention mask 0 on padding). For tests and small
+/// experiments; files go through Tunebook.Tuning.Data.
 /// </summary>
 public sealed class InMemoryTrainingData : ITrainingData
 {
-    readonly IReadOnlyList<(long[] InputIds, long[] Labels)> examples;
-    readonly long padTokenId;
+    readonly IReadOnlyList<TrainingRow> _rows;
+    readonly DataCollator _collator;
 
     /// <summary>Examples as (input ids, labels) pairs of equal length; <paramref name="padTokenId"/> fills padding.</summary>
     public InMemoryTrainingData(IReadOnlyList<(long[] InputIds, long[] Labels)> examples, long padTokenId = 0)
     {
         ArgumentNullException.ThrowIfNull(examples);
+        var list = new List<TrainingRow>(examples.Count);
         for (int i = 0; i < examples.Count; i++)
         {
             var (ids, labels) = examples[i];
             if (ids is null || labels is null || ids.Length != labels.Length)
                 throw new ArgumentException($"example {i}: input ids and labels must be arrays of the same length");
             if (ids.Length == 0) throw new ArgumentException($"example {i}: no tokens");
+            list.Add(new TrainingRow(ToInt(ids, i, "input id"), ToInt(labels, i, "label"), null, null, [i]));
         }
-        this.examples = examples;
-        this.padTokenId = padTokenId;
+        _rows = list;
+        _collator = new DataCollator(checked((int)padTokenId));
+    }
+
+    static int[] ToInt(long[] values, int example, string what)
+    {
+        var result = new int[values.Length];
+        for (int t = 0; t < values.Length; t++)
+            result[t] = values[t] is >= int.MinValue and <= int.MaxValue ? (int)values[t] : throw new ArgumentException($"example {example}: {what} {values[t]} at position {t} does not fit a 32-bit token id");
+        return result;
     }
 
     /// <summary>Examples whose labels are the input ids themselves (plain language modelling).</summary>
     public static InMemoryTrainingData FromSequences(IEnumerable<long[]> sequences, long padTokenId = 0) =>
         new(sequences.Select(s => (s, (long[])s.Clone())).ToList(), padTokenId);
 
-    public int Count => examples.Count;
+    public int Count => _rows.Count;
 
     public TrainingBatch Collate(IReadOnlyList<int> indices)
     {
         ArgumentNullException.ThrowIfNull(indices);
         if (indices.Count == 0) throw new ArgumentException("Collate: no indices");
-        int length = indices.Max(i => examples[i].InputIds.Length);
-        int b = indices.Count;
-        var ids = new long[b * length];
-        var labels = new long[b * length];
-        var mask = new long[b * length];
-        bool padded = false;
-        for (int row = 0; row < b; row++)
-        {
-            var (x, y) = examples[indices[row]];
-            for (int t = 0; t < length; t++)
-            {
-                int k = row * length + t;
-                bool real = t < x.Length;
-                ids[k] = real ? x[t] : padTokenId;
-                labels[k] = real ? y[t] : -100;
-                mask[k] = real ? 1 : 0;
-                padded |= !real;
-            }
-        }
-        using var scope = torch.NewDisposeScope();
-        return new TrainingBatch(torch.tensor(ids, [b, length]), torch.tensor(labels, [b, length]),
-            padded ? torch.tensor(mask, [b, length]) : null, exampleIndices: indices.ToArray());
+        return _collator.Collate(indices.Select(i => _rows[i]).ToList(), indices).ToTensors();
     }
 }

@@ -25,7 +25,13 @@ public enum StopReason
 public abstract record TrainingEvent;
 
 /// <summary>Training started (or resumed) at <see cref="Step"/>.</summary>
-public sealed record TrainingStarted(int Step, int TotalSteps, int StepsPerEpoch, long TrainableParameters, bool Resumed) : TrainingEvent;
+/// <param name="CastModelFrom">
+/// Under bf16 mixed precision, the dtype the model had before the trainer cast it to bfloat16 for this run
+/// ("float32"); the model stays bfloat16 afterwards (<c>model.to(ScalarType.Float32)</c> casts it back).
+/// Null when nothing was cast.
+/// </param>
+public sealed record TrainingStarted(int Step, int TotalSteps, int StepsPerEpoch, long TrainableParameters, bool Resumed,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CastModelFrom = null) : TrainingEvent;
 
 /// <summary>One optimizer step is done.</summary>
 /// <param name="Step">Steps done so far (1 for the first).</param>
@@ -45,6 +51,14 @@ public sealed record Evaluated(int Step, double Loss, double Perplexity, long Ta
 
 /// <summary>A run call returned.</summary>
 public sealed record TrainingStopped(int Step, StopReason Reason, int? BestStep, double? BestLoss) : TrainingEvent;
+
+/// <summary>What <see cref="Trainer.Stop"/> did.</summary>
+/// <param name="Step">The step the run stopped at.</param>
+/// <param name="Evaluated">Whether it evaluated the final weights (the last evaluation was older).</param>
+/// <param name="BestStep">Step of the lowest validation loss, when there was an evaluation.</param>
+/// <param name="BestLoss">The lowest validation loss.</param>
+/// <param name="RestoredBest">Whether the best evaluation's weights were put back.</param>
+public sealed record StopSummary(int Step, bool Evaluated, int? BestStep, double? BestLoss, bool RestoredBest);
 
 /// <summary>Something the user should know (an all-masked example, a skipped update).</summary>
 public sealed record TrainingWarning(int Step, string Message) : TrainingEvent;
