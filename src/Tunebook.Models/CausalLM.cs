@@ -182,7 +182,7 @@ public abstract class CausalLM : Module
     {
         using var scope = torch.NewDisposeScope();
         long vocab = logits.size(-1), T = logits.size(1);
-        if (T < 2) throw new ArgumentException($"CausalLMLoss: need at least 2 positions to shift, got logits {Shapes.Format(logits.shape)}");
+        if (T < 2) throw new ArgumentException($"CausalLMLoss: need at least 2 positions to shift, got logits {Tensor.ShapeString(logits.shape)}");
         var shiftedLogits = logits.narrow(1, 0, T - 1).reshape(-1, vocab).to(ScalarType.Float32);
         var shiftedLabels = labels.narrow(1, 1, T - 1).reshape(-1).to(ScalarType.Int64);
         return scope.MoveToOuter(functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: ignoreIndex, reduction: reduction));
@@ -209,7 +209,7 @@ public abstract class CausalLM : Module
         ArgumentNullException.ThrowIfNull(inputIds);
         var shape = inputIds.shape;
         if (shape.Length != 2)
-            throw new ArgumentException($"Forward: input_ids must be [batch, length], got shape {Shapes.Format(shape)}");
+            throw new ArgumentException($"Forward: input_ids must be [batch, length], got shape {Tensor.ShapeString(shape)}");
         if (inputIds.dtype is not (ScalarType.Int64 or ScalarType.Int32))
             throw new ArgumentException($"Forward: input_ids must hold int64 token ids, got {inputIds.dtype.Name()}");
         long B = shape[0], T = shape[1];
@@ -223,7 +223,7 @@ public abstract class CausalLM : Module
         {
             var ms = attentionMask.shape;
             if (ms.Length != 2 || ms[0] != B || ms[1] != past + T)
-                throw new ArgumentException($"Forward: attention_mask must be [batch, cached + new tokens] = [{B}, {past + T}], got {Shapes.Format(ms)}");
+                throw new ArgumentException($"Forward: attention_mask must be [batch, cached + new tokens] = [{B}, {past + T}], got {Tensor.ShapeString(ms)}");
             if (attentionMask.device != device) attentionMask = attentionMask.to(device);
             // An all-ones mask changes nothing; dropping it keeps the fast causal path.
             if (attentionMask.ne(0).all().item<bool>()) attentionMask = null;
@@ -232,13 +232,13 @@ public abstract class CausalLM : Module
         {
             if (cache is not null && past > 0) throw new ArgumentException("Forward: segment_ids (packed sequences) cannot be combined with a filled KV cache");
             if (!segmentIds.shape.SequenceEqual(shape))
-                throw new ArgumentException($"Forward: segment_ids must have the shape of input_ids {Shapes.Format(shape)}, got {Shapes.Format(segmentIds.shape)}");
+                throw new ArgumentException($"Forward: segment_ids must have the shape of input_ids {Tensor.ShapeString(shape)}, got {Tensor.ShapeString(segmentIds.shape)}");
             if (segmentIds.device != device) segmentIds = segmentIds.to(device);
         }
         if (positionIds is not null)
         {
             if (!positionIds.shape.SequenceEqual(shape) && !(positionIds.dim() == 2 && positionIds.size(0) == 1 && positionIds.size(1) == T))
-                throw new ArgumentException($"Forward: position_ids must be [batch, length] = {Shapes.Format(shape)}, got {Shapes.Format(positionIds.shape)}");
+                throw new ArgumentException($"Forward: position_ids must be [batch, length] = {Tensor.ShapeString(shape)}, got {Tensor.ShapeString(positionIds.shape)}");
             positionIds = positionIds.to(device, ScalarType.Int64).expand(B, T);
         }
         positionIds ??= AttentionMask.PositionIds(B, T, past, attentionMask, segmentIds, device);

@@ -49,7 +49,7 @@ public sealed class KVCache : IDisposable
         {
             var es = existing.shape;
             if (es[0] != shape[0] || es[1] != shape[1] || es[3] != shape[3])
-                throw new ArgumentException($"KVCache layer {layer}: new keys {Shapes.Format(shape)} do not match the cached batch/heads/head_dim {Shapes.Format(es)}");
+                throw new ArgumentException($"KVCache layer {layer}: new keys {Tensor.ShapeString(shape)} do not match the cached batch/heads/head_dim {Tensor.ShapeString(es)}");
         }
         if (_keys[layer] is null || _keys[layer]!.size(2) < needed)
         {

@@ -48,20 +48,30 @@ public static class ScalarTypes
     };
 
     /// <summary>Parses PyTorch and safetensors names: "float32"/"F32"/"fp32", "bfloat16"/"BF16", "int64"/"I64", "bool"/"BOOL", ...</summary>
-    public static ScalarType Parse(string name) => name.ToLowerInvariant() switch
+    public static ScalarType Parse(string name) => TryParse(name, out var type)
+        ? type
+        : throw new ArgumentException($"unknown dtype '{name}'; expected one of float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool", nameof(name));
+
+    /// <summary><see cref="Parse"/> without the exception: false for a name it does not know.</summary>
+    public static bool TryParse(string name, out ScalarType type)
     {
-        "float32" or "float" or "f32" or "fp32" => ScalarType.Float32,
-        "float16" or "half" or "f16" or "fp16" => ScalarType.Float16,
-        "bfloat16" or "bf16" => ScalarType.BFloat16,
-        "float64" or "double" or "f64" => ScalarType.Float64,
-        "int64" or "long" or "i64" => ScalarType.Int64,
-        "int32" or "int" or "i32" => ScalarType.Int32,
-        "int16" or "short" or "i16" => ScalarType.Int16,
-        "int8" or "i8" => ScalarType.Int8,
-        "uint8" or "u8" => ScalarType.UInt8,
-        "bool" => ScalarType.Bool,
-        _ => throw new ArgumentException($"unknown dtype '{name}'; expected one of float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool", nameof(name)),
-    };
+        ScalarType? parsed = name.ToLowerInvariant() switch
+        {
+            "float32" or "float" or "f32" or "fp32" => ScalarType.Float32,
+            "float16" or "half" or "f16" or "fp16" => ScalarType.Float16,
+            "bfloat16" or "bf16" => ScalarType.BFloat16,
+            "float64" or "double" or "f64" => ScalarType.Float64,
+            "int64" or "long" or "i64" => ScalarType.Int64,
+            "int32" or "int" or "i32" => ScalarType.Int32,
+            "int16" or "short" or "i16" => ScalarType.Int16,
+            "int8" or "i8" => ScalarType.Int8,
+            "uint8" or "u8" => ScalarType.UInt8,
+            "bool" => ScalarType.Bool,
+            _ => null,
+        };
+        type = parsed.GetValueOrDefault();
+        return parsed.HasValue;
+    }
 
     internal static ScalarType FromCode(int code) => Enum.IsDefined(typeof(ScalarType), code)
         ? (ScalarType)code

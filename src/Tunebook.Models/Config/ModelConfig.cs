@@ -228,13 +228,9 @@ public sealed class ModelConfig
     public JsonNode? this[string field] => _raw[field];
 
     /// <summary>The dtype named by torch_dtype, or null when absent or not a float type.</summary>
-    public ScalarType? CheckpointDtype => TorchDtype switch
-    {
-        "float32" => ScalarType.Float32,
-        "float16" => ScalarType.Float16,
-        "bfloat16" => ScalarType.BFloat16,
-        _ => null,
-    };
+    public ScalarType? CheckpointDtype =>
+        TorchDtype is not null && ScalarTypes.TryParse(TorchDtype, out var type) && type is ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16
+            ? type : null;
 
     /// <summary>Typed field access with errors naming the file and field.</summary>
     sealed class Reader(JsonObject obj, string? file)

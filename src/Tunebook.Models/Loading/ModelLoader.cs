@@ -130,7 +130,7 @@ public static class ModelLoader
             var want = target.shape;
             if (!want.SequenceEqual(entry.Shape))
             {
-                problems.Add($"'{entry.Name}': shape {Shapes.Format(entry.Shape)} in the checkpoint, the model expects {Shapes.Format(want)}");
+                problems.Add($"'{entry.Name}': shape {Tensor.ShapeString(entry.Shape)} in the checkpoint, the model expects {Tensor.ShapeString(want)}");
                 continue;
             }
             plan.Add((entry.Name, target));
