@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Tunebook.Tuning.Data.Quality;
 
 /// <summary>
@@ -51,7 +53,8 @@ public sealed record BalanceReport(string? Field, IReadOnlyList<ValueCount> Coun
         string what = field is null ? "script" : $"'{field}'";
         var known = counts.Where(c => c.Value is not BalanceCounter.Missing and not BalanceCounter.Other).ToList();
         if (total > 0 && known.Count > 1 && known[0].Count > dominantShare * total)
-            warnings.Add($"{what} {known[0].Value} holds {(double)known[0].Count / total:P0} of the examples ({known[0].Count} of {total}; above {dominantShare:P0}): " +
+            warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{what} {known[0].Value} holds {100.0 * known[0].Count / total:0}% of the examples ({known[0].Count} of {total}; above {100 * dominantShare:0.#}%): ") +
                 "the tuned model will lean towards it");
         var few = known.Where(c => c.Count < minPerValue).ToList();
         if (few.Count > 0 && known.Count > 1)

@@ -33,6 +33,10 @@ public sealed record DataCheckOptions
     /// <summary>Findings of secrets and personal data kept to be shown; more are counted (and still redacted).</summary>
     public int MaxFindings { get; init; } = 10_000;
 
+    /// <summary>Fields longer than this are not scanned for secrets and personal data (nor redacted): the row is named
+    /// as unchecked. Keeps the time of one scan bounded; 1,000,000 characters is far beyond any training example.</summary>
+    public int MaxScanChars { get; init; } = 1_000_000;
+
     /// <summary>A field value that holds more than this share of the examples is called dominant.</summary>
     public double DominantShare { get; init; } = 0.5;
 
@@ -64,7 +68,7 @@ public sealed record DataCheckOptions
         if (NearThreshold is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(NearThreshold), NearThreshold, "the near-copy threshold must be in (0, 1]");
         if (ShingleSize < 1) throw new ArgumentOutOfRangeException(nameof(ShingleSize), ShingleSize, "a shingle has at least 1 character");
         if (MinLeakChars < 0) throw new ArgumentOutOfRangeException(nameof(MinLeakChars), MinLeakChars, "must not be negative");
-        if (MaxNearDuplicateExamples < 0 || MaxEvaluationExamples < 0 || MaxFindings < 0 || MaxBalanceValues < 1)
+        if (MaxNearDuplicateExamples < 0 || MaxEvaluationExamples < 0 || MaxFindings < 0 || MaxBalanceValues < 1 || MaxScanChars < 0)
             throw new ArgumentOutOfRangeException(nameof(MaxNearDuplicateExamples), "size bounds must not be negative");
         if (DominantShare is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(DominantShare), DominantShare, "the dominant share must be in (0, 1]");
         if (MinPerValue < 0) throw new ArgumentOutOfRangeException(nameof(MinPerValue), MinPerValue, "must not be negative");

@@ -96,7 +96,7 @@ public sealed class DataChecks
         if (split == ValidationSplit) Scan([example]);
         if (eval.Count >= options.MaxEvaluationExamples)
         {
-            uncheckedRows.Add(new UncheckedRow(example.Location, "leakage", $"beyond the bound of {options.MaxEvaluationExamples:N0} evaluation examples"));
+            uncheckedRows.Add(new UncheckedRow(example.Location, "leakage", string.Create(CultureInfo.InvariantCulture, $"beyond the bound of {options.MaxEvaluationExamples:N0} evaluation examples")));
             return;
         }
         if (split == ValidationSplit) validationChecked++; else heldOutChecked++;
@@ -249,11 +249,16 @@ public sealed class DataChecks
             var timedOut = new List<string>();
             foreach (var (field, text) in ExampleParts.Fields(examples[i]))
             {
+                if (text.Length > options.MaxScanChars)
+                {
+                    timedOut.Add(string.Create(CultureInfo.InvariantCulture, $"field '{field}' is longer than {options.MaxScanChars:N0} characters"));
+                    continue;
+                }
                 try
                 {
                     foreach (var m in SensitiveData.Find(text)) matches.Add((field, m, LineOf(examples[i], text, m.Start)));
                 }
-                catch (RegexMatchTimeoutException) { timedOut.Add(field); }
+                catch (RegexMatchTimeoutException) { timedOut.Add(string.Create(CultureInfo.InvariantCulture, $"field '{field}' took longer than {SensitiveData.Timeout.TotalSeconds:0.#} s to scan")); }
             }
             found[i] = (matches, timedOut);
             script[i] = UnicodeScripts.Dominant(ExampleParts.Whole(examples[i]));
@@ -262,8 +267,8 @@ public sealed class DataChecks
         {
             var e = examples[i];
             scanned++;
-            foreach (var field in found[i].TimedOut)
-                uncheckedRows.Add(new UncheckedRow(e.Location, "secrets and personal data", $"field '{field}' took longer than {SensitiveData.Timeout.TotalSeconds:0.#} s to scan"));
+            foreach (var reason in found[i].TimedOut)
+                uncheckedRows.Add(new UncheckedRow(e.Location, "secrets and personal data", reason));
             foreach (var (field, m, line) in found[i].Matches)
             {
                 totalFindings++;

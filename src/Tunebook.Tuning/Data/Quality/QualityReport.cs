@@ -129,7 +129,7 @@ public sealed record QualityReport
             if (d.Clusters.Count > 0)
                 w.Add($"near-duplicates: {d.Clusters.Count} clusters, {d.Redundant} examples beyond the first of theirs (largest cluster {d.Clusters[0].Size}): " +
                       "they weigh their content more" + (DuplicatesDropped > 0 ? "" : "; --dedupe keeps one per cluster"));
-            if (d.NotChecked > 0) w.Add($"near-duplicates: only the first {d.Bound:N0} training examples were compared; {d.NotChecked:N0} were not");
+            if (d.NotChecked > 0) w.Add(string.Create(CultureInfo.InvariantCulture, $"near-duplicates: only the first {d.Bound:N0} training examples were compared; {d.NotChecked:N0} were not"));
             var s = Sensitive;
             if (s.Total > 0)
                 w.Add($"secrets and personal data: {s.Total} findings ({string.Join(", ", s.ByKind.Select(kv => $"{kv.Value} {kv.Key}"))}): " +
@@ -153,8 +153,8 @@ public sealed record QualityReport
             sb.AppendLine($"  {p.Split} {p.Location} ≈ train {p.TrainLocation} ({p.Part}, {(p.Exact ? "exact" : p.Similarity.ToString("0.00", inv))}): " +
                           $"{Clip(p.Text)} | {Clip(p.TrainText)}");
         var d = NearDuplicates;
-        sb.AppendLine($"near-duplicates (similarity ≥ {d.Threshold.ToString("0.##", inv)}, {d.Checked:N0} training examples compared" +
-                      (d.NotChecked > 0 ? $", {d.NotChecked:N0} beyond the bound of {d.Bound:N0} not" : "") + $"): {d.Clusters.Count} clusters, {d.Redundant} redundant" +
+        sb.AppendLine(string.Create(inv, $"near-duplicates (similarity ≥ {d.Threshold:0.##}, {d.Checked:N0} training examples compared") +
+                      (d.NotChecked > 0 ? string.Create(inv, $", {d.NotChecked:N0} beyond the bound of {d.Bound:N0} not") : "") + $"): {d.Clusters.Count} clusters, {d.Redundant} redundant" +
                       (DuplicatesDropped > 0 ? $", {DuplicatesDropped} dropped from training" : ""));
         foreach (var c in d.Clusters.Take(20)) sb.AppendLine($"  {c.Size} × {c.Location}: {Clip(c.Text)}");
         if (d.Clusters.Count > 20) sb.AppendLine($"  ... {d.Clusters.Count - 20} more clusters");

@@ -24,7 +24,7 @@ public sealed partial class RawDataset
         checks.Validate();
 
         // Redaction changes text, never the number of examples, so the split below is the same with or without it.
-        var (source, redacted) = checks.Redact ? Redaction.Apply(this) : (this, 0);
+        var (source, redacted) = checks.Redact ? Redaction.Apply(this, checks.MaxScanChars) : (this, 0);
         var prepared = source.Prepare(tokenizer, template, options);
         var trainIndices = prepared.Train.Examples.Select(e => e.SourceIndex).ToHashSet();
         var validationIndices = prepared.Validation?.Examples.Select(e => e.SourceIndex).ToList() ?? [];

@@ -10,8 +10,9 @@ namespace Tunebook.Tuning.Data.Quality;
 public static class Redaction
 {
     /// <summary>The examples of <paramref name="data"/> with every finding of <see cref="SensitiveData"/> replaced,
-    /// and how many were replaced. A field whose scan times out is left as it is (the checks name it).</summary>
-    public static (RawDataset Data, int Replaced) Apply(RawDataset data)
+    /// and how many were replaced. A field longer than <paramref name="maxChars"/>, or whose scan times out, is left as
+    /// it is (the checks name it as unchecked).</summary>
+    public static (RawDataset Data, int Replaced) Apply(RawDataset data, int maxChars = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(data);
         var rows = new RawExample[data.Count];
@@ -21,6 +22,7 @@ public static class Redaction
             int replaced = 0;
             rows[i] = ExampleParts.Rewrite(data[i], (_, text) =>
             {
+                if (text.Length > maxChars) return text;
                 try
                 {
                     var matches = SensitiveData.Find(text);

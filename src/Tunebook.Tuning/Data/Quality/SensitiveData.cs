@@ -32,7 +32,7 @@ public sealed record SensitiveMatch(SensitiveKind Kind, int Start, int Length, s
 /// URLs, high-entropy values after words such as key/secret/token/password) and personal data (e-mail addresses,
 /// phone numbers, IPv4 and IPv6 addresses) in text, and replaces them by placeholders. Regular expressions find the
 /// shapes; checks after them set aside the usual look-alikes: documentation keys (…EXAMPLE), addresses at reserved
-/// domains (example.com, .test, .invalid), <c>git@</c> remotes and <c>@2x.png</c> file names, loopback and mask
+/// domains (example.com, .test, .invalid, .internal), <c>git@</c> remotes and <c>@2x.png</c> file names, loopback and mask
 /// addresses, version numbers, dates and long digit runs such as card numbers, and placeholder values
 /// (<c>YOUR_API_KEY</c>, <c>xxxx</c>, <c>${TOKEN}</c>).
 /// </summary>
@@ -56,8 +56,14 @@ public static class SensitiveData
     public static readonly SensitiveKind IPv4 = new("IPv4 address", SensitiveCategory.Personal, "<IP_ADDRESS>");
     public static readonly SensitiveKind IPv6 = new("IPv6 address", SensitiveCategory.Personal, "<IP_ADDRESS>");
 
-    /// <summary>A shape: its pattern, the group that is replaced (0 = the whole match) and a check that sets look-alikes aside.</summary>
-    sealed record Detector(SensitiveKind Kind, Regex Pattern, int Group = 0, Func<Match, bool>? Accept = null);
+    /// <summary>A shape: its pattern, the group that is replaced (0 = the whole match), a check that sets look-alikes
+    /// aside, and strings one of which every match contains (the pattern only runs on texts that have one: most texts
+    /// have no '@' or "://", and a substring search is far cheaper than a regular expression).</summary>
+    sealed record Detector(SensitiveKind Kind, Regex Pattern, int Group = 0, Func<Match, bool>? Accept = null, string[]? Hints = null, bool IgnoreCase = false)
+    {
+        public bool MayMatch(string text) => Hints is null ||
+            Hints.Any(h => text.Contains(h, IgnoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal));
+    }
 
     static Regex R(string pattern, RegexOptions extra = RegexOptions.None) =>
         new(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant | extra, Timeout);
@@ -65,21 +71,22 @@ public static class SensitiveData
     // In priority order: where two shapes overlap, the earlier one wins.
     static readonly Detector[] Detectors =
     [
-        new(PrivateKey, R(@"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?")),
-        new(AwsAccessKey, R(@"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"), Accept: m => !m.Value.EndsWith("EXAMPLE", StringComparison.Ordinal)),
-        new(GitHubToken, R(@"\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255})\b")),
-        new(GitLabToken, R(@"\bglpat-[A-Za-z0-9_\-]{20,}")),
-        new(SlackToken, R(@"\bxox[abposr]-[A-Za-z0-9\-]{10,}")),
-        new(GoogleApiKey, R(@"\bAIza[0-9A-Za-z_\-]{35}(?![\w\-])")),
-        new(SkApiKey, R(@"(?<![\w\-])sk-(?:ant-(?:api\d+-)?|proj-)?[A-Za-z0-9_\-]{20,}"), Accept: m => m.Value.Skip(3).Any(char.IsDigit)),
-        new(Jwt, R(@"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
+        new(PrivateKey, R(@"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?"), Hints: ["-----BEGIN"]),
+        new(AwsAccessKey, R(@"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"), Accept: m => !m.Value.EndsWith("EXAMPLE", StringComparison.Ordinal),
+            Hints: ["AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"]),
+        new(GitHubToken, R(@"\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255})\b"), Hints: ["gh", "github_pat_"]),
+        new(GitLabToken, R(@"\bglpat-[A-Za-z0-9_\-]{20,}"), Hints: ["glpat-"]),
+        new(SlackToken, R(@"\bxox[abposr]-[A-Za-z0-9\-]{10,}"), Hints: ["xox"]),
+        new(GoogleApiKey, R(@"\bAIza[0-9A-Za-z_\-]{35}(?![\w\-])"), Hints: ["AIza"]),
+        new(SkApiKey, R(@"(?<![\w\-])sk-(?:ant-(?:api\d+-)?|proj-)?[A-Za-z0-9_\-]{20,}"), Accept: m => m.Value.Skip(3).Any(char.IsDigit), Hints: ["sk-"]),
+        new(Jwt, R(@"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), Hints: ["eyJ"]),
         new(UrlPassword, R(@"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,15}://[^\s:/@""'<>]{1,100}:([^\s:/@""'<>]{1,200})@"), Group: 1,
-            Accept: m => !IsPlaceholder(m.Groups[1].Value)),
+            Accept: m => !IsPlaceholder(m.Groups[1].Value), Hints: ["://"]),
         new(KeywordSecret, R(@"\b(?:api[_\- ]?key|secret(?:[_\- ]?key)?|client[_\- ]?secret|access[_\- ]?(?:key|token)|auth[_\- ]?token|token|password|passwd|pwd)\b[""']?\s*(?:[:=]|=>|\bis\b)\s*[""']?([A-Za-z0-9+/_\-.=~!@#%^&*]{12,200})", RegexOptions.IgnoreCase),
-            Group: 1, Accept: m => HighEntropy(m.Groups[1].Value)),
-        new(Email, R(@"(?<![\w.%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.)+[A-Za-z]{2,24}\b"), Accept: m => RealEmail(m.Value)),
-        new(IPv4, R(@"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\d)"), Accept: m => RealIPv4(m)),
-        new(IPv6, R(@"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"), Accept: m => RealIPv6(m.Value)),
+            Group: 1, Accept: m => HighEntropy(m.Groups[1].Value), Hints: ["key", "secret", "token", "pass", "pwd"], IgnoreCase: true),
+        new(Email, R(@"(?<![\w.%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.)+[A-Za-z]{2,24}\b"), Accept: m => RealEmail(m.Value), Hints: ["@"]),
+        new(IPv4, R(@"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\d)"), Accept: m => RealIPv4(m), Hints: ["."]),
+        new(IPv6, R(@"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"), Accept: m => RealIPv6(m.Value), Hints: [":"]),
         new(Phone, R(@"(?<![\w+.\-/])(?:\+[1-9]\d{0,2}[ .\-]?(?:\(?\d{1,4}\)?[ .\-]?){1,4}\d{2,4}|\(?\d{2,4}\)?[ .\-]\d{3,4}[ .\-]\d{3,4})(?![\w.\-/]|[ .\-]?\d)"),
             Accept: m => m.Value.Count(char.IsDigit) is >= 8 and <= 15),
     ];
@@ -98,6 +105,7 @@ public static class SensitiveData
         for (int p = 0; p < Detectors.Length; p++)
         {
             var d = Detectors[p];
+            if (!d.MayMatch(text)) continue;
             foreach (Match m in d.Pattern.Matches(text))
             {
                 if (d.Accept is { } accept && !accept(m)) continue;
@@ -151,7 +159,7 @@ public static class SensitiveData
         Regex.IsMatch(value, @"^(?:\*+|x+|\.+|<.*>|\$.*|\{.*\}|%.*%|pass(?:word)?|pwd|secret|changeme|your[_\-]?\w*|redacted)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     static readonly string[] ReservedDomains = ["example.com", "example.org", "example.net"];
-    static readonly string[] ReservedSuffixes = [".example", ".test", ".invalid", ".localhost", ".local"];
+    static readonly string[] ReservedSuffixes = [".example", ".test", ".invalid", ".localhost", ".local", ".internal"];
     static readonly string[] FileSuffixes = [".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico"];
 
     static bool RealEmail(string value)
