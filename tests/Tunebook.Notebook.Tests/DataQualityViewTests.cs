@@ -35,7 +35,11 @@ public class DataQualityViewTests
         Assert.Equal(4, q.Sensitive.Total);
         Assert.Equal(4, q.Sensitive.Redacted);
         Assert.Equal("category", q.Balance.Field);
-        Assert.True(q.LeaksDropped >= 2 && q.DuplicatesDropped >= 1);
+        // Every leaking training example and every cluster member after the first is dropped, each counted once.
+        var dropped = q.Leakage.LeakingTrainIndices.Union(q.NearDuplicates.Clusters.SelectMany(c => c.Members.Skip(1))).ToHashSet();
+        Assert.True(q.Leakage.LeakingTrainIndices.Count >= 2);
+        Assert.Equal(dropped.Count, q.LeaksDropped + q.DuplicatesDropped);
+        Assert.DoesNotContain(data.Train.Examples, e => dropped.Contains(e.SourceIndex));
         Assert.Equal(before, SHA256.HashData(File.ReadAllBytes(file)));
         Assert.DoesNotContain(data.Train.Examples, e => e.Text.Contains("fernhollow", StringComparison.Ordinal));
 
