@@ -6,7 +6,9 @@ using static Tunebook.Tuning.Tests.DataFixtures;
 
 namespace Tunebook.Tuning.Tests;
 
-/// <summary>Files checked as they stream, with bounded memory; rows a check cannot run on are named.</summary>
+/// <summary>Files checked as they stream, with bounded memory; rows a check cannot run on are named. Alone in its
+/// collection, without parallel tests: live memory is measured for the whole process.</summary>
+[Collection(MemoryCollection.Name)]
 public class DataQualityStreamingTests
 {
     [Fact]
@@ -84,4 +86,10 @@ public class DataQualityStreamingTests
         // Live memory while streaming stays under 8 MB: under half the file's bytes, a small share of it loaded whole.
         Assert.True(peak < 8_000_000, $"peak live memory above the baseline: {peak:N0} bytes for a {fileBytes:N0}-byte file");
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryCollection
+{
+    public const string Name = "memory measured for the whole process";
 }
