@@ -161,6 +161,71 @@ var few = Dataset.FromJsonLines(string.Join("\\n", File.ReadLines(Tune.RepoPath(
     .Prepare(tokenizer, null, new PrepareOptions { ValFraction = 0.1, MaxLength = 128 });
 few.Report.WarningsFor(plannedSteps: 100, batchSize: 8)
 """),
+    md("""
+## Data you can trust: leakage, near-duplicates, secrets, balance
+`datasets/samples/checks.jsonl` was made with problems planted in it (all fake): two held-out questions that are
+also in the training data, four near-copies of one question, an AWS key, a GitHub token, an e-mail address, a phone
+number, and one category holding most of the examples. `#!data load` and `Tune.LoadData` run the checks by
+default; `--heldout` adds the questions you will evaluate on after training.
+"""),
+    code("""
+var checkedData = Tune.LoadData("datasets/samples/checks.jsonl", tokenizer, val: 0.2, maxLength: 128, heldout: "datasets/samples/checks.heldout.jsonl");
+checkedData.Report.Quality!.Warnings
+"""),
+    md("""
+### Leakage
+Each leaking evaluation example beside its closest training example. The first held-out question is in training
+with other case and spacing (exact after normalising); the second differs by one word (near: similarity of
+character shingles, estimated by MinHash, at least 0.8). A validation example can leak too, when the split puts one
+copy on each side.
+
+**The lesson:** a question the model was trained on is a memory test, not a test of what it learned. Scores on
+leaked questions are inflated, and validation loss looks better than the model is. Drop the leaks from training
+(`--drop-leaks`) or pick other evaluation questions.
+"""),
+    code("""
+new DataQualityView(checkedData.Report.Quality!, QualitySection.Leakage)
+"""),
+    md("""
+### Near-duplicates
+Examples that are near-copies of each other, clustered; the first member of each cluster is its representative.
+
+**The lesson:** a repeated example is trained on once per copy, so it weighs more than the others and the data is
+smaller than it looks: the overfitting warnings above count copies as new examples. `--dedupe` keeps one per cluster.
+"""),
+    code("""
+new DataQualityView(checkedData.Report.Quality!, QualitySection.NearDuplicates)
+"""),
+    md("""
+### Secrets and personal data
+Every finding with its file, line and field. Secrets are shown with their middle hidden; personal data in full, so
+that you can tell a real address from a false positive.
+
+**The lesson:** a fine-tuned model can repeat its training text word for word. A key or an address in the data can
+come back out of the model to anyone who prompts it the right way. Remove them at the source, or let `--redact`
+replace them by placeholders in the prepared data (the file itself is never changed):
+"""),
+    code("""
+new DataQualityView(checkedData.Report.Quality!, QualitySection.Sensitive)
+"""),
+    code("""
+var redacted = Tune.LoadData("datasets/samples/checks.jsonl", tokenizer, val: 0.2, maxLength: 128,
+    checks: DataCheckOptions.Default with { Redact = true, DropLeaks = true, Dedupe = true });
+var account = redacted.Train.Examples.Concat(redacted.Validation!.Examples).Where(e => e.Text.Contains("<EMAIL>") || e.Text.Contains("<SECRET>"));
+$"{redacted.Report.Quality!.Sensitive.Redacted} findings redacted; {redacted.Report.Quality.LeaksDropped} leaking and " +
+$"{redacted.Report.Quality.DuplicatesDropped} duplicate examples dropped from training\n" + string.Join("\n", account.Select(e => e.Text))
+"""),
+    md("""
+### Balance
+Examples per value of the `category` field (or, without such a field, per script of the text).
+
+**The lesson:** the tuned model leans towards what most of its examples do. Here *watering* holds most of the
+examples, and *billing* and *account* have too few to learn from: expect the model to answer billing questions
+as if they were about watering. Add examples of the rare categories, or accept that it will not learn them.
+"""),
+    code("""
+new DataQualityView(checkedData.Report.Quality!, QualitySection.Balance)
+"""),
 ]
 
 METHODS = [

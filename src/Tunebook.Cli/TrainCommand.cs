@@ -10,7 +10,7 @@ static class TrainCommand
     {
         var config = new Argument<string>("config") { Description = "The training config (YAML): model, data, adapter, trainer, output" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in the output folder" };
-        var check = new Option<bool>("--check") { Description = "Only read and check the config, print it resolved, and exit" };
+        var check = new Option<bool>("--check") { Description = "Check the config and the data (leakage, near-duplicates, secrets and personal data, balance), print the config resolved and the data report, and exit without training" };
         var command = new Command("train", "Fine-tune a model as a YAML config says; writes the adapter (or model), metrics.jsonl and the resolved config to the output folder.")
         {
             config, resume, check,
@@ -30,6 +30,18 @@ static class TrainCommand
             if (parse.GetValue(check))
             {
                 Console.Write(loaded.ToYaml());
+                try
+                {
+                    // Only the tokenizer is needed to prepare and check the data: the weights are not loaded.
+                    var tokenizer = Tunebook.Text.Tokenizers.Tokenizer.FromFolder(TrainRun.ModelFolder(loaded));
+                    Console.WriteLine(ConfigData.Load(loaded, tokenizer).Report);
+                }
+                catch (Exception e) when (e is TrainConfigException or IOException or InvalidDataException or FormatException or ArgumentException
+                                               or InvalidOperationException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"train: {e.Message}");
+                    return 1;
+                }
                 return 0;
             }
             // Ctrl+C stops at the next step boundary and saves a checkpoint; a second Ctrl+C kills the process.

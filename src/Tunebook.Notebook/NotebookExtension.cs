@@ -23,7 +23,7 @@ public sealed class NotebookExtension : IKernelExtension
     {
         foreach (var magic in Magics) context.AddMagic(magic);
         context.AddUsings("Tunebook.Torch", "Tunebook.Models", "Tunebook.Text.Tokenizers", "Tunebook.Text.Templates",
-            "Tunebook.Tuning", "Tunebook.Tuning.Data", "Tunebook.Tuning.Lora", "Tunebook.Tuning.Quantization", "Tunebook.Tuning.Training",
+            "Tunebook.Tuning", "Tunebook.Tuning.Data", "Tunebook.Tuning.Data.Quality", "Tunebook.Tuning.Lora", "Tunebook.Tuning.Quantization", "Tunebook.Tuning.Training",
             "Tunebook.Notebook", "Tunebook.Notebook.Charts", "Tunebook.Notebook.Displays");
         context.AddReferences(typeof(CausalLM).Assembly, typeof(Trainer).Assembly, typeof(Tunebook.Text.Tokenizers.Tokenizer).Assembly,
             typeof(Tunebook.Torch.Tensor).Assembly);

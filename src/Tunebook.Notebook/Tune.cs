@@ -70,15 +70,19 @@ public static class Tune
     /// <summary>
     /// Loads a data file (JSONL/JSON/CSV/text; format detected unless given), renders it with the model's chat
     /// template, masks everything but the answers, truncates to <paramref name="maxLength"/> tokens and splits off
-    /// a seeded <paramref name="val"/> fraction for validation.
+    /// a seeded <paramref name="val"/> fraction for validation. The data checks run too (leakage into the validation
+    /// split and into the <paramref name="heldout"/> file, near-duplicates, secrets and personal data, balance; see
+    /// docs/data.md); <paramref name="checks"/> sets their thresholds and asks to redact, drop leaks or deduplicate.
     /// </summary>
-    public static PreparedData LoadData(string path, Tunebook.Text.Tokenizers.Tokenizer tokenizer, DataFormat? format = null, double val = 0.1, int maxLength = 512, bool packing = false, long seed = 42)
+    public static PreparedData LoadData(string path, Tunebook.Text.Tokenizers.Tokenizer tokenizer, DataFormat? format = null, double val = 0.1, int maxLength = 512, bool packing = false, long seed = 42,
+        string? heldout = null, Tunebook.Tuning.Data.Quality.DataCheckOptions? checks = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (val is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(val), val, "--val: expected a fraction in [0, 1)");
         if (maxLength < 8) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "--max-length: expected at least 8 tokens");
         var raw = Dataset.Load(ResolveDataPath(path), format);
-        return raw.Prepare(tokenizer, null, new PrepareOptions { ValFraction = val, MaxLength = maxLength, Packing = packing, Seed = seed });
+        var heldOut = heldout is null ? null : Dataset.Load(ResolveDataPath(heldout));
+        return raw.PrepareChecked(tokenizer, null, new PrepareOptions { ValFraction = val, MaxLength = maxLength, Packing = packing, Seed = seed }, checks, heldOut);
     }
 
     static string ResolveDataPath(string path) =>

@@ -58,6 +58,19 @@ def quickstart(nb):
     return problems
 
 
+def data_checks(nb):
+    """02: the data checks find what datasets/samples/checks.jsonl plants (leaks, near-copies, fake secrets, imbalance)."""
+    problems = []
+    for pattern, what in [(r"2 of 5 held-out examples", "the 2 planted held-out leaks"),
+                          (r"near-duplicates: [1-9]\d* clusters", "the planted near-duplicates"),
+                          (r"secrets and personal data: 4 findings", "the 4 planted secrets and personal data"),
+                          (r"4 findings redacted", "4 redactions"),
+                          (r"'category' watering holds \d+% of the examples", "the dominant category")]:
+        if not _find(nb, pattern):
+            problems.append(f"02: the data checks do not show {what} (no output matches {pattern!r})")
+    return problems
+
+
 def methods(nb):
     m = _find(nb, r"weights in memory: full ([\d.,]+) MiB, LoRA ([\d.,]+) MiB, QLoRA ([\d.,]+) MiB")
     if m is None:
@@ -107,6 +120,7 @@ def prompting(nb):
 
 BY_NOTEBOOK = {
     "01-quickstart.ipynb": [quickstart],
+    "02-data-preparation.ipynb": [data_checks],
     "03-lora-qlora-full.ipynb": [methods],
     "04-learning-rate-and-batch-size.ipynb": [sweep],
     "05-export.ipynb": [export],

@@ -46,6 +46,12 @@ public sealed class DatasetView(PreparedData data, Tokenizer? tokenizer = null, 
         if (r.Packed) rows.Add(("Packing", string.Format(inv, "{0} rows, {1:P0} full", r.TrainRows, r.PackingEfficiency ?? 0)));
         if (r.Duplicates > 0) rows.Add(("Duplicates", r.Duplicates.ToString(inv)));
         if (r.Dropped.Count > 0) rows.Add(("Dropped", string.Join("; ", r.Dropped.Take(5).Select(d => $"{d.Location}: {d.Reason}"))));
+        if (r.Quality is { } q)
+        {
+            rows.Add(("Leakage", $"{q.Leakage.Validation} validation, {q.Leakage.HeldOut} held-out examples also in training" + (q.LeaksDropped > 0 ? $" ({q.LeaksDropped} dropped)" : "")));
+            rows.Add(("Near-duplicates", $"{q.NearDuplicates.Clusters.Count} clusters, {q.NearDuplicates.Redundant} redundant" + (q.DuplicatesDropped > 0 ? $" ({q.DuplicatesDropped} dropped)" : "")));
+            rows.Add(("Secrets, personal data", $"{q.Sensitive.Total} findings" + (q.Sensitive.Redacted > 0 ? $" ({q.Sensitive.Redacted} redacted)" : "")));
+        }
         return rows;
     }
 
@@ -63,6 +69,7 @@ public sealed class DatasetView(PreparedData data, Tokenizer? tokenizer = null, 
         sb.Append(Html.KeyValues(Rows(), "Dataset"));
         foreach (var w in Report.Warnings) sb.Append(Html.Warning(w));
         sb.Append(LengthHistogram().ToSvg());
+        if (Report.Quality is { } quality) sb.Append(new DataQualityView(quality).ToMimeBundle()["text/html"]);
         if (Example is { } e && Tokenizer is not null)
         {
             sb.Append($"<div style=\"font-weight:600;margin-top:6px\">Example {e.SourceIndex}: trained tokens highlighted, masked tokens grey</div>");

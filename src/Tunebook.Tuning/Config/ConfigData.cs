@@ -11,7 +11,8 @@ namespace Tunebook.Tuning.Config;
 /// </summary>
 public static class ConfigData
 {
-    /// <summary>The training and validation sets for <paramref name="config"/>, and the data report of the training file.</summary>
+    /// <summary>The training and validation sets for <paramref name="config"/>, and the data report of the training file
+    /// with the data checks (leakage into the validation split and the held-out file, near-duplicates, secrets, balance).</summary>
     public static (TrainingSet Train, TrainingSet? Validation, DataReport Report) Load(TrainConfig config, Tokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -34,7 +35,8 @@ public static class ConfigData
             ValFraction = data.ValidationFile is null ? data.ValFraction : 0,
             Seed = config.Trainer.Seed,
         };
-        var prepared = Dataset.Load(config.Resolve(data.File), format).Prepare(tokenizer, options: options);
+        var heldOut = data.HeldoutFile is { } heldout ? Dataset.Load(config.Resolve(heldout)) : null;
+        var prepared = Dataset.Load(config.Resolve(data.File), format).PrepareChecked(tokenizer, options: options, checks: data.ToCheckOptions(), heldOut: heldOut);
         var validation = prepared.Validation;
         if (data.ValidationFile is { } file)
             validation = Dataset.Load(config.Resolve(file), format).Prepare(tokenizer, options: options with { ValFraction = 0 }).Train;

@@ -23,6 +23,22 @@ public sealed record DataConfig
     public bool CompletionOnly { get; init; } = true;
     /// <summary>Pack several examples into each row (block-diagonal attention).</summary>
     public bool Packing { get; init; }
+    /// <summary>A held-out file (questions asked after training), checked for leakage from the training file.</summary>
+    public string? HeldoutFile { get; init; }
+    /// <summary>Replace secrets and personal data by placeholders in the prepared data.</summary>
+    public bool Redact { get; init; } = Tunebook.Tuning.Data.Quality.DataCheckOptions.Default.Redact;
+    /// <summary>Leave leaking training examples out of training.</summary>
+    public bool DropLeaks { get; init; } = Tunebook.Tuning.Data.Quality.DataCheckOptions.Default.DropLeaks;
+    /// <summary>Keep one example of each near-duplicate cluster.</summary>
+    public bool Dedupe { get; init; } = Tunebook.Tuning.Data.Quality.DataCheckOptions.Default.Dedupe;
+    /// <summary>The field whose values the balance check counts (null: category, source, language... when present).</summary>
+    public string? BalanceField { get; init; }
+
+    /// <summary>The data-check options this section asks for.</summary>
+    public Tunebook.Tuning.Data.Quality.DataCheckOptions ToCheckOptions() => Tunebook.Tuning.Data.Quality.DataCheckOptions.Default with
+    {
+        Redact = Redact, DropLeaks = DropLeaks, Dedupe = Dedupe, BalanceField = BalanceField,
+    };
 }
 
 /// <summary>
@@ -117,6 +133,11 @@ public sealed record TrainerConfig
 ///   val_fraction: 0.1
 ///   completion_only: true
 ///   packing: false
+///   heldout_file: datasets/puddle/heldout.jsonl   # optional: checked for leakage from the training file
+///   redact: false                 # replace secrets and personal data by placeholders (in memory)
+///   drop_leaks: false             # leave leaking training examples out
+///   dedupe: false                 # keep one example per near-duplicate cluster
+///   balance_field: category       # optional: the field whose values are counted
 /// adapter:
 ///   mode: lora                    # lora | qlora | full
 ///   r: 8
@@ -182,6 +203,7 @@ public sealed record TrainConfig
         sb.Append("data:\n");
         sb.Append($"  file: {S(Data.File)}\n  validation_file: {S(Data.ValidationFile)}\n  format: {Data.Format}\n  max_length: {Data.MaxLength}\n");
         sb.Append($"  val_fraction: {N(Data.ValFraction)}\n  completion_only: {B(Data.CompletionOnly)}\n  packing: {B(Data.Packing)}\n");
+        sb.Append($"  heldout_file: {S(Data.HeldoutFile)}\n  redact: {B(Data.Redact)}\n  drop_leaks: {B(Data.DropLeaks)}\n  dedupe: {B(Data.Dedupe)}\n  balance_field: {S(Data.BalanceField)}\n");
         sb.Append("adapter:\n");
         sb.Append($"  mode: {Adapter.Mode}\n  r: {Adapter.R}\n  alpha: {N(Adapter.Alpha)}\n  dropout: {N(Adapter.Dropout)}\n");
         sb.Append(Adapter.TargetsRegex is not null ? $"  targets: {{regex: {S(Adapter.TargetsRegex)}}}\n" :
@@ -207,7 +229,8 @@ public sealed record TrainConfig
     sealed class Reader(string? source)
     {
         static readonly string[] TopKeys = ["model", "data", "adapter", "trainer", "output"];
-        static readonly string[] DataKeys = ["file", "validation_file", "format", "max_length", "val_fraction", "completion_only", "packing"];
+        static readonly string[] DataKeys = ["file", "validation_file", "format", "max_length", "val_fraction", "completion_only", "packing",
+            "heldout_file", "redact", "drop_leaks", "dedupe", "balance_field"];
         static readonly string[] AdapterKeys = ["mode", "r", "alpha", "dropout", "targets", "rslora", "modules_to_save"];
         static readonly string[] TrainerKeys = ["steps", "epochs", "lr", "schedule", "warmup", "batch", "accum", "clip", "weight_decay",
             "eval_every", "early_stopping", "seed", "device", "dtype", "gradient_checkpointing", "log_every", "checkpoint_every"];
@@ -359,6 +382,11 @@ public sealed record TrainConfig
                 ValFraction = Number(k, "val_fraction", "data.val_fraction", 0, v => v >= 0 && v < 1, "a number in [0, 1)"),
                 CompletionOnly = Bool(k, "completion_only", "data.completion_only", true),
                 Packing = Bool(k, "packing", "data.packing", false),
+                HeldoutFile = OptString(k, "heldout_file", "data.heldout_file"),
+                Redact = Bool(k, "redact", "data.redact", Tunebook.Tuning.Data.Quality.DataCheckOptions.Default.Redact),
+                DropLeaks = Bool(k, "drop_leaks", "data.drop_leaks", Tunebook.Tuning.Data.Quality.DataCheckOptions.Default.DropLeaks),
+                Dedupe = Bool(k, "dedupe", "data.dedupe", Tunebook.Tuning.Data.Quality.DataCheckOptions.Default.Dedupe),
+                BalanceField = OptString(k, "balance_field", "data.balance_field"),
             };
         }
 

@@ -97,6 +97,9 @@ public sealed record DataReport
     public double? PackingEfficiency { get; init; }
     /// <summary>Warnings about the data itself.</summary>
     public required IReadOnlyList<string> Warnings { get; init; }
+    /// <summary>What the data checks found (leakage, near-duplicates, secrets and personal data, balance), or null when
+    /// they were not run (<see cref="RawDataset.PrepareChecked"/> runs them).</summary>
+    public Quality.QualityReport? Quality { get; init; }
 
     /// <summary>
     /// <see cref="Warnings"/> plus a check of the planned run: how many times each training example would be seen
@@ -153,6 +156,7 @@ public sealed record DataReport
         foreach (var d in Dropped) sb.AppendLine($"dropped {d.Location}: {d.Reason}");
         foreach (var s in SkippedRows) sb.AppendLine($"skipped {s}");
         foreach (var w in Warnings) sb.AppendLine("warning: " + w);
+        if (Quality is not null) sb.AppendLine(Quality.ToString());
         return sb.ToString().TrimEnd();
     }
 }

@@ -75,7 +75,7 @@ public static class Dataset
         var rows = new List<RawExample>(records.Count);
         foreach (var (record, where) in records)
         {
-            try { rows.Add(Parse(record, where, chosen, rows.Count)); }
+            try { rows.Add(Parse(record, where, chosen, rows.Count) with { Fields = OtherFields(record) }); }
             catch (DataLoadException e) { onRowError(e); }
         }
         if (rows.Count == 0) throw new InvalidDataException($"{source}: every row is bad ({skipped.Count}); the first: {skipped[0].Message}");
@@ -129,6 +129,18 @@ public static class Dataset
         DataFormat.Chat => new RawExample { Index = index, Location = where, Format = format, Messages = Messages(r, where) },
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
+
+    static readonly HashSet<string> ExampleFieldNames = ["messages", "conversations", "instruction", "input", "output", "system", "prompt", "completion", "text"];
+
+    /// <summary>The plain (string, number, boolean) fields of a record that are not part of its example.</summary>
+    static Dictionary<string, string>? OtherFields(JsonObject r)
+    {
+        Dictionary<string, string>? fields = null;
+        foreach (var (key, node) in r)
+            if (!ExampleFieldNames.Contains(key) && node is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+                (fields ??= new(StringComparer.Ordinal))[key] = v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : v.ToJsonString();
+        return fields;
+    }
 
     static string? Text(JsonObject r, string field, RowLocation where, bool optional = false)
     {

@@ -31,6 +31,10 @@ public sealed record RawExample
     public string? Completion { get; init; }
     /// <summary>Text: the document.</summary>
     public string? Text { get; init; }
+
+    /// <summary>The record's other plain fields (strings, numbers, booleans), such as category, source or language,
+    /// as text; null when it has none. The balance check counts their values.</summary>
+    public IReadOnlyDictionary<string, string>? Fields { get; init; }
 }
 
 /// <summary>
