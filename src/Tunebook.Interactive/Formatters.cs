@@ -9,13 +9,13 @@ namespace Tunebook.Interactive;
 /// </summary>
 public static class Formatters
 {
-    static readonly ConcurrentDictionary<Type, Func<object, MimeBundle>> _byType = new();
+    static readonly ConcurrentDictionary<Type, Func<object, MimeBundle>> ByType = new();
 
     /// <summary>Registers how values of <typeparamref name="T"/> (and types derived from it) are shown.</summary>
     public static void Register<T>(Func<T, MimeBundle> format) =>
-        _byType[typeof(T)] = value => format((T)value);
+        ByType[typeof(T)] = value => format((T)value);
 
-    public static void Unregister<T>() => _byType.TryRemove(typeof(T), out _);
+    public static void Unregister<T>() => ByType.TryRemove(typeof(T), out _);
 
     /// <summary>Values that know how to show themselves implement this instead of registering.</summary>
     public interface IRichDisplay { MimeBundle ToMimeBundle(); }
@@ -41,9 +41,9 @@ public static class Formatters
     static Func<object, MimeBundle>? Find(Type type)
     {
         for (var t = type; t is not null; t = t.BaseType)
-            if (_byType.TryGetValue(t, out var f)) return f;
+            if (ByType.TryGetValue(t, out var f)) return f;
         foreach (var i in type.GetInterfaces())
-            if (_byType.TryGetValue(i, out var f)) return f;
+            if (ByType.TryGetValue(i, out var f)) return f;
         return null;
     }
 

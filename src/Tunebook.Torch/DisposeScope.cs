@@ -15,38 +15,38 @@ namespace Tunebook.Torch;
 /// </summary>
 public sealed class DisposeScope : IDisposable
 {
-    [ThreadStatic] static DisposeScope? current;
-    readonly List<Tensor> owned = new();
-    bool disposed;
+    [ThreadStatic] static DisposeScope? _current;
+    readonly List<Tensor> _owned = new();
+    bool _disposed;
 
     internal DisposeScope? Outer { get; }
 
     internal DisposeScope()
     {
-        Outer = current;
-        current = this;
+        Outer = _current;
+        _current = this;
     }
 
     /// <summary>The innermost active scope of this thread, or null.</summary>
-    public static DisposeScope? Current => current;
+    public static DisposeScope? Current => _current;
 
     /// <summary>Number of live tensors this scope will free.</summary>
     public int Count
     {
-        get { int n = 0; foreach (var t in owned) if (t.scope == this && !t.IsDisposed) n++; return n; }
+        get { int n = 0; foreach (var t in _owned) if (t.scope == this && !t.IsDisposed) n++; return n; }
     }
 
     internal static void Register(Tensor t)
     {
-        var s = current;
+        var s = _current;
         if (s is null) return;
-        s.owned.Add(t);
+        s._owned.Add(t);
         t.scope = s;
     }
 
     internal void Adopt(Tensor t)
     {
-        owned.Add(t);
+        _owned.Add(t);
         t.scope = this;
     }
 
@@ -75,17 +75,17 @@ public sealed class DisposeScope : IDisposable
     /// <summary>Frees the scope's tensors now and makes the enclosing scope current again.</summary>
     public void Dispose()
     {
-        if (disposed) return;
+        if (_disposed) return;
         // Scopes nest. Disposing an outer scope first also disposes the inner ones still open.
-        if (current != this)
+        if (_current != this)
         {
-            for (var s = current; s != null; s = s.Outer)
-                if (s == this) { while (current != this) current!.Dispose(); break; }
+            for (var s = _current; s != null; s = s.Outer)
+                if (s == this) { while (_current != this) _current!.Dispose(); break; }
         }
-        disposed = true;
-        foreach (var t in owned)
+        _disposed = true;
+        foreach (var t in _owned)
             if (t.scope == this) t.Dispose();
-        owned.Clear();
-        if (current == this) current = Outer;
+        _owned.Clear();
+        if (_current == this) _current = Outer;
     }
 }

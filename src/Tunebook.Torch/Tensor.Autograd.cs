@@ -71,7 +71,7 @@ public partial class Tensor
     {
         using var d = Aten.Detach.Call(this).DetachFromDisposeScope();
         // Swap native handles: this object now holds the detached tensor.
-        (handle, d.handle) = (d.handle, handle);
+        (_handle, d._handle) = (d._handle, _handle);
         return this;
     }
 }

@@ -9,10 +9,10 @@ namespace Tunebook.Torch;
 /// </summary>
 public partial class Tensor : IDisposable
 {
-    static long nextId;
-    IntPtr handle;
+    static long _nextId;
+    IntPtr _handle;
     internal DisposeScope? scope;
-    readonly long id;
+    readonly long _id;
 
     static Tensor() => torch.EnsureInitialized();
 
@@ -20,8 +20,8 @@ public partial class Tensor : IDisposable
     internal Tensor(IntPtr handle, bool joinScope = true)
     {
         if (handle == IntPtr.Zero) throw new ArgumentException("null tensor handle");
-        this.handle = handle;
-        id = Interlocked.Increment(ref nextId);
+        this._handle = handle;
+        _id = Interlocked.Increment(ref _nextId);
         if (joinScope) DisposeScope.Register(this);
     }
 
@@ -33,14 +33,14 @@ public partial class Tensor : IDisposable
     public string? Name { get; set; }
 
     /// <summary>True after <see cref="Dispose"/> (or the owning scope's disposal).</summary>
-    public bool IsDisposed => handle == IntPtr.Zero;
+    public bool IsDisposed => _handle == IntPtr.Zero;
 
     /// <summary>The native handle; throws <see cref="ObjectDisposedException"/> after disposal.</summary>
     internal IntPtr Handle
     {
         get
         {
-            var h = handle;
+            var h = _handle;
             if (h == IntPtr.Zero) ThrowDisposed(null, -1);
             return h;
         }
@@ -48,12 +48,12 @@ public partial class Tensor : IDisposable
 
     internal IntPtr HandleFor(string operation, int position)
     {
-        var h = handle;
+        var h = _handle;
         if (h == IntPtr.Zero) ThrowDisposed(operation, position);
         return h;
     }
 
-    string Label => Name is { } n ? $"tensor '{n}'" : $"tensor #{id}";
+    string Label => Name is { } n ? $"tensor '{n}'" : $"tensor #{_id}";
 
     void ThrowDisposed(string? operation, int position)
     {
@@ -65,9 +65,9 @@ public partial class Tensor : IDisposable
     /// <summary>Releases the native tensor now. Safe to call twice.</summary>
     public virtual void Dispose()
     {
-        var h = handle;
+        var h = _handle;
         if (h == IntPtr.Zero) return;
-        handle = IntPtr.Zero;
+        _handle = IntPtr.Zero;
         scope = null;
         NativeMethods.tb_tensor_free(h);
     }
@@ -183,7 +183,7 @@ public partial class Tensor
     {
         var h = Handle;
         scope?.Forget(this);
-        handle = IntPtr.Zero;
+        _handle = IntPtr.Zero;
         return h;
     }
 
@@ -192,7 +192,7 @@ public partial class Tensor
     {
         var mine = Handle;
         var theirs = other.Handle;
-        handle = theirs;
-        other.handle = mine;
+        _handle = theirs;
+        other._handle = mine;
     }
 }

@@ -9,7 +9,7 @@ namespace Tunebook.Torch;
 /// </summary>
 public static partial class torch
 {
-    static int initialized;
+    static int _initialized;
 
     // Tensors up to 32 MiB (glibc's largest allowed mmap threshold) come from the heap, and up to
     // 1 GiB of freed heap stays mapped for reuse instead of being returned after every step.
@@ -18,10 +18,10 @@ public static partial class torch
     /// <summary>Loads the shim and applies process defaults (intra-op threads = all cores). Idempotent.</summary>
     internal static void EnsureInitialized()
     {
-        if (Volatile.Read(ref initialized) == 1) return;
+        if (Volatile.Read(ref _initialized) == 1) return;
         lock (typeof(torch))
         {
-            if (initialized == 1) return;
+            if (_initialized == 1) return;
             // libtorch 1.13 uses half the cores by default; use them all unless the user chose
             // (OMP_NUM_THREADS / TUNEBOOK_NUM_THREADS).
             int threads = Environment.ProcessorCount;
@@ -32,7 +32,7 @@ public static partial class torch
             // docs/memory.md); TUNEBOOK_HOST_ALLOCATOR=system keeps the C library's defaults.
             if (!string.Equals(Environment.GetEnvironmentVariable("TUNEBOOK_HOST_ALLOCATOR"), "system", StringComparison.OrdinalIgnoreCase))
                 NativeMethods.tb_tune_host_allocator(HostAllocatorMmapThreshold, HostAllocatorTrimThreshold);
-            Volatile.Write(ref initialized, 1);
+            Volatile.Write(ref _initialized, 1);
         }
     }
 
@@ -137,20 +137,20 @@ public static partial class torch
 /// <summary>Restores the previous grad mode when disposed (see <see cref="torch.no_grad"/>).</summary>
 public sealed class GradModeScope : IDisposable
 {
-    readonly bool previous;
-    bool disposed;
+    readonly bool _previous;
+    bool _disposed;
 
     internal GradModeScope(bool enabled)
     {
         torch.EnsureInitialized();
-        previous = NativeMethods.tb_grad_enabled() == 1;
+        _previous = NativeMethods.tb_grad_enabled() == 1;
         NativeMethods.tb_set_grad_enabled(enabled ? 1 : 0);
     }
 
     public void Dispose()
     {
-        if (disposed) return;
-        disposed = true;
-        NativeMethods.tb_set_grad_enabled(previous ? 1 : 0);
+        if (_disposed) return;
+        _disposed = true;
+        NativeMethods.tb_set_grad_enabled(_previous ? 1 : 0);
     }
 }

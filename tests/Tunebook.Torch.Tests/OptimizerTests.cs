@@ -8,13 +8,13 @@ public class OptimizerTests
 {
     sealed class Mlp : Module<Tensor, Tensor>
     {
-        readonly Linear fc1, fc2;
+        readonly Linear _fc1, _fc2;
         public Mlp()
         {
-            fc1 = RegisterModule("fc1", new Linear(8, 16));
-            fc2 = RegisterModule("fc2", new Linear(16, 4));
+            _fc1 = RegisterModule("fc1", new Linear(8, 16));
+            _fc2 = RegisterModule("fc2", new Linear(16, 4));
         }
-        public override Tensor forward(Tensor x) => fc2.forward(fc1.forward(x).silu());
+        public override Tensor forward(Tensor x) => _fc2.forward(_fc1.forward(x).silu());
     }
 
     static void Train(Mlp model, Optimizer opt, int steps, int seed)

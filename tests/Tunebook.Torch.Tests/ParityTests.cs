@@ -11,13 +11,13 @@ namespace Tunebook.Torch.Tests;
 public sealed class ParityFixture : IDisposable
 {
     public TensorExchange Exchange { get; } = new();
-    readonly Dictionary<string, Tensor> inputs = new();
+    readonly Dictionary<string, Tensor> _inputs = new();
 
     public ParityFixture()
     {
         TorchReference.RequirePythonTorch();
         torch.manual_seed(1234);
-        void Add(string name, Tensor t) { t.DetachFromDisposeScope(); inputs[name] = t; Exchange.Write(name, t); }
+        void Add(string name, Tensor t) { t.DetachFromDisposeScope(); _inputs[name] = t; Exchange.Write(name, t); }
         Add("a", torch.randn(16, 32));
         Add("b", torch.randn(32, 8));
         Add("ba", torch.randn(3, 4, 5));
@@ -46,20 +46,20 @@ public sealed class ParityFixture : IDisposable
         if (code != 0) throw new InvalidOperationException($"reference script failed ({code}): {stderr}\n{stdout}");
     }
 
-    public Tensor this[string name] => inputs[name];
+    public Tensor this[string name] => _inputs[name];
 
     public void Dispose()
     {
-        foreach (var t in inputs.Values) t.Dispose();
+        foreach (var t in _inputs.Values) t.Dispose();
         Exchange.Dispose();
     }
 }
 
 public class ParityTests : IClassFixture<ParityFixture>
 {
-    readonly ParityFixture f;
+    readonly ParityFixture _f;
 
-    public ParityTests(ParityFixture fixture) => f = fixture;
+    public ParityTests(ParityFixture fixture) => _f = fixture;
 
     public static TheoryData<string> OpCases => new()
     {
@@ -70,30 +70,30 @@ public class ParityTests : IClassFixture<ParityFixture>
 
     Tensor Compute(string name) => name switch
     {
-        "matmul" => f["a"].matmul(f["b"]),
-        "matmul_bf16" => f["a"].bfloat16().matmul(f["b"].bfloat16()),
-        "bmm" => f["ba"].bmm(f["bb"]),
-        "linear" => F.linear(f["x"], f["w"], f["bias"]),
-        "softmax" => f["logits"].softmax(-1),
-        "log_softmax" => f["logits"].log_softmax(-1),
-        "logsumexp" => f["logits"].logsumexp(-1),
-        "cross_entropy" => F.cross_entropy(f["logits"], f["targets"], ignore_index: -100),
-        "cross_entropy_sum" => F.cross_entropy(f["logits"], f["targets"], reduction: "sum"),
-        "cross_entropy_smooth" => F.cross_entropy(f["logits"], f["targets"], label_smoothing: 0.1),
-        "layer_norm" => F.layer_norm(f["x"], [10], f["ln_w"], f["ln_b"], 1e-5),
-        "rms_norm" => F.rms_norm(f["x"], f["ln_w"], 1e-6),
-        "silu" => f["x"].silu(),
-        "gelu" => f["x"].gelu(),
-        "gelu_tanh" => f["x"].gelu("tanh"),
-        "embedding" => F.embedding(f["ids"], f["table"]),
-        "norm" => f["x"].norm(),
-        "sdpa_causal" => F.scaled_dot_product_attention(f["q"], f["k"], f["v"], is_causal: true),
-        "triu_masked" => f["logits"].masked_fill(torch.ones_like(f["logits"], ScalarType.Bool).triu(1), -1e9),
-        "where" => torch.where(f["x"].gt(0), f["x"], f["x"] * 0.1),
-        "max_dim_values" => f["logits"].max(-1).values,
-        "argmax" => f["logits"].argmax(-1),
-        "gather" => f["logits"].gather(1, f["gather_idx"]),
-        "cumsum" => f["x"].cumsum(0),
+        "matmul" => _f["a"].matmul(_f["b"]),
+        "matmul_bf16" => _f["a"].bfloat16().matmul(_f["b"].bfloat16()),
+        "bmm" => _f["ba"].bmm(_f["bb"]),
+        "linear" => F.linear(_f["x"], _f["w"], _f["bias"]),
+        "softmax" => _f["logits"].softmax(-1),
+        "log_softmax" => _f["logits"].log_softmax(-1),
+        "logsumexp" => _f["logits"].logsumexp(-1),
+        "cross_entropy" => F.cross_entropy(_f["logits"], _f["targets"], ignore_index: -100),
+        "cross_entropy_sum" => F.cross_entropy(_f["logits"], _f["targets"], reduction: "sum"),
+        "cross_entropy_smooth" => F.cross_entropy(_f["logits"], _f["targets"], label_smoothing: 0.1),
+        "layer_norm" => F.layer_norm(_f["x"], [10], _f["ln_w"], _f["ln_b"], 1e-5),
+        "rms_norm" => F.rms_norm(_f["x"], _f["ln_w"], 1e-6),
+        "silu" => _f["x"].silu(),
+        "gelu" => _f["x"].gelu(),
+        "gelu_tanh" => _f["x"].gelu("tanh"),
+        "embedding" => F.embedding(_f["ids"], _f["table"]),
+        "norm" => _f["x"].norm(),
+        "sdpa_causal" => F.scaled_dot_product_attention(_f["q"], _f["k"], _f["v"], is_causal: true),
+        "triu_masked" => _f["logits"].masked_fill(torch.ones_like(_f["logits"], ScalarType.Bool).triu(1), -1e9),
+        "where" => torch.where(_f["x"].gt(0), _f["x"], _f["x"] * 0.1),
+        "max_dim_values" => _f["logits"].max(-1).values,
+        "argmax" => _f["logits"].argmax(-1),
+        "gather" => _f["logits"].gather(1, _f["gather_idx"]),
+        "cumsum" => _f["x"].cumsum(0),
         _ => throw new ArgumentException(name),
     };
 
@@ -103,7 +103,7 @@ public class ParityTests : IClassFixture<ParityFixture>
     {
         using var scope = torch.NewDisposeScope();
         var mine = Compute(name);
-        var reference = f.Exchange.Read(name);
+        var reference = _f.Exchange.Read(name);
         AssertClose(name, reference, mine, name == "matmul_bf16" ? 1e-2 : 1e-5);
     }
 
@@ -115,7 +115,7 @@ public class ParityTests : IClassFixture<ParityFixture>
     public void OptimizerMatchesPyTorchBitForBit(string name)
     {
         using var scope = torch.NewDisposeScope();
-        using var p = new Parameter(f["opt_param"].clone());
+        using var p = new Parameter(_f["opt_param"].clone());
         using Optimizer opt = name switch
         {
             "adamw" => new AdamW([p], lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1),
@@ -126,10 +126,10 @@ public class ParityTests : IClassFixture<ParityFixture>
         };
         foreach (var g in new[] { "opt_grad0", "opt_grad1", "opt_grad2" })
         {
-            p.grad = f[g].clone();
+            p.grad = _f[g].clone();
             opt.step();
         }
-        var reference = f.Exchange.Read(name);
+        var reference = _f.Exchange.Read(name);
         Assert.Equal(reference.data<float>(), p.detach().data<float>());
     }
 
@@ -139,12 +139,12 @@ public class ParityTests : IClassFixture<ParityFixture>
         using var scope = torch.NewDisposeScope();
         using var p0 = new Parameter(torch.zeros(5));
         using var p1 = new Parameter(torch.zeros(3, 3));
-        p0.grad = f["clip_g0"].clone();
-        p1.grad = f["clip_g1"].clone();
+        p0.grad = _f["clip_g0"].clone();
+        p1.grad = _f["clip_g1"].clone();
         double total = utils.clip_grad_norm_([p0, p1], 1.0);
-        Assert.Equal(f.Exchange.Read("clip_total").item<float>(), (float)total, 5);
-        Assert.Equal(f.Exchange.Read("clip_g0").data<float>(), p0.grad!.data<float>());
-        Assert.Equal(f.Exchange.Read("clip_g1").data<float>(), p1.grad!.data<float>());
+        Assert.Equal(_f.Exchange.Read("clip_total").item<float>(), (float)total, 5);
+        Assert.Equal(_f.Exchange.Read("clip_g0").data<float>(), p0.grad!.data<float>());
+        Assert.Equal(_f.Exchange.Read("clip_g1").data<float>(), p1.grad!.data<float>());
         using var after = torch.stack([p0.grad!.norm(), p1.grad!.norm()]).norm();
         Assert.InRange(after.item<double>(), 0.999, 1.0);
     }

@@ -103,22 +103,22 @@ public class RuntimeTests
 
     sealed class Net : Module<Tensor, Tensor>
     {
-        readonly Embedding emb;
-        readonly Linear up, down;
-        readonly RMSNorm norm;
+        readonly Embedding _emb;
+        readonly Linear _up, _down;
+        readonly RMSNorm _norm;
         public Net()
         {
-            emb = RegisterModule("emb", new Embedding(100, 32));
-            norm = RegisterModule("norm", new RMSNorm(32));
-            up = RegisterModule("up", new Linear(32, 64));
-            down = RegisterModule("down", new Linear(64, 100));
+            _emb = RegisterModule("emb", new Embedding(100, 32));
+            _norm = RegisterModule("norm", new RMSNorm(32));
+            _up = RegisterModule("up", new Linear(32, 64));
+            _down = RegisterModule("down", new Linear(64, 100));
         }
         public override Tensor forward(Tensor ids)
         {
-            var h = norm.forward(emb.forward(ids));
+            var h = _norm.forward(_emb.forward(ids));
             var q = h.view(2, 8, 2, 16).transpose(1, 2);
             var a = F.scaled_dot_product_attention(q, q, q, is_causal: true).transpose(1, 2).reshape(2, 8, 32);
-            return down.forward(F.dropout(up.forward(a + h).gelu(), 0.1, training));
+            return _down.forward(F.dropout(_up.forward(a + h).gelu(), 0.1, training));
         }
     }
 

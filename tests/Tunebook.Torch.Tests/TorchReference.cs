@@ -41,7 +41,7 @@ internal static class TorchReference
 /// <summary>A folder of named tensors plus a manifest, read and written by tests and by the python scripts.</summary>
 public sealed class TensorExchange : IDisposable
 {
-    readonly Dictionary<string, object> manifest = new();
+    readonly Dictionary<string, object> _manifest = new();
 
     public TensorExchange()
     {
@@ -55,11 +55,11 @@ public sealed class TensorExchange : IDisposable
     public void Write(string name, Tensor t)
     {
         File.WriteAllBytes(Path.Combine(Folder, name + ".bin"), t.ToBytes());
-        manifest[name] = new { dtype = t.dtype.Name(), shape = t.shape };
+        _manifest[name] = new { dtype = t.dtype.Name(), shape = t.shape };
     }
 
     public void WriteManifest() =>
-        File.WriteAllText(Path.Combine(Folder, "inputs.json"), JsonSerializer.Serialize(manifest));
+        File.WriteAllText(Path.Combine(Folder, "inputs.json"), JsonSerializer.Serialize(_manifest));
 
     /// <summary>Reads a tensor the python side wrote (described in outputs.json).</summary>
     public Tensor Read(string name)

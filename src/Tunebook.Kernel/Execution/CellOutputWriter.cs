@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Tunebook.Kernel.Server;
 
 namespace Tunebook.Kernel.Execution;
 
@@ -13,17 +12,17 @@ namespace Tunebook.Kernel.Execution;
 public sealed class CellOutputWriter : TextWriter
 {
     readonly string _name;
-    readonly IopubPublisher _iopub;
+    readonly IopubPublish _publish;
     readonly Func<JsonObject?> _parent;
     readonly StringBuilder _buffer = new();
     readonly object _gate = new();
     readonly Timer _timer;
     const int FlushThreshold = 64 * 1024;
 
-    public CellOutputWriter(string name, IopubPublisher iopub, Func<JsonObject?> parent)
+    public CellOutputWriter(string name, IopubPublish publish, Func<JsonObject?> parent)
     {
         _name = name;
-        _iopub = iopub;
+        _publish = publish;
         _parent = parent;
         _timer = new Timer(_ => Flush(), null, 50, 50);
     }
@@ -44,7 +43,7 @@ public sealed class CellOutputWriter : TextWriter
 
     public override void WriteLine(string? value) => Write((value ?? "") + "\n");
 
-    /// <summary>Publishes what is buffered, in order with every other message queued on iopub.</summary>
+    /// <summary>Publishes what is buffered, in order with every other message published.</summary>
     public override void Flush()
     {
         lock (_gate)
@@ -52,7 +51,7 @@ public sealed class CellOutputWriter : TextWriter
             if (_buffer.Length == 0) return;
             var text = _buffer.ToString();
             _buffer.Clear();
-            _iopub.Publish("stream", new JsonObject { ["name"] = _name, ["text"] = text }, _parent());
+            _publish("stream", new JsonObject { ["name"] = _name, ["text"] = text }, _parent());
         }
     }
 

@@ -1,32 +1,35 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tunebook.Interactive;
-using Tunebook.Kernel.Server;
 
 namespace Tunebook.Kernel.Execution;
+
+/// <summary>Broadcasts a message on iopub, parented to <paramref name="parentHeader"/> (null for kernel-wide status).</summary>
+public delegate void IopubPublish(string msgType, JsonObject content, JsonObject? parentHeader);
 
 /// <summary>
 /// <see cref="INotebookHost"/> for the Jupyter kernel: displays become display_data / update_display_data
 /// messages, ClearOutput becomes clear_output, and each cell gets a fresh cancellation token that an
-/// interrupt cancels. Everything goes through the iopub queue, so every member is safe from any thread.
+/// interrupt cancels. Everything leaves through the publish delegate (the kernel's iopub queue), so every
+/// member is safe from any thread.
 /// </summary>
 public sealed class KernelHost : INotebookHost
 {
-    readonly IopubPublisher _iopub;
+    readonly IopubPublish _publish;
     volatile JsonObject? _parent;
     volatile CancellationTokenSource _cancellation = new();
 
     public CellOutputWriter Stdout { get; }
     public CellOutputWriter Stderr { get; }
 
-    public KernelHost(IopubPublisher iopub)
+    public KernelHost(IopubPublish publish)
     {
-        _iopub = iopub;
-        Stdout = new CellOutputWriter("stdout", iopub, () => _parent);
-        Stderr = new CellOutputWriter("stderr", iopub, () => _parent);
+        _publish = publish;
+        Stdout = new CellOutputWriter("stdout", publish, () => _parent);
+        Stderr = new CellOutputWriter("stderr", publish, () => _parent);
     }
 
-    /// <summary>Asks the front end for a line of input (prompt, password); set by the kernel server.</summary>
+    /// <summary>Asks the front end for a line of input (prompt, password); set by the kernel protocol.</summary>
     public Func<string, bool, string>? InputProvider { get; init; }
 
     /// <summary>The header of the request being executed (or last executed); outputs are parented to it.</summary>
@@ -63,7 +66,7 @@ public sealed class KernelHost : INotebookHost
     public void ClearOutput(bool wait = false)
     {
         FlushStreams();
-        _iopub.Publish("clear_output", new JsonObject { ["wait"] = wait }, _parent);
+        _publish("clear_output", new JsonObject { ["wait"] = wait }, _parent);
     }
 
     /// <summary>Publishes the last expression of a cell.</summary>
@@ -72,7 +75,7 @@ public sealed class KernelHost : INotebookHost
         FlushStreams();
         var content = BundleContent(Formatters.Format(value));
         content["execution_count"] = executionCount;
-        _iopub.Publish("execute_result", content, _parent);
+        _publish("execute_result", content, _parent);
     }
 
     internal void Publish(string msgType, MimeBundle bundle, string displayId)
@@ -80,7 +83,7 @@ public sealed class KernelHost : INotebookHost
         FlushStreams();
         var content = BundleContent(bundle);
         content["transient"] = new JsonObject { ["display_id"] = displayId };
-        _iopub.Publish(msgType, content, _parent);
+        _publish(msgType, content, _parent);
     }
 
     /// <summary>data + metadata of a bundle. JSON MIME types are embedded as JSON values, not strings.</summary>

@@ -11,7 +11,7 @@ namespace Tunebook.Kernel.Execution;
 /// </summary>
 static class ScriptReferences
 {
-    static readonly Dictionary<string, MetadataReference> _cache = new(StringComparer.Ordinal);
+    static readonly Dictionary<string, MetadataReference> Cache = new(StringComparer.Ordinal);
 
     public static IReadOnlyList<MetadataReference> Framework()
     {
@@ -59,14 +59,14 @@ static class ScriptReferences
     /// <summary>A reference to one assembly file, with its XML documentation when a .xml sits beside it.</summary>
     public static MetadataReference FromFile(string path, string[]? documentation = null)
     {
-        lock (_cache)
+        lock (Cache)
         {
-            if (_cache.TryGetValue(path, out var cached)) return cached;
+            if (Cache.TryGetValue(path, out var cached)) return cached;
             var xml = documentation is { Length: > 0 } ? documentation : [Path.ChangeExtension(path, ".xml")];
             xml = xml.Where(File.Exists).ToArray();
             var reference = MetadataReference.CreateFromFile(path,
                 documentation: xml.Length > 0 ? new XmlDocumentation(xml) : null);
-            _cache[path] = reference;
+            Cache[path] = reference;
             return reference;
         }
     }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json.Nodes;
 using Tunebook.Kernel.Protocol;
 using Tunebook.Kernel.Zmq;
 
@@ -18,14 +17,12 @@ public sealed class IopubPublisher : IDisposable
     readonly TextWriter _log;
     int _pending; // queued or being sent: Drain waits for the send itself, not just the dequeue
 
-    public string Session { get; }
     public string Endpoint { get; }
 
-    internal IopubPublisher(ZmqContext context, string endpoint, MessageSigner signer, string session, TextWriter log)
+    internal IopubPublisher(ZmqContext context, string endpoint, MessageSigner signer, TextWriter log)
     {
         _signer = signer;
         _log = log;
-        Session = session;
         _socket = context.CreateSocket(LibZmq.PUB);
         _socket.Bind(endpoint);
         Endpoint = _socket.LastEndpoint;
@@ -33,19 +30,15 @@ public sealed class IopubPublisher : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Queues a message whose parent is <paramref name="parentHeader"/> (may be null for kernel-wide status).</summary>
-    public void Publish(string msgType, JsonObject content, JsonObject? parentHeader)
+    /// <summary>Queues a message; it leaves after every message queued before it.</summary>
+    public void Send(JupyterMessage message)
     {
-        var message = JupyterMessage.Create(msgType, content, parentHeader, Session);
         // iopub messages carry the message type as their ZeroMQ topic, as ipykernel does.
-        message.Identities.Add(System.Text.Encoding.UTF8.GetBytes($"kernel.{Session}.{msgType}"));
+        message.Identities.Add(System.Text.Encoding.UTF8.GetBytes($"kernel.{(string?)message.Header["session"]}.{message.MsgType}"));
         Interlocked.Increment(ref _pending);
         try { _queue.Add(message); }
         catch (InvalidOperationException) { Interlocked.Decrement(ref _pending); /* shutting down */ }
     }
-
-    public void PublishStatus(string state, JsonObject? parentHeader) =>
-        Publish("status", new JsonObject { ["execution_state"] = state }, parentHeader);
 
     void Run()
     {

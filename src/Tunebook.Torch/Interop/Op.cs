@@ -13,15 +13,15 @@ namespace Tunebook.Torch;
 public sealed class Op
 {
     static readonly ConcurrentDictionary<string, Op?> Cache = new();
-    readonly IntPtr handle;
+    readonly IntPtr _handle;
 
     /// <summary>Qualified name, e.g. "aten::matmul" or "aten::max.dim".</summary>
     public string Name { get; }
 
-    Op(IntPtr handle, string name) { this.handle = handle; Name = name; }
+    Op(IntPtr handle, string name) { this._handle = handle; Name = name; }
 
     /// <summary>The operator's schema as libtorch prints it.</summary>
-    public string Schema => Marshal.PtrToStringUTF8(NativeMethods.tb_op_schema(handle)) ?? "";
+    public string Schema => Marshal.PtrToStringUTF8(NativeMethods.tb_op_schema(_handle)) ?? "";
 
     /// <summary>Finds "aten::name" or "aten::name.overload"; throws when the linked libtorch lacks it.</summary>
     public static Op Get(string qualifiedName) =>
@@ -127,7 +127,7 @@ public sealed class Op
         {
             long* scratch = scratchBase;
             for (int k = 0; k < args.Length; k++) native[k] = args[k].ToNative(ref scratch, Name, k);
-            int n = NativeMethods.tb_op_call(handle, native, args.Length, res, results.Length);
+            int n = NativeMethods.tb_op_call(_handle, native, args.Length, res, results.Length);
             if (n == -2 && allowRetry) return -1;
             if (n < 0) throw TorchException.FromNative(Name);
             return n;

@@ -12,13 +12,13 @@ namespace Tunebook.Torch.nn;
 /// </summary>
 public abstract class Module : IDisposable
 {
-    readonly List<string> parameterNames = new();
-    readonly Dictionary<string, Parameter?> parameterTable = new();
-    readonly List<string> bufferNames = new();
-    readonly Dictionary<string, (Tensor? tensor, bool persistent)> bufferTable = new();
-    readonly List<string> moduleNames = new();
-    readonly Dictionary<string, Module> moduleTable = new();
-    bool disposed;
+    readonly List<string> _parameterNames = new();
+    readonly Dictionary<string, Parameter?> _parameterTable = new();
+    readonly List<string> _bufferNames = new();
+    readonly Dictionary<string, (Tensor? tensor, bool persistent)> _bufferTable = new();
+    readonly List<string> _moduleNames = new();
+    readonly Dictionary<string, Module> _moduleTable = new();
+    bool _disposed;
 
     /// <summary>True in training mode (dropout active), false after <see cref="eval"/>.</summary>
     public bool training { get; private set; } = true;
@@ -28,9 +28,9 @@ public abstract class Module : IDisposable
     /// <summary>Registers (or replaces) a parameter under a local name; null reserves the name (e.g. bias=None).</summary>
     protected Parameter? RegisterParameter(string name, Parameter? parameter)
     {
-        CheckName(name, parameterTable.ContainsKey(name));
-        if (!parameterTable.ContainsKey(name)) parameterNames.Add(name);
-        parameterTable[name] = parameter;
+        CheckName(name, _parameterTable.ContainsKey(name));
+        if (!_parameterTable.ContainsKey(name)) _parameterNames.Add(name);
+        _parameterTable[name] = parameter;
         if (parameter is not null) parameter.Name ??= name;
         return parameter;
     }
@@ -38,10 +38,10 @@ public abstract class Module : IDisposable
     /// <summary>Registers a buffer (state that is not trained, e.g. rotary tables). Non-persistent buffers stay out of state dicts.</summary>
     protected Tensor? RegisterBuffer(string name, Tensor? buffer, bool persistent = true)
     {
-        CheckName(name, bufferTable.ContainsKey(name));
+        CheckName(name, _bufferTable.ContainsKey(name));
         buffer?.DetachFromDisposeScope();
-        if (!bufferTable.ContainsKey(name)) bufferNames.Add(name);
-        bufferTable[name] = (buffer, persistent);
+        if (!_bufferTable.ContainsKey(name)) _bufferNames.Add(name);
+        _bufferTable[name] = (buffer, persistent);
         return buffer;
     }
 
@@ -49,9 +49,9 @@ public abstract class Module : IDisposable
     protected T RegisterModule<T>(string name, T module) where T : Module
     {
         ArgumentNullException.ThrowIfNull(module);
-        CheckName(name, moduleTable.ContainsKey(name));
-        if (!moduleTable.ContainsKey(name)) moduleNames.Add(name);
-        moduleTable[name] = module;
+        CheckName(name, _moduleTable.ContainsKey(name));
+        if (!_moduleTable.ContainsKey(name)) _moduleNames.Add(name);
+        _moduleTable[name] = module;
         return module;
     }
 
@@ -60,7 +60,7 @@ public abstract class Module : IDisposable
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
             throw new ArgumentException($"{GetType().Name}: invalid name '{name}'; names must be non-empty and contain no '.'");
         if (replacing) return;
-        if (parameterTable.ContainsKey(name) || bufferTable.ContainsKey(name) || moduleTable.ContainsKey(name))
+        if (_parameterTable.ContainsKey(name) || _bufferTable.ContainsKey(name) || _moduleTable.ContainsKey(name))
             throw new ArgumentException($"{GetType().Name}: '{name}' is already registered");
     }
 
@@ -69,7 +69,7 @@ public abstract class Module : IDisposable
     /// <summary>Direct submodules with their local names.</summary>
     public IEnumerable<(string name, Module module)> named_children()
     {
-        foreach (var n in moduleNames) yield return (n, moduleTable[n]);
+        foreach (var n in _moduleNames) yield return (n, _moduleTable[n]);
     }
 
     public IEnumerable<Module> children() => named_children().Select(c => c.module);
@@ -85,8 +85,8 @@ public abstract class Module : IDisposable
     {
         if (!seen.Add(this)) yield break;
         yield return (prefix, this);
-        foreach (var n in moduleNames)
-            foreach (var x in moduleTable[n].NamedModules(Join(prefix, n), seen))
+        foreach (var n in _moduleNames)
+            foreach (var x in _moduleTable[n].NamedModules(Join(prefix, n), seen))
                 yield return x;
     }
 
@@ -99,8 +99,8 @@ public abstract class Module : IDisposable
     {
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         foreach (var (path, m) in recurse ? named_modules() : [("", this)])
-            foreach (var n in m.parameterNames)
-                if (m.parameterTable[n] is { } p && seen.Add(p))
+            foreach (var n in m._parameterNames)
+                if (m._parameterTable[n] is { } p && seen.Add(p))
                 {
                     var full = Join(path, n);
                     if (recurse && (p.Name is null || full.Length > p.Name.Length)) p.Name = full;
@@ -115,8 +115,8 @@ public abstract class Module : IDisposable
     public IEnumerable<(string name, Tensor buffer)> named_buffers(bool recurse = true)
     {
         foreach (var (path, m) in recurse ? named_modules() : [("", this)])
-            foreach (var n in m.bufferNames)
-                if (m.bufferTable[n].tensor is { } b)
+            foreach (var n in m._bufferNames)
+                if (m._bufferTable[n].tensor is { } b)
                     yield return (Join(path, n), b);
     }
 
@@ -130,8 +130,8 @@ public abstract class Module : IDisposable
         var walked = new List<string>();
         foreach (var part in path.Split('.'))
         {
-            if (!m.moduleTable.TryGetValue(part, out var child))
-                throw new KeyNotFoundException($"{(walked.Count == 0 ? GetType().Name : string.Join('.', walked))} has no submodule '{part}' (path '{path}'; children: {string.Join(", ", m.moduleNames)})");
+            if (!m._moduleTable.TryGetValue(part, out var child))
+                throw new KeyNotFoundException($"{(walked.Count == 0 ? GetType().Name : string.Join('.', walked))} has no submodule '{part}' (path '{path}'; children: {string.Join(", ", m._moduleNames)})");
             walked.Add(part);
             m = child;
         }
@@ -144,7 +144,7 @@ public abstract class Module : IDisposable
         int dot = path.LastIndexOf('.');
         var owner = dot < 0 ? this : get_submodule(path[..dot]);
         var name = dot < 0 ? path : path[(dot + 1)..];
-        return owner.parameterTable.TryGetValue(name, out var p) && p is not null
+        return owner._parameterTable.TryGetValue(name, out var p) && p is not null
             ? p : throw new KeyNotFoundException($"no parameter '{path}' in {GetType().Name}");
     }
 
@@ -159,9 +159,9 @@ public abstract class Module : IDisposable
         int dot = path.LastIndexOf('.');
         var parent = dot < 0 ? this : get_submodule(path[..dot]);
         var name = dot < 0 ? path : path[(dot + 1)..];
-        if (!parent.moduleTable.TryGetValue(name, out var old))
-            throw new KeyNotFoundException($"no submodule '{path}' to replace (children of the parent: {string.Join(", ", parent.moduleNames)})");
-        parent.moduleTable[name] = replacement;
+        if (!parent._moduleTable.TryGetValue(name, out var old))
+            throw new KeyNotFoundException($"no submodule '{path}' to replace (children of the parent: {string.Join(", ", parent._moduleNames)})");
+        parent._moduleTable[name] = replacement;
         parent.OnModuleReplaced(name, old, replacement);
         return old;
     }
@@ -182,7 +182,7 @@ public abstract class Module : IDisposable
                 if (field.FieldType.IsValueType || !ReferenceEquals(field.GetValue(this), old)) continue;
                 if (!field.FieldType.IsInstanceOfType(replacement))
                 {
-                    moduleTable[name] = old; // undo: the module would keep calling the old child
+                    _moduleTable[name] = old; // undo: the module would keep calling the old child
                     var member = field.Name.StartsWith('<') ? field.Name[1..field.Name.IndexOf('>')] : field.Name;
                     throw new InvalidOperationException($"{GetType().Name}.{member} is declared as {field.FieldType.Name}, which cannot hold a {replacement.GetType().Name}; declare it as Module<Tensor, Tensor> (or a base type of the replacement) to allow replacing '{name}'");
                 }
@@ -224,7 +224,7 @@ public abstract class Module : IDisposable
     /// <summary>Runs <paramref name="fn"/> on every module (children first, like PyTorch's apply).</summary>
     public Module apply(Action<Module> fn)
     {
-        foreach (var n in moduleNames) moduleTable[n].apply(fn);
+        foreach (var n in _moduleNames) _moduleTable[n].apply(fn);
         fn(this);
         return this;
     }
@@ -262,11 +262,11 @@ public abstract class Module : IDisposable
         using var noGrad = torch.no_grad();
         foreach (var (_, m) in named_modules())
         {
-            foreach (var n in m.parameterNames)
-                if (m.parameterTable[n] is { } p && (!onlyFloating || p.is_floating_point()))
+            foreach (var n in m._parameterNames)
+                if (m._parameterTable[n] is { } p && (!onlyFloating || p.is_floating_point()))
                     p.SetData(convert(p));
-            foreach (var n in m.bufferNames.ToArray())
-                if (m.bufferTable[n].tensor is { } b && (!onlyFloating || b.is_floating_point()))
+            foreach (var n in m._bufferNames.ToArray())
+                if (m._bufferTable[n].tensor is { } b && (!onlyFloating || b.is_floating_point()))
                 {
                     var converted = convert(b);
                     b.SwapHandle(converted); // converted now holds the old data and is freed by the scope
@@ -286,10 +286,10 @@ public abstract class Module : IDisposable
         var result = new Dictionary<string, Tensor>();
         foreach (var (path, m) in named_modules())
         {
-            foreach (var n in m.parameterNames)
-                if (m.parameterTable[n] is { } p) result.TryAdd(Join(path, n), p.detach());
-            foreach (var n in m.bufferNames)
-                if (m.bufferTable[n] is { tensor: { } b, persistent: true }) result.TryAdd(Join(path, n), b.detach());
+            foreach (var n in m._parameterNames)
+                if (m._parameterTable[n] is { } p) result.TryAdd(Join(path, n), p.detach());
+            foreach (var n in m._bufferNames)
+                if (m._bufferTable[n] is { tensor: { } b, persistent: true }) result.TryAdd(Join(path, n), b.detach());
         }
         return result;
     }
@@ -305,10 +305,10 @@ public abstract class Module : IDisposable
         var targets = new Dictionary<string, Tensor>();
         foreach (var (path, m) in named_modules())
         {
-            foreach (var n in m.parameterNames)
-                if (m.parameterTable[n] is { } p) targets.TryAdd(Join(path, n), p);
-            foreach (var n in m.bufferNames)
-                if (m.bufferTable[n] is { tensor: { } b, persistent: true }) targets.TryAdd(Join(path, n), b);
+            foreach (var n in m._parameterNames)
+                if (m._parameterTable[n] is { } p) targets.TryAdd(Join(path, n), p);
+            foreach (var n in m._bufferNames)
+                if (m._bufferTable[n] is { tensor: { } b, persistent: true }) targets.TryAdd(Join(path, n), b);
         }
         var missing = targets.Keys.Where(k => !state.ContainsKey(k)).ToList();
         var unexpected = state.Keys.Where(k => !targets.ContainsKey(k)).ToList();
@@ -344,11 +344,11 @@ public abstract class Module : IDisposable
     {
         var sb = new StringBuilder();
         sb.Append(GetType().Name).Append('(').Append(ExtraRepr());
-        if (moduleNames.Count > 0)
+        if (_moduleNames.Count > 0)
         {
             sb.Append('\n');
-            foreach (var n in moduleNames)
-                sb.Append("  (").Append(n).Append("): ").Append(moduleTable[n].ToString().Replace("\n", "\n  ")).Append('\n');
+            foreach (var n in _moduleNames)
+                sb.Append("  (").Append(n).Append("): ").Append(_moduleTable[n].ToString().Replace("\n", "\n  ")).Append('\n');
         }
         sb.Append(')');
         return sb.ToString();
@@ -357,11 +357,11 @@ public abstract class Module : IDisposable
     /// <summary>Releases every parameter and buffer of this module and its descendants.</summary>
     public void Dispose()
     {
-        if (disposed) return;
-        disposed = true;
-        foreach (var n in moduleNames) moduleTable[n].Dispose();
-        foreach (var p in parameterTable.Values) p?.Dispose();
-        foreach (var b in bufferTable.Values) b.tensor?.Dispose();
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var n in _moduleNames) _moduleTable[n].Dispose();
+        foreach (var p in _parameterTable.Values) p?.Dispose();
+        foreach (var b in _bufferTable.Values) b.tensor?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

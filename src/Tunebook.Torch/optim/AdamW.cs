@@ -17,7 +17,7 @@ public sealed class AdamW : Optimizer
         public Tensor? MaxExpAvgSq;
     }
 
-    readonly Dictionary<Parameter, State> state = new(ReferenceEqualityComparer.Instance);
+    readonly Dictionary<Parameter, State> _state = new(ReferenceEqualityComparer.Instance);
 
     public double beta1 { get; }
     public double beta2 { get; }
@@ -50,7 +50,7 @@ public sealed class AdamW : Optimizer
         {
             var grad = p.grad;
             if (grad is null) continue;
-            if (!state.TryGetValue(p, out var s))
+            if (!_state.TryGetValue(p, out var s))
             {
                 using var noGrad = torch.no_grad();
                 s = new State
@@ -59,7 +59,7 @@ public sealed class AdamW : Optimizer
                     ExpAvgSq = torch.zeros_like(p).DetachFromDisposeScope(),
                     MaxExpAvgSq = amsgrad ? torch.zeros_like(p).DetachFromDisposeScope() : null,
                 };
-                state[p] = s;
+                _state[p] = s;
             }
             s.Step++;
             TorchException.Check(NativeMethods.tb_adamw_step(p.Handle, grad.Handle, s.ExpAvg.Handle, s.ExpAvgSq.Handle,
@@ -73,7 +73,7 @@ public sealed class AdamW : Optimizer
         using var noGrad = torch.no_grad();
         foreach (var (i, _, p) in AllParameters())
         {
-            if (!state.TryGetValue(p, out var s)) continue;
+            if (!_state.TryGetValue(p, out var s)) continue;
             saved.Scalars[$"state.{i}.step"] = s.Step;
             saved.Tensors[$"state.{i}.exp_avg"] = s.ExpAvg.clone().DetachFromDisposeScope();
             saved.Tensors[$"state.{i}.exp_avg_sq"] = s.ExpAvgSq.clone().DetachFromDisposeScope();
@@ -87,7 +87,7 @@ public sealed class AdamW : Optimizer
         foreach (var (i, _, p) in AllParameters())
         {
             if (!saved.Scalars.TryGetValue($"state.{i}.step", out var step)) continue;
-            state[p] = new State
+            _state[p] = new State
             {
                 Step = (long)step,
                 ExpAvg = RestoreLike(saved, $"state.{i}.exp_avg", p),
@@ -99,8 +99,8 @@ public sealed class AdamW : Optimizer
 
     void DisposeState()
     {
-        foreach (var s in state.Values) { s.ExpAvg.Dispose(); s.ExpAvgSq.Dispose(); s.MaxExpAvgSq?.Dispose(); }
-        state.Clear();
+        foreach (var s in _state.Values) { s.ExpAvg.Dispose(); s.ExpAvgSq.Dispose(); s.MaxExpAvgSq?.Dispose(); }
+        _state.Clear();
     }
 
     public override void Dispose() => DisposeState();

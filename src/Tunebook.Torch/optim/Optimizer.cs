@@ -49,17 +49,17 @@ public sealed class OptimizerState : IDisposable
 /// <summary>Base class of optimizers: parameter groups, zero_grad, state save/restore.</summary>
 public abstract class Optimizer : IDisposable
 {
-    readonly List<ParamGroup> groups;
+    readonly List<ParamGroup> _groups;
 
     protected Optimizer(IEnumerable<ParamGroup> groups, double lr, double weightDecay)
     {
         ArgumentNullException.ThrowIfNull(groups);
         if (lr < 0 || double.IsNaN(lr)) throw new ArgumentOutOfRangeException(nameof(lr), lr, "learning rate must be non-negative");
         if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be non-negative");
-        this.groups = groups.ToList();
-        if (this.groups.Count == 0) throw new ArgumentException("optimizer got an empty list of parameter groups");
+        this._groups = groups.ToList();
+        if (this._groups.Count == 0) throw new ArgumentException("optimizer got an empty list of parameter groups");
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        foreach (var g in this.groups)
+        foreach (var g in this._groups)
         {
             g.LearningRate = g.LearningRateOverride ?? lr;
             g.InitialLearningRate = g.LearningRate;
@@ -76,20 +76,20 @@ public abstract class Optimizer : IDisposable
     protected static IEnumerable<ParamGroup> Single(IEnumerable<Parameter> parameters) => [new ParamGroup(parameters)];
 
     /// <summary>The parameter groups; set <see cref="ParamGroup.LearningRate"/> to change a group's rate.</summary>
-    public IReadOnlyList<ParamGroup> param_groups => groups;
+    public IReadOnlyList<ParamGroup> param_groups => _groups;
 
     /// <summary>Learning rate of the first group; setting it sets every group's.</summary>
     public double lr
     {
-        get => groups[0].LearningRate;
-        set { foreach (var g in groups) g.LearningRate = value; }
+        get => _groups[0].LearningRate;
+        set { foreach (var g in _groups) g.LearningRate = value; }
     }
 
     /// <summary>All parameters in group order (their position is the state index).</summary>
     protected IEnumerable<(int index, ParamGroup group, Parameter parameter)> AllParameters()
     {
         int i = 0;
-        foreach (var g in groups)
+        foreach (var g in _groups)
             foreach (var p in g.Parameters)
                 yield return (i++, g, p);
     }
@@ -112,11 +112,11 @@ public abstract class Optimizer : IDisposable
     public OptimizerState state_dict()
     {
         var s = new OptimizerState();
-        for (int g = 0; g < groups.Count; g++)
+        for (int g = 0; g < _groups.Count; g++)
         {
-            s.Scalars[$"param_groups.{g}.lr"] = groups[g].LearningRate;
-            s.Scalars[$"param_groups.{g}.initial_lr"] = groups[g].InitialLearningRate;
-            s.Scalars[$"param_groups.{g}.weight_decay"] = groups[g].WeightDecay;
+            s.Scalars[$"param_groups.{g}.lr"] = _groups[g].LearningRate;
+            s.Scalars[$"param_groups.{g}.initial_lr"] = _groups[g].InitialLearningRate;
+            s.Scalars[$"param_groups.{g}.weight_decay"] = _groups[g].WeightDecay;
         }
         SaveState(s);
         return s;
@@ -126,11 +126,11 @@ public abstract class Optimizer : IDisposable
     public void load_state_dict(OptimizerState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        for (int g = 0; g < groups.Count; g++)
+        for (int g = 0; g < _groups.Count; g++)
         {
-            if (state.Scalars.TryGetValue($"param_groups.{g}.lr", out var lrValue)) groups[g].LearningRate = lrValue;
-            if (state.Scalars.TryGetValue($"param_groups.{g}.initial_lr", out var initial)) groups[g].InitialLearningRate = initial;
-            if (state.Scalars.TryGetValue($"param_groups.{g}.weight_decay", out var wd)) groups[g].WeightDecay = wd;
+            if (state.Scalars.TryGetValue($"param_groups.{g}.lr", out var lrValue)) _groups[g].LearningRate = lrValue;
+            if (state.Scalars.TryGetValue($"param_groups.{g}.initial_lr", out var initial)) _groups[g].InitialLearningRate = initial;
+            if (state.Scalars.TryGetValue($"param_groups.{g}.weight_decay", out var wd)) _groups[g].WeightDecay = wd;
         }
         LoadState(state);
     }

@@ -5,7 +5,7 @@ namespace Tunebook.Torch.optim;
 /// <summary>Stochastic gradient descent with optional momentum, dampening, Nesterov and (coupled) weight decay, as torch.optim.SGD.</summary>
 public sealed class SGD : Optimizer
 {
-    readonly Dictionary<Parameter, Tensor> momentumBuffers = new(ReferenceEqualityComparer.Instance);
+    readonly Dictionary<Parameter, Tensor> _momentumBuffers = new(ReferenceEqualityComparer.Instance);
 
     public double momentum { get; }
     public double dampening { get; }
@@ -39,10 +39,10 @@ public sealed class SGD : Optimizer
             if (group.WeightDecay != 0) d_p = d_p.add(p, alpha: group.WeightDecay);
             if (momentum != 0)
             {
-                if (!momentumBuffers.TryGetValue(p, out var buf))
+                if (!_momentumBuffers.TryGetValue(p, out var buf))
                 {
                     buf = d_p.clone().detach().DetachFromDisposeScope();
-                    momentumBuffers[p] = buf;
+                    _momentumBuffers[p] = buf;
                 }
                 else
                 {
@@ -57,22 +57,22 @@ public sealed class SGD : Optimizer
     protected override void SaveState(OptimizerState saved)
     {
         foreach (var (i, _, p) in AllParameters())
-            if (momentumBuffers.TryGetValue(p, out var buf))
+            if (_momentumBuffers.TryGetValue(p, out var buf))
                 saved.Tensors[$"state.{i}.momentum_buffer"] = buf.clone().DetachFromDisposeScope();
     }
 
     protected override void LoadState(OptimizerState saved)
     {
-        foreach (var b in momentumBuffers.Values) b.Dispose();
-        momentumBuffers.Clear();
+        foreach (var b in _momentumBuffers.Values) b.Dispose();
+        _momentumBuffers.Clear();
         foreach (var (i, _, p) in AllParameters())
             if (saved.Tensors.ContainsKey($"state.{i}.momentum_buffer"))
-                momentumBuffers[p] = RestoreLike(saved, $"state.{i}.momentum_buffer", p);
+                _momentumBuffers[p] = RestoreLike(saved, $"state.{i}.momentum_buffer", p);
     }
 
     public override void Dispose()
     {
-        foreach (var b in momentumBuffers.Values) b.Dispose();
-        momentumBuffers.Clear();
+        foreach (var b in _momentumBuffers.Values) b.Dispose();
+        _momentumBuffers.Clear();
     }
 }

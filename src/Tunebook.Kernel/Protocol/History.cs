@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace Tunebook.Kernel.Server;
+namespace Tunebook.Kernel.Protocol;
 
 /// <summary>
 /// The inputs (and text outputs) of the cells executed with store_history, served to history_request
