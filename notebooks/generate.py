@@ -299,7 +299,7 @@ Trainer TrainRun(PreparedData d, TrainerOptions o)
     var model = Tune.LoadModel("starter");
     Tune.ApplyLora(model, new LoraConfig { R = 8, Alpha = 16, Targets = LoraTargets.AllLinearLayers, ModulesToSave = ["embed_tokens"] });
     var trainer = Tune.CreateTrainer(model, d, o);
-    trainer.Run(Notebook.Cancellation);   // no live view: the sweep chart below shows every run
+    trainer.Run(Cancellation);   // no live view: the sweep chart below shows every run
     return trainer;
 }
 """),

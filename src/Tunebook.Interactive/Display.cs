@@ -27,10 +27,10 @@ public interface INotebookHost
 }
 
 /// <summary>
-/// The ambient host. Library code calls <c>Notebook.Display(x)</c> and works the same under the kernel,
+/// The ambient host. Library code calls <c>Frontend.Display(x)</c> and works the same under the kernel,
 /// in a test, or in a console program (where displays print their text/plain form).
 /// </summary>
-public static class Notebook
+public static class Frontend
 {
     static INotebookHost _host = new ConsoleHost();
 

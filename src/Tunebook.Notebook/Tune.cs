@@ -23,7 +23,7 @@ namespace Tunebook.Notebook;
 /// Tune.SaveAdapter(lora, "out/adapter");                       // #!save adapter out/adapter
 /// </code>
 /// Calls that show something (a model card, the live training view, streamed text) show it through
-/// <see cref="Interactive.Notebook.Host"/>, so they work the same in the kernel, a test or a console.
+/// <see cref="Interactive.Frontend.Host"/>, so they work the same in the kernel, a test or a console.
 /// </summary>
 public static class Tune
 {
@@ -178,12 +178,12 @@ public static class Tune
         ArgumentNullException.ThrowIfNull(prompt);
         options ??= new GenerationOptions { MaxNewTokens = 64, DoSample = false };
         var stream = new StreamingText(prompt);
-        var handle = Interactive.Notebook.Display(stream);
+        var handle = Interactive.Frontend.Display(stream);
         var clock = TimeProvider.System;
         long last = clock.GetTimestamp();
         var streaming = options with
         {
-            CancellationToken = options.CancellationToken.CanBeCanceled ? options.CancellationToken : Interactive.Notebook.Cancellation,
+            CancellationToken = options.CancellationToken.CanBeCanceled ? options.CancellationToken : Interactive.Frontend.Cancellation,
             OnToken = chunk =>
             {
                 options.OnToken?.Invoke(chunk);
@@ -211,7 +211,7 @@ public static class Tune
         if (prompts.Count == 0) throw new ArgumentException("Compare: give at least one prompt");
         if (references is not null && references.Count != prompts.Count) throw new ArgumentException($"Compare: {prompts.Count} prompts but {references.Count} references");
         options ??= new GenerationOptions { MaxNewTokens = 48, DoSample = false };
-        options = options with { CancellationToken = options.CancellationToken.CanBeCanceled ? options.CancellationToken : Interactive.Notebook.Cancellation };
+        options = options with { CancellationToken = options.CancellationToken.CanBeCanceled ? options.CancellationToken : Interactive.Frontend.Cancellation };
         var model = lora.Model;
         bool wasTraining = model.training;
         model.eval();

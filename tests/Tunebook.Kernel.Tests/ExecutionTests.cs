@@ -151,7 +151,7 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
     [Fact]
     public void Library_code_reaches_the_kernel_through_Notebook_Host()
     {
-        var (_, outputs) = _kernel.Execute("var h = Tunebook.Interactive.Notebook.Display(\"via the ambient host\"); h.Update(\"updated\");");
+        var (_, outputs) = _kernel.Execute("var h = Tunebook.Interactive.Frontend.Display(\"via the ambient host\"); h.Update(\"updated\");");
         Assert.Contains(outputs, m => m.MsgType == "display_data" && (string?)m.Content["data"]!["text/plain"] == "via the ambient host");
         Assert.Contains(outputs, m => m.MsgType == "update_display_data" && (string?)m.Content["data"]!["text/plain"] == "updated");
     }
@@ -185,8 +185,8 @@ public sealed class ExecutionTests(KernelProcessFixture fixture) : IClassFixture
         Assert.Equal("error", Status(reply));
         Assert.Equal("KeyboardInterrupt", (string?)reply.Content["ename"]);
 
-        // A fresh token for the next cell: library code polling Notebook.Cancellation runs normally.
-        var (next, outputs) = _kernel.Execute("Tunebook.Interactive.Notebook.Cancellation.IsCancellationRequested");
+        // A fresh token for the next cell: library code polling Frontend.Cancellation runs normally.
+        var (next, outputs) = _kernel.Execute("Tunebook.Interactive.Frontend.Cancellation.IsCancellationRequested");
         Assert.Equal("ok", Status(next));
         Assert.Equal("false", (string?)outputs.Single(m => m.MsgType == "execute_result").Content["data"]!["text/plain"]);
     }

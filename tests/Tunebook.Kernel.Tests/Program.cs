@@ -2,7 +2,7 @@ namespace Tunebook.Kernel.Tests;
 
 /// <summary>
 /// "--kernel-host connection.json" runs the kernel (what KernelProcess launches); anything else is a test run.
-/// The kernel runs out of process because it owns Console, Notebook.Host and SIGINT, as in production.
+/// The kernel runs out of process because it owns Console, Frontend.Host and SIGINT, as in production.
 /// </summary>
 public static class Program
 {

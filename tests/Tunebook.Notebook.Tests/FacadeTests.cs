@@ -110,8 +110,8 @@ public class FacadeTests
         TinyModel.Tokenizer.Save(folder);
 
         var context = new FakeContext();
-        var saved = Interactive.Notebook.Host;
-        Interactive.Notebook.Host = context.Recorder;
+        var saved = Interactive.Frontend.Host;
+        Interactive.Frontend.Host = context.Recorder;
         try
         {
             async Task Run(string name, string args)
@@ -166,7 +166,7 @@ public class FacadeTests
             var options = new GenerationOptions { MaxNewTokens = 6, DoSample = false };
             Assert.Equal(((CausalLM)context.Variables["model"]!).Chat([new Tunebook.Text.Templates.ChatMessage("user", prompt)], options).Text, reloaded.Chat([new Tunebook.Text.Templates.ChatMessage("user", prompt)], options).Text);
         }
-        finally { Interactive.Notebook.Host = saved; }
+        finally { Interactive.Frontend.Host = saved; }
     }
 
     [Fact]
@@ -189,9 +189,9 @@ public class FacadeTests
     {
         var data = Tune.LoadData("datasets/puddle/train.jsonl", TinyModel.Tokenizer, val: 0.1, maxLength: 96);
         var options = new TrainerOptions { MaxSteps = 20, BatchSize = 2, LearningRate = 5e-3, EvalEvery = 2, RestoreBestAtEnd = true };
-        var saved = Interactive.Notebook.Host;
+        var saved = Interactive.Frontend.Host;
         var host = new RecordingHost();
-        Interactive.Notebook.Host = host;
+        Interactive.Frontend.Host = host;
         try
         {
             (Trainer Trainer, string Status) RunAndStop(Func<CausalLM, Trainer> create)
@@ -215,7 +215,7 @@ public class FacadeTests
                 Assert.Equal(byMagic.Measure(data.Validation!).Loss, byHand.Measure(data.Validation!).Loss);
             }
         }
-        finally { Interactive.Notebook.Host = saved; }
+        finally { Interactive.Frontend.Host = saved; }
     }
 
     [Fact]

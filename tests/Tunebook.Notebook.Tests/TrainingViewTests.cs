@@ -66,8 +66,8 @@ public class TrainingViewTests
     {
         using var trainer = NewTrainer(steps: 40, evalEvery: 100);
         var host = new RecordingHost();
-        var saved = Interactive.Notebook.Host;
-        Interactive.Notebook.Host = host;
+        var saved = Interactive.Frontend.Host;
+        Interactive.Frontend.Host = host;
         try
         {
             trainer.StepCompleted += s => { if (s.Step == 3) host.Cancel.Cancel(); };
@@ -88,7 +88,7 @@ public class TrainingViewTests
             Assert.Equal(5, trainer.Evaluations.Last().Step); // stop evaluates the final weights
             Assert.Contains("validation loss", host.Areas[^1].Last["text/plain"]);
         }
-        finally { Interactive.Notebook.Host = saved; }
+        finally { Interactive.Frontend.Host = saved; }
     }
 
     [Fact]
@@ -99,8 +99,8 @@ public class TrainingViewTests
         context.Variables["model"] = model;
         context.Variables["data"] = Tune.LoadData("datasets/puddle/train.jsonl", TinyModel.Tokenizer, val: 0.1, maxLength: 96);
         Tune.ApplyLora(model, new Tunebook.Tuning.Lora.LoraConfig { R = 4 });
-        var saved = Interactive.Notebook.Host;
-        Interactive.Notebook.Host = context.Recorder;
+        var saved = Interactive.Frontend.Host;
+        Interactive.Frontend.Host = context.Recorder;
         try
         {
             var magic = NotebookExtension.Magics.Single(m => m.Name == "train");
@@ -114,7 +114,7 @@ public class TrainingViewTests
             var everything = context.Output.ToString() + string.Concat(context.Recorder.Areas.Select(a => a.Last["text/plain"]));
             Assert.Equal(1, CountOf(everything, "#!train continue resumes"));
         }
-        finally { Interactive.Notebook.Host = saved; }
+        finally { Interactive.Frontend.Host = saved; }
     }
 
     static int CountOf(string text, string part)
@@ -134,4 +134,4 @@ public class TrainingViewTests
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class HostCollection { public const string Name = "Notebook.Host"; }
+public sealed class HostCollection { public const string Name = "Frontend.Host"; }

@@ -12,7 +12,7 @@ namespace Tunebook.Kernel.Server;
 /// Shell requests run one at a time on a worker thread; control requests (interrupt, shutdown) are
 /// answered at once on the control thread, even while a cell runs; the heartbeat echoes on its own
 /// thread; every iopub message goes through one publishing queue. The server also owns what belongs to
-/// the process: Console, Notebook.Host, SIGINT and the capture of native stdout/stderr.
+/// the process: Console, Frontend.Host, SIGINT and the capture of native stdout/stderr.
 /// </summary>
 public sealed class KernelServer : IDisposable
 {
@@ -56,7 +56,7 @@ public sealed class KernelServer : IDisposable
         Console.SetOut(Host.Stdout);
         Console.SetError(Host.Stderr);
         Console.SetIn(new StdinReader(_protocol.RequestInput));
-        Notebook.Host = Host;
+        Frontend.Host = Host;
         if (Environment.GetEnvironmentVariable("TUNEBOOK_KERNEL_CAPTURE_FD") != "0")
             _captures = [.. new[] { NativeOutputCapture.Start(1, Host.Stdout), NativeOutputCapture.Start(2, Host.Stderr) }.OfType<NativeOutputCapture>()];
         _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => { signal.Cancel = true; Interrupt(); });

@@ -37,7 +37,7 @@ public sealed class LiveChart
         _build = build ?? throw new ArgumentNullException(nameof(build));
         MinInterval = minInterval ?? DefaultInterval;
         if (MinInterval < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(minInterval), minInterval, "The redraw interval cannot be negative.");
-        _host = host ?? Interactive.Notebook.Host;
+        _host = host ?? Interactive.Frontend.Host;
         _clock = clock ?? TimeProvider.System;
     }
 

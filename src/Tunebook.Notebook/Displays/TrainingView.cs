@@ -38,7 +38,7 @@ public sealed class TrainingView : Formatters.IRichDisplay, IDisposable
     public TrainingView(Trainer trainer, INotebookHost? host = null, TimeProvider? clock = null, TimeSpan? minInterval = null)
     {
         _trainer = trainer ?? throw new ArgumentNullException(nameof(trainer));
-        _host = host ?? Interactive.Notebook.Host;
+        _host = host ?? Interactive.Frontend.Host;
         _clock = clock ?? TimeProvider.System;
         MinInterval = minInterval ?? DefaultInterval;
         foreach (var e in trainer.History) Record(e);

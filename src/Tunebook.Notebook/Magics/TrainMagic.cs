@@ -38,7 +38,7 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
         "#!train step 5        C#: Tune.Step(trainer, 5)",
         "#!train continue      C#: Tune.Continue(trainer)",
         "#!train stop          C#: Tune.Stop(trainer)",
-        "C#: var trainer = Tune.Train(model, data, new TrainerOptions { MaxSteps = 60, LearningRate = 2e-3, BatchSize = 8, EvalEvery = 20 }, Notebook.Cancellation)",
+        "C#: var trainer = Tune.Train(model, data, new TrainerOptions { MaxSteps = 60, LearningRate = 2e-3, BatchSize = 8, EvalEvery = 20 }, Cancellation)",
     ];
 
     /// <summary>The options as <see cref="TrainerOptions"/>; invalid values are usage errors.</summary>
