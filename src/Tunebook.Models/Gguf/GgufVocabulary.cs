@@ -25,6 +25,12 @@ static partial class GgufVocabulary
     /// <summary>Tokens llama.cpp treats as the end of a turn (it also finds them by text itself).</summary>
     static readonly string[] EndOfTurnTokens = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>"];
 
+    /// <summary>
+    /// Texts llama.cpp makes end-of-generation control tokens whatever the GGUF says (llama-vocab.cpp),
+    /// so that they are matched whole in a prompt even where the tokenizer has them as ordinary tokens.
+    /// </summary>
+    static readonly string[] PromotedToControl = ["</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|end_of_text|>", "<|eom_id|>", "<EOT>"];
+
     /// <summary>Writes tokenizer.ggml.* and tokenizer.chat_template; warnings go to <paramref name="warnings"/>.</summary>
     public static void Add(GgufWriter w, Tokenizer tokenizer, ModelConfig config, List<string> warnings)
     {
@@ -54,6 +60,11 @@ static partial class GgufVocabulary
             else if (sentencePiece && ByteToken().IsMatch(text)) types[id] = Byte;
             else types[id] = Normal;
         }
+
+        var promoted = PromotedToControl.Where(t => tokenizer.TokenToId(t) is { } id && types[id] == Normal).ToList();
+        if (promoted.Count > 0)
+            warnings.Add($"llama.cpp treats {string.Join(", ", promoted.Select(t => $"'{t}'"))} as control tokens although this tokenizer has them as ordinary text: " +
+                         "a prompt that contains them literally becomes one token each in llama.cpp, several in Tunebook");
 
         var merges = ReadMerges(model);
         if (sentencePiece)
@@ -191,8 +202,9 @@ static partial class GgufVocabulary
             _ => null,
         };
         var normalizer = json["normalizer"] is JsonObject n ? (string?)n["type"] : null;
-        if (normalizer is not null and not "NFC")
-            warnings.Add($"tokenizer.json has a '{normalizer}' normalizer that llama.cpp's byte-level tokenizer does not apply: texts it changes will tokenize differently in llama.cpp");
+        if (normalizer is not null)
+            warnings.Add($"tokenizer.json has a '{normalizer}' normalizer that llama.cpp's byte-level tokenizer does not apply: texts it changes" +
+                         (normalizer == "NFC" ? " (decomposed accents such as e + U+0301)" : "") + " tokenize differently in llama.cpp");
         if (name is not null) return name;
         warnings.Add($"llama.cpp does not know this tokenizer's pre-tokenizer ({string.Join(" + ", steps.DefaultIfEmpty("none"))}); " +
                      "the GGUF names it 'default', so llama.cpp will split text with its own default rules (a GPT-2-style regex) and can produce other token ids than Tunebook for the same text");
