@@ -13,6 +13,8 @@ static class CommandCatalog
         yield return TokenizeCommand.Create();
         yield return TrainCommand.Create();
         yield return PretrainCommand.Create();
+        yield return ExportCommand.Create();
+        yield return GenerateCommand.Create();
     }
 }
 
