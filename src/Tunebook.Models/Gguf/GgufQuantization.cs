@@ -28,13 +28,34 @@ public static class GgufQuantization
                 for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(output[(2 * i)..], ToBFloat16(values[i]));
                 break;
             case GgmlType.Q8_0:
-                for (int b = 0; b < values.Length / 32; b++) QuantizeQ8_0(values.Slice(32 * b, 32), output.Slice(34 * b, 34));
-                break;
             case GgmlType.Q4_0:
-                for (int b = 0; b < values.Length / 32; b++) QuantizeQ4_0(values.Slice(32 * b, 32), output.Slice(18 * b, 18));
+                EncodeBlocks(type, values, output);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), type, null);
+        }
+    }
+
+    /// <summary>Blocks are independent: large tensors are encoded in parallel chunks.</summary>
+    static unsafe void EncodeBlocks(GgmlType type, ReadOnlySpan<float> values, Span<byte> output)
+    {
+        int blocks = values.Length / 32, blockBytes = type.BlockBytes();
+        const int chunk = 4096;
+        fixed (float* x = values)
+        fixed (byte* y = output)
+        {
+            float* xs = x;
+            byte* ys = y;
+            Parallel.For(0, (blocks + chunk - 1) / chunk, c =>
+            {
+                int end = Math.Min(blocks, (c + 1) * chunk);
+                for (int b = c * chunk; b < end; b++)
+                {
+                    var input = new ReadOnlySpan<float>(xs + 32L * b, 32);
+                    var block = new Span<byte>(ys + (long)blockBytes * b, blockBytes);
+                    if (type == GgmlType.Q8_0) QuantizeQ8_0(input, block); else QuantizeQ4_0(input, block);
+                }
+            });
         }
     }
 

@@ -124,16 +124,26 @@ public sealed class GgufWriter
 
         foreach (var t in tensors)
         {
-            var values = new float[t.Count];
+            var bytes = new byte[t.Bytes];
             using (var scope = torch.NewDisposeScope())
             {
                 var tensor = t.Produce();
                 if (tensor.numel() != t.Count)
                     throw new InvalidOperationException($"GGUF tensor '{t.Name}': expected {t.Count} values for shape [{string.Join(", ", t.Shape)}], the producer gave {tensor.numel()}");
-                tensor.to(ScalarType.Float32).cpu().contiguous().CopyTo<float>(values);
+                var values = tensor.to(ScalarType.Float32).cpu().contiguous();
+                if (t.Type is GgmlType.F16 or GgmlType.BF16)
+                {
+                    // libtorch's vectorised conversion rounds to nearest even exactly as GgufQuantization.ToFloat16/ToBFloat16
+                    // (checked value by value in the tests), from float32 values like the other encodings.
+                    values.to(t.Type == GgmlType.F16 ? ScalarType.Float16 : ScalarType.BFloat16).contiguous().CopyToBytes(bytes);
+                }
+                else
+                {
+                    var floats = new float[t.Count];
+                    values.CopyTo<float>(floats);
+                    GgufQuantization.Encode(t.Type, floats, bytes);
+                }
             }
-            var bytes = new byte[t.Bytes];
-            GgufQuantization.Encode(t.Type, values, bytes);
             stream.Write(bytes);
             Pad(stream);
         }
