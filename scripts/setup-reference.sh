@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the npm reference implementations the parity tests compare against (tokenizers, Jinja),
+# Installs the npm reference implementations the parity tests compare against (tokenizers, Jinja,
+# llama.cpp through node-llama-cpp),
 # pinned by tests/reference/package-lock.json. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/../tests/reference"

@@ -21,7 +21,7 @@ public sealed record SafetensorsEntry(string Name, SafetensorsDType DType, long[
     }
 
     /// <summary>The shape as the spec writes it, e.g. <c>[2, 3]</c>.</summary>
-    public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+    public string ShapeText => Tensor.ShapeString(Shape);
 
     /// <inheritdoc />
     public override string ToString() => $"{Name}: {DType.ToSpecName()} {ShapeText}";
