@@ -377,6 +377,15 @@ var mergedAnswer = merged.Chat([new ChatMessage("user", question)], greedy).Text
 (mergedAnswer, mergedAnswer == tunedAnswer)
 """),
     code("Directory.GetFiles(\"../build/notebooks/05-export/merged\").Select(f => $\"{Path.GetFileName(f)}: {new FileInfo(f).Length:N0} bytes\")"),
+    md("""
+## GGUF for llama.cpp and Ollama
+One file holds the weights (here Q8_0: 8-bit blocks of 32 with one scale each), the tokenizer and the chat
+template. Beside it goes a `Modelfile`, so `ollama create puddle -f Modelfile` is the only step left;
+`llama-cli -m puddle.gguf` runs it in llama.cpp. docs/export.md shows how close each tensor type stays to
+the float32 model.
+"""),
+    code("#!save gguf ../build/notebooks/05-export/puddle.gguf --type q8_0"),
+    code("File.ReadAllText(\"../build/notebooks/05-export/Modelfile\")"),
 ]
 
 PROMPTING = [
