@@ -1,0 +1,136 @@
+using System.Buffers.Binary;
+
+namespace Tunebook.Models.Gguf;
+
+/// <summary>
+/// float32 values → the bytes of a ggml tensor encoding, following ggml's reference functions
+/// (ggml-quants.c <c>quantize_row_q8_0_ref</c>, <c>quantize_row_q4_0_ref</c>; ggml-impl.h's float16 and
+/// bfloat16 conversions), so that a file written here holds what llama.cpp's own tools would write.
+/// </summary>
+public static class GgufQuantization
+{
+    /// <summary>Encodes <paramref name="values"/> into <paramref name="output"/> (exactly <see cref="GgmlTypes.ByteCount"/> bytes).</summary>
+    public static void Encode(GgmlType type, ReadOnlySpan<float> values, Span<byte> output)
+    {
+        if (values.Length % type.BlockSize() != 0)
+            throw new ArgumentException($"{type} needs a multiple of {type.BlockSize()} values, got {values.Length}");
+        if (output.Length != type.ByteCount(values.Length))
+            throw new ArgumentException($"{type} of {values.Length} values takes {type.ByteCount(values.Length)} bytes, the buffer has {output.Length}");
+        switch (type)
+        {
+            case GgmlType.F32:
+                for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(output[(4 * i)..], values[i]);
+                break;
+            case GgmlType.F16:
+                for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(output[(2 * i)..], ToFloat16(values[i]));
+                break;
+            case GgmlType.BF16:
+                for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(output[(2 * i)..], ToBFloat16(values[i]));
+                break;
+            case GgmlType.Q8_0:
+                for (int b = 0; b < values.Length / 32; b++) QuantizeQ8_0(values.Slice(32 * b, 32), output.Slice(34 * b, 34));
+                break;
+            case GgmlType.Q4_0:
+                for (int b = 0; b < values.Length / 32; b++) QuantizeQ4_0(values.Slice(32 * b, 32), output.Slice(18 * b, 18));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), type, null);
+        }
+    }
+
+    /// <summary>The bytes back to float32 values (what llama.cpp computes with); for tests and error reports.</summary>
+    public static float[] Decode(GgmlType type, ReadOnlySpan<byte> bytes, long count)
+    {
+        var values = new float[count];
+        switch (type)
+        {
+            case GgmlType.F32:
+                for (int i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]);
+                break;
+            case GgmlType.F16:
+                for (int i = 0; i < count; i++) values[i] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]));
+                break;
+            case GgmlType.BF16:
+                for (int i = 0; i < count; i++) values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]) << 16);
+                break;
+            case GgmlType.Q8_0:
+                for (int b = 0; b < count / 32; b++)
+                {
+                    var block = bytes.Slice(34 * b, 34);
+                    float d = Float16At(block);
+                    for (int j = 0; j < 32; j++) values[32 * b + j] = (sbyte)block[2 + j] * d;
+                }
+                break;
+            case GgmlType.Q4_0:
+                for (int b = 0; b < count / 32; b++)
+                {
+                    var block = bytes.Slice(18 * b, 18);
+                    float d = Float16At(block);
+                    for (int j = 0; j < 16; j++)
+                    {
+                        values[32 * b + j] = ((block[2 + j] & 0x0F) - 8) * d;
+                        values[32 * b + 16 + j] = ((block[2 + j] >> 4) - 8) * d;
+                    }
+                }
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), type, null);
+        }
+        return values;
+    }
+
+    static float Float16At(ReadOnlySpan<byte> block) => (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(block));
+
+    /// <summary>Round-to-nearest-even float16, as ggml's GGML_FP32_TO_FP16 (and numpy's astype(float16)).</summary>
+    public static ushort ToFloat16(float value) => BitConverter.HalfToUInt16Bits((Half)value);
+
+    /// <summary>
+    /// ggml's GGML_FP32_TO_BF16: round to nearest even on the upper 16 bits; NaN stays a quiet NaN
+    /// (the rounding would otherwise carry a NaN's payload into the exponent).
+    /// </summary>
+    public static ushort ToBFloat16(float value)
+    {
+        uint u = BitConverter.SingleToUInt32Bits(value);
+        if ((u & 0x7fffffff) > 0x7f800000) return (ushort)((u >> 16) | 64);
+        return (ushort)((u + (0x7fff + ((u >> 16) & 1))) >> 16);
+    }
+
+    /// <summary>
+    /// Q8_0 block: scale d = max|x| / 127 stored as float16, values round(x / d) as int8 (C's roundf, halves
+    /// away from zero). The division uses the float32 d, not its float16 rounding, as ggml does.
+    /// </summary>
+    static void QuantizeQ8_0(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(x[j]));
+        float d = amax / 127;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        BinaryPrimitives.WriteUInt16LittleEndian(block, ToFloat16(d));
+        for (int j = 0; j < 32; j++) block[2 + j] = (byte)(sbyte)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
+    }
+
+    /// <summary>
+    /// Q4_0 block: the value of largest magnitude maps to -8, so d = that value / -8; each x becomes
+    /// min(15, trunc(x / d + 8.5)) in a nibble, the first 16 values in the low nibbles and the last 16 in
+    /// the high nibbles of the 16 bytes.
+    /// </summary>
+    static void QuantizeQ4_0(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        float amax = 0, max = 0;
+        for (int j = 0; j < 32; j++)
+        {
+            float a = MathF.Abs(x[j]);
+            if (amax < a) { amax = a; max = x[j]; }
+        }
+        float d = max / -8;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        BinaryPrimitives.WriteUInt16LittleEndian(block, ToFloat16(d));
+        for (int j = 0; j < 16; j++)
+        {
+            // C's (int8_t) cast truncates toward zero; x*id + 8.5 lies in [0.5, 16.5] for finite input.
+            int lo = Math.Min(15, (int)(sbyte)(x[j] * id + 8.5f));
+            int hi = Math.Min(15, (int)(sbyte)(x[16 + j] * id + 8.5f));
+            block[2 + j] = (byte)(lo | (hi << 4));
+        }
+    }
+}
