@@ -14,6 +14,8 @@ static class CommandCatalog
         yield return TrainCommand.Create();
         yield return PretrainCommand.Create();
         yield return DatasetsCommand.Create();
+        yield return ExportCommand.Create();
+        yield return GenerateCommand.Create();
     }
 }
 

@@ -333,4 +333,16 @@ public static class Tune
         merged.Tokenizer?.Save(Path.GetFullPath(folder));
         return merged;
     }
+
+    /// <summary>
+    /// Writes the model as a GGUF file for llama.cpp, Ollama and LM Studio, with an Ollama Modelfile beside it;
+    /// <paramref name="type"/> is f32, f16, bf16, q8_0 or q4_0. Adapters are merged (and NF4 weights
+    /// dequantized) into a copy of the affected weights: the model in the notebook keeps its adapters.
+    /// </summary>
+    public static Tunebook.Models.Gguf.GgufExportResult SaveGguf(CausalLM model, string path, string type = "q8_0") =>
+        MergedWeights.SaveGguf(model, Path.GetFullPath(path), Tunebook.Models.Gguf.GgufFileTypes.Parse(type));
+
+    /// <inheritdoc cref="SaveGguf(CausalLM, string, string)"/>
+    public static Tunebook.Models.Gguf.GgufExportResult SaveGguf(LoraModel lora, string path, string type = "q8_0") =>
+        MergedWeights.SaveGguf(lora, Path.GetFullPath(path), Tunebook.Models.Gguf.GgufFileTypes.Parse(type));
 }

@@ -4,24 +4,39 @@ namespace Tunebook.Notebook.Magics;
 
 public sealed class SaveOptions
 {
-    [Argument(0, "what", Help = "adapter: PEFT adapter folder; merged: adapters merged into a full Hugging Face model", Choices = ["adapter", "merged"])]
+    [Argument(0, "what", Help = "adapter: PEFT adapter folder; merged: adapters merged into a full Hugging Face model; gguf: one file for llama.cpp and Ollama", Choices = ["adapter", "merged", "gguf"])]
     public string What { get; set; } = "";
-    [Argument(1, "path", Help = "Output folder")] public string Path { get; set; } = "";
+    [Argument(1, "path", Help = "Output folder (a .gguf file for gguf)")] public string Path { get; set; } = "";
+    [Option("--type", Help = "gguf: tensor type, one of f32, f16, bf16, q8_0, q4_0")] public string Type { get; set; } = "q8_0";
 }
 
-/// <summary>#!save adapter|merged PATH.</summary>
+/// <summary>#!save adapter|merged PATH, #!save gguf FILE [--type q8_0].</summary>
 public sealed class SaveMagic : MagicCommand<SaveOptions>
 {
     public override string Name => "save";
-    public override string Summary => "Save the LoRA adapter (PEFT layout) or the merged model (Hugging Face layout)";
+    public override string Summary => "Save the LoRA adapter (PEFT layout), the merged model (Hugging Face layout) or a GGUF file for llama.cpp/Ollama";
     public override IReadOnlyList<string> Examples =>
     [
         "#!save adapter out/puddle-adapter      C#: Tune.SaveAdapter(lora, \"out/puddle-adapter\")",
         "#!save merged out/puddle-merged        C#: model = Tune.SaveMerged(lora, \"out/puddle-merged\")",
+        "#!save gguf out/puddle.gguf --type q8_0 C#: Tune.SaveGguf(lora, \"out/puddle.gguf\", \"q8_0\")",
     ];
 
     protected override Task RunAsync(SaveOptions o, IMagicContext context)
     {
+        if (o.What.Equals("gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            // The adapters are merged into a copy of the weights: `model` and `lora` stay as they are.
+            var type = Tunebook.Models.Gguf.GgufFileTypes.Names.Contains(o.Type.ToLowerInvariant()) ? o.Type
+                : throw new MagicUsageException($"--type: expected one of {string.Join(", ", Tunebook.Models.Gguf.GgufFileTypes.Names)}, got '{o.Type}'");
+            var result = context.GetVariable(SessionVariables.Lora) is Tunebook.Tuning.Lora.LoraModel l
+                ? Tune.SaveGguf(l, o.Path, type)
+                : Tune.SaveGguf(SessionVariables.RequireModel(context), o.Path, type);
+            context.Out.WriteLine(result.ToString());
+            foreach (var warning in result.Warnings) context.Out.WriteLine("warning: " + warning);
+            if (result.ModelfilePath is { } modelfile) context.Out.WriteLine($"wrote {modelfile}: ollama create NAME -f {modelfile}");
+            return Task.CompletedTask;
+        }
         var lora = SessionVariables.RequireLora(context);
         if (o.What.Equals("adapter", StringComparison.OrdinalIgnoreCase))
         {

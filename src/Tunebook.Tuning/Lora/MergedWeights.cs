@@ -20,7 +20,8 @@ public static class MergedWeights
     public static Dictionary<string, Tensor> Of(CausalLM model, IReadOnlyDictionary<string, LoraLinear>? adapters = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        adapters ??= new Dictionary<string, LoraLinear>();
+        // Without a LoraModel at hand, the adapters are the LoraLinear layers found in the model.
+        adapters ??= model.named_modules().Where(m => m.module is LoraLinear).ToDictionary(m => m.name, m => (LoraLinear)m.module);
         var tensors = model.CheckpointTensors();
         var replaced = new Dictionary<string, Module>(StringComparer.Ordinal);
         foreach (var (path, layer) in adapters) replaced[path] = layer.Merge(ScalarType.Float32);
@@ -59,7 +60,7 @@ public static class MergedWeights
         return GgufExport.Save(model.Config, tokenizer, Of(lora), path, type, name);
     }
 
-    /// <summary>Writes a model without adapters as GGUF (NF4 layers dequantized).</summary>
+    /// <summary>Writes a model as GGUF: LoRA layers it holds are merged and NF4 layers dequantized, beside the model, which is unchanged.</summary>
     public static GgufExportResult SaveGguf(CausalLM model, string path, GgufFileType type = GgufFileType.Q8_0, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(model);
