@@ -138,7 +138,8 @@ public sealed class Gemma3Attention : Module
 public sealed class Gemma3DecoderLayer : Module
 {
     public Gemma3Attention self_attn { get; }
-    public Gemma3MLP mlp { get; }
+    /// <summary>The feed-forward (a <see cref="Gemma3MLP"/>), typed so that it can be replaced.</summary>
+    public Module<Tensor, Tensor> mlp { get; private set; }
     public Gemma3RMSNorm input_layernorm { get; }
     public Gemma3RMSNorm post_attention_layernorm { get; }
     public Gemma3RMSNorm pre_feedforward_layernorm { get; }

@@ -54,6 +54,10 @@ public static partial class GgufExport
         var arch = LlamaCppArchitecture(config, warnings);
         name ??= System.IO.Path.GetFileNameWithoutExtension(path);
 
+        if (arch == "phi3" && (name.Contains("phi3", StringComparison.OrdinalIgnoreCase) || name.Contains("phi-3", StringComparison.OrdinalIgnoreCase))
+            && tokenizer.TokenToId("</s>") is null)
+            warnings.Add($"general.name '{name}' contains \"phi3\": llama.cpp then adjusts the token \"</s>\", which this vocabulary lacks, and fails to load the file " +
+                         "(\"error loading model vocabulary: _Map_base::at\"); pass another name");
         var w = new GgufWriter();
         w.Add("general.architecture", arch);
         w.Add("general.name", name);

@@ -39,10 +39,10 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
                 j["sliding_window"] = Window; j["rope_theta"] = 1000000.0; j["rope_local_base_freq"] = 10000.0;
                 j["hidden_activation"] = "gelu_pytorch_tanh"; j["tie_word_embeddings"] = true;
                 break;
-            case "phi3-longrope-short":
+            case "phi-mini-longrope-short":
                 // The 256-token llama.cpp context fits the pretraining length: short factors on both sides.
                 j["architectures"] = new JsonArray("Phi3ForCausalLM"); j["model_type"] = "phi3";
-                j["original_max_position_embeddings"] = 256;
+                j["original_max_position_embeddings"] = 512; j["max_position_embeddings"] = 4096;
                 j["rope_scaling"] = new JsonObject
                 {
                     ["type"] = "longrope",
@@ -85,7 +85,7 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
         return model;
     }
 
-    static readonly string[] Kinds = ["gemma3", "phi3-longrope-short", "phi4-longrope-long", "smollm3"];
+    static readonly string[] Kinds = ["gemma3", "phi-mini-longrope-short", "phi4-longrope-long", "smollm3"];
 
     public static TheoryData<string> Architectures => new(Kinds);
 
@@ -99,7 +99,42 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
         output.WriteLine($"{kind}: max |Δp| {stats.MaxDiff:0.0e0}, top-1 {stats.Top1:P1}, mean KL {stats.MeanKL:0.0e0}, greedy equal {stats.GreedyEqual} ({stats.Positions} positions)");
         Assert.Equal(1.0, stats.Top1);
         Assert.True(stats.GreedyEqual, "greedy continuations differ");
+        if (kind == "gemma3")
+        {
+            // llama.cpp's CPU GELU reads a float16 table (GGML_GELU_FP16): its input and output are
+            // rounded to float16, which moves probabilities by about 1e-4 (GPT-2 shows the same). Held
+            // to KL here; the next test shows that the table is all of the difference.
+            Assert.True(stats.MeanKL < 1e-6, $"mean KL {stats.MeanKL}");
+            Assert.True(stats.MaxDiff <= 1e-3, $"max |Δp| {stats.MaxDiff}");
+        }
+        else Assert.True(stats.MaxDiff <= 1e-4, $"max |Δp| {stats.MaxDiff}");
+    }
+
+    [LlamaCppFact]
+    public void Gemma3_with_llama_cpps_float16_gelu_table_agrees_within_1e_4()
+    {
+        var stats = exports.GemmaWithFloat16Gelu!;
+        output.WriteLine($"gemma3, Tunebook with GELU through float16 like llama.cpp: max |Δp| {stats.MaxDiff:0.0e0}, top-1 {stats.Top1:P1}, mean KL {stats.MeanKL:0.0e0}, greedy equal {stats.GreedyEqual}");
         Assert.True(stats.MaxDiff <= 1e-4, $"max |Δp| {stats.MaxDiff}");
+        Assert.Equal(1.0, stats.Top1);
+        Assert.True(stats.GreedyEqual, "greedy continuations differ");
+        // And the emulation is closer than the exact GELU: the table explains the gap.
+        Assert.True(stats.MaxDiff < exports.Results["gemma3"].Stats.MaxDiff / 4, $"{stats.MaxDiff} vs {exports.Results["gemma3"].Stats.MaxDiff}");
+    }
+
+    /// <summary>
+    /// Gemma's MLP computing GELU as llama.cpp's CPU table does: the input rounded to float16, GELU
+    /// (tanh form) in float32, the result rounded to float16.
+    /// </summary>
+    sealed class Float16TableGeluMlp(Tunebook.Models.Gemma3.Gemma3MLP inner) : Tunebook.Torch.nn.Module<Tensor, Tensor>
+    {
+        public override Tensor forward(Tensor x)
+        {
+            using var scope = torch.NewDisposeScope();
+            var gate = inner.gate_proj.forward(x).to(ScalarType.Float16).to(ScalarType.Float32);
+            var gelu = gate.gelu("tanh").to(ScalarType.Float16).to(ScalarType.Float32);
+            return scope.MoveToOuter(inner.down_proj.forward(gelu * inner.up_proj.forward(x)));
+        }
     }
 
     [LlamaCppFact]
@@ -131,6 +166,7 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
     {
         public Dictionary<string, (GgufExportResult Export, GgufParityTests.Stats Stats)> Results { get; } = new();
         public GgufParityTests.Stats? UnshiftedGemma { get; }
+        public GgufParityTests.Stats? GemmaWithFloat16Gelu { get; }
 
         public Exports()
         {
@@ -150,6 +186,12 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
             var answers = LlamaCpp.RunAll(jobs);
             for (int i = 0; i < Kinds.Length; i++) Results[Kinds[i]] = (files[i], GgufParityTests.Evaluate(models[i], answers[i], StarterTokenizer));
             UnshiftedGemma = GgufParityTests.Evaluate(gemma, answers[^1], StarterTokenizer, greedy: false);
+            for (int i = 0; i < gemma.NumLayers; i++)
+            {
+                var path = $"model.layers.{i}.mlp";
+                gemma.ReplaceModule(path, new Float16TableGeluMlp((Tunebook.Models.Gemma3.Gemma3MLP)gemma.get_submodule(path)));
+            }
+            GemmaWithFloat16Gelu = GgufParityTests.Evaluate(gemma, answers[0], StarterTokenizer);
         }
     }
 }
