@@ -77,6 +77,12 @@ public abstract class CausalLM : Module
     protected virtual (Tensor Cos, Tensor Sin)? RotaryTables(Tensor positionIds, long sequenceLength) => null;
 
     /// <summary>
+    /// Rotary tables for the sliding-window layers when they use another RoPE than the global layers
+    /// (Gemma 3); null when every layer shares <see cref="RotaryTables"/>.
+    /// </summary>
+    protected virtual (Tensor Cos, Tensor Sin)? LocalRotaryTables(Tensor positionIds, long sequenceLength) => null;
+
+    /// <summary>
     /// How many positions the model can embed: the size of a learned position table (GPT-2's
     /// n_positions); null when positions are computed (rotary) and need no limit.
     /// </summary>
@@ -250,6 +256,7 @@ public abstract class CausalLM : Module
         }
 
         var rotary = RotaryTables(positionIds, past + T);
+        var localRotary = LocalRotaryTables(positionIds, past + T);
         var context = new ForwardContext
         {
             Batch = B,
@@ -260,6 +267,8 @@ public abstract class CausalLM : Module
             IsCausal = past == 0 && T > 1,
             Cos = rotary?.Cos,
             Sin = rotary?.Sin,
+            LocalCos = localRotary?.Cos,
+            LocalSin = localRotary?.Sin,
             Cache = cache,
         };
         return new Prepared(ids, context);

@@ -31,6 +31,13 @@ public sealed class ForwardContext
     public Tensor? Cos { get; init; }
     /// <summary>Rotary sine table [B, T, head_dim] (models with rotary positions; null otherwise).</summary>
     public Tensor? Sin { get; init; }
+    /// <summary>
+    /// Rotary tables of the sliding-window layers when their RoPE differs from the global layers'
+    /// (Gemma 3's rope_local_base_freq); null when every layer uses <see cref="Cos"/>/<see cref="Sin"/>.
+    /// </summary>
+    public Tensor? LocalCos { get; init; }
+    /// <summary>Sine table matching <see cref="LocalCos"/>.</summary>
+    public Tensor? LocalSin { get; init; }
     /// <summary>The cache to read and extend, or null.</summary>
     public KVCache? Cache { get; init; }
 }

@@ -55,6 +55,9 @@ public class BFloat16ParityTests
     [InlineData("llama3-rope")]
     [InlineData("qwen3-qknorm")]
     [InlineData("gpt2")]
+    [InlineData("gemma3")]
+    [InlineData("phi4-longrope")]
+    [InlineData("smollm3")]
     public void BFloat16LogitsFollowTheReferenceComputedInBFloat16(string kind)
     {
         using var folder = new TempFolder();

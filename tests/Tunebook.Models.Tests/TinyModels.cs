@@ -13,7 +13,7 @@ public static class TinyModels
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
 
     /// <summary>Names used as xunit theory data.</summary>
-    public static TheoryData<string> All => new() { "llama", "llama3-rope", "llama-linear-rope", "llama-dynamic-rope", "qwen2-bias", "qwen3-qknorm", "mistral-window", "gpt2" };
+    public static TheoryData<string> All => new() { "llama", "llama3-rope", "llama-linear-rope", "llama-dynamic-rope", "qwen2-bias", "qwen3-qknorm", "mistral-window", "gemma3", "gemma3-softcap", "phi3-window", "phi4-longrope", "smollm3", "smollm3-window", "gpt2" };
 
     public static JsonObject Json(string kind)
     {
@@ -71,6 +71,72 @@ public static class TinyModels
             case "mistral-window":
                 j["architectures"] = new JsonArray("MistralForCausalLM");
                 j["model_type"] = "mistral";
+                j["sliding_window"] = 4;
+                break;
+            case "gemma3":
+                // head_dim ≠ hidden / heads, query_pre_attn_scalar ≠ head_dim, local RoPE base ≠ global,
+                // linear scaling on global layers only, and a window shorter than the tests' sequences.
+                j["architectures"] = new JsonArray("Gemma3ForCausalLM");
+                j["model_type"] = "gemma3_text";
+                j["head_dim"] = 16;
+                j["num_hidden_layers"] = 3;
+                j["hidden_activation"] = "gelu_pytorch_tanh";
+                j["query_pre_attn_scalar"] = 24;
+                j["rope_theta"] = 1000000.0;
+                j["rope_local_base_freq"] = 100.0;
+                j["rope_scaling"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 2.0 };
+                j["sliding_window"] = 4;
+                j["layer_types"] = new JsonArray("sliding_attention", "full_attention", "sliding_attention");
+                j["tie_word_embeddings"] = true;
+                break;
+            case "gemma3-softcap":
+                // Layer types from sliding_window_pattern (local, global, local), both soft caps set.
+                j["architectures"] = new JsonArray("Gemma3ForCausalLM");
+                j["model_type"] = "gemma3_text";
+                j["head_dim"] = 8;
+                j["num_hidden_layers"] = 3;
+                j["query_pre_attn_scalar"] = 8;
+                j["sliding_window"] = 5;
+                j["sliding_window_pattern"] = 2;
+                j["attn_logit_softcapping"] = 2.0;
+                j["final_logit_softcapping"] = 3.0;
+                j["tie_word_embeddings"] = true;
+                break;
+            case "phi3-window":
+                j["architectures"] = new JsonArray("Phi3ForCausalLM");
+                j["model_type"] = "phi3";
+                j["sliding_window"] = 6;
+                j["rms_norm_eps"] = 1e-5;
+                break;
+            case "phi4-longrope":
+                // Phi-4-mini's shape: partial rotary (6 of 8 channels), longrope with the pretraining
+                // length (16) shorter than the 24-token tests, so that both factor sets are used.
+                j["architectures"] = new JsonArray("Phi3ForCausalLM");
+                j["model_type"] = "phi3";
+                j["partial_rotary_factor"] = 0.75;
+                j["original_max_position_embeddings"] = 16;
+                j["max_position_embeddings"] = 128;
+                j["rope_scaling"] = new JsonObject
+                {
+                    ["type"] = "longrope",
+                    ["short_factor"] = new JsonArray(1.0, 1.25, 1.5),
+                    ["long_factor"] = new JsonArray(1.0, 4.0, 16.0),
+                };
+                j["tie_word_embeddings"] = true;
+                break;
+            case "smollm3":
+                j["architectures"] = new JsonArray("SmolLM3ForCausalLM");
+                j["model_type"] = "smollm3";
+                j["num_hidden_layers"] = 4; // layer 3 has no RoPE (no_rope_layer_interval 4)
+                j["rope_theta"] = 2000000.0;
+                j["tie_word_embeddings"] = true;
+                break;
+            case "smollm3-window":
+                j["architectures"] = new JsonArray("SmolLM3ForCausalLM");
+                j["model_type"] = "smollm3";
+                j["num_hidden_layers"] = 3;
+                j["no_rope_layers"] = new JsonArray(1, 0, 1);
+                j["use_sliding_window"] = true;
                 j["sliding_window"] = 4;
                 break;
             case "gpt2":

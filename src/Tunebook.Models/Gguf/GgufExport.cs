@@ -19,12 +19,15 @@ public sealed record GgufExportResult(string Path, long Bytes, GgufFileType Type
 /// layouts, and the tokenizer. Follows what llama.cpp's convert_hf_to_gguf.py writes for the same models:
 /// Llama, Mistral and SmolLM2 as "llama" (queries and keys permuted for llama.cpp's RoPE layout),
 /// Qwen2 and Qwen3 as themselves (their RoPE already has the layout llama.cpp uses for them), GPT-2 as
-/// "gpt2" (Conv1D weights transposed to linear layout).
+/// "gpt2" (Conv1D weights transposed to linear layout), Gemma 3 as "gemma3" (norm weights stored as
+/// 1 + weight), Phi-3/Phi-4-mini as "phi3" (fused projections kept fused, longrope factors as tensors),
+/// SmolLM3 as "smollm3" (queries and keys permuted as for Llama).
 /// </summary>
 public static partial class GgufExport
 {
     /// <summary>config.json architectures a GGUF export can express.</summary>
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "GPT2LMHeadModel"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures =
+        ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Gemma3ForCausalLM", "Phi3ForCausalLM", "SmolLM3ForCausalLM", "GPT2LMHeadModel"];
 
     /// <summary>Writes <paramref name="model"/> (with its tokenizer) to <paramref name="path"/>, and an Ollama Modelfile beside it.</summary>
     public static GgufExportResult Save(CausalLM model, string path, GgufFileType type = GgufFileType.Q8_0, string? name = null)
@@ -51,6 +54,10 @@ public static partial class GgufExport
         var arch = LlamaCppArchitecture(config, warnings);
         name ??= System.IO.Path.GetFileNameWithoutExtension(path);
 
+        if (arch == "phi3" && (name.Contains("phi3", StringComparison.OrdinalIgnoreCase) || name.Contains("phi-3", StringComparison.OrdinalIgnoreCase))
+            && tokenizer.TokenToId("</s>") is null)
+            warnings.Add($"general.name '{name}' contains \"phi3\": llama.cpp then adjusts the token \"</s>\", which this vocabulary lacks, and fails to load the file " +
+                         "(\"error loading model vocabulary: _Map_base::at\"); pass another name");
         var w = new GgufWriter();
         w.Add("general.architecture", arch);
         w.Add("general.name", name);
@@ -70,6 +77,7 @@ public static partial class GgufExport
             Func<Tensor> produce = transform switch
             {
                 Transform.None => () => source,
+                Transform.AddOne => () => source.to(ScalarType.Float32) + 1.0,
                 Transform.Transpose => () => source.t().contiguous(),
                 Transform.PermuteQ => () => PermuteForRope(source, config.NumAttentionHeads),
                 Transform.PermuteK => () => PermuteForRope(source, config.NumKeyValueHeads),
@@ -83,10 +91,19 @@ public static partial class GgufExport
             var factors = Llama3RopeFactors(config);
             w.AddTensor("rope_freqs.weight", [factors.Length], GgmlType.F32, () => torch.tensor(factors, [factors.Length]));
         }
+        if (config.RopeScaling is { Type: "longrope" } longrope)
+        {
+            // llama.cpp divides each rotary frequency by these, the long set once its context exceeds
+            // rope.scaling.original_context_length (convert_hf_to_gguf.py's Phi3MiniModel writes the same).
+            var longFactors = longrope.LongFactor!.Select(f => (float)f).ToArray();
+            var shortFactors = longrope.ShortFactor!.Select(f => (float)f).ToArray();
+            w.AddTensor("rope_factors_long.weight", [longFactors.Length], GgmlType.F32, () => torch.tensor(longFactors, [longFactors.Length]));
+            w.AddTensor("rope_factors_short.weight", [shortFactors.Length], GgmlType.F32, () => torch.tensor(shortFactors, [shortFactors.Length]));
+        }
         CheckComplete(w, config);
 
         long bytes = w.Write(path);
-        long tensorBits = 8 * w.Tensors.Where(t => t.Name != "rope_freqs.weight").Sum(t => t.Type.ByteCount(t.Shape.Aggregate(1L, (a, b) => a * b)));
+        long tensorBits = 8 * w.Tensors.Where(t => !t.Name.StartsWith("rope_f", StringComparison.Ordinal)).Sum(t => t.Type.ByteCount(t.Shape.Aggregate(1L, (a, b) => a * b)));
         string? modelfilePath = modelfile ? OllamaModelfile.WriteBeside(path, tokenizer, config) : null;
         return new GgufExportResult(System.IO.Path.GetFullPath(path), bytes, type, parameters, parameters == 0 ? 0 : (double)tensorBits / parameters, warnings, modelfilePath);
     }
@@ -100,6 +117,9 @@ public static partial class GgufExport
             "Qwen2ForCausalLM" => "qwen2",
             "Qwen3ForCausalLM" => "qwen3",
             "GPT2LMHeadModel" => "gpt2",
+            "Gemma3ForCausalLM" => "gemma3",
+            "Phi3ForCausalLM" => "phi3",
+            "SmolLM3ForCausalLM" => "smollm3",
             _ => throw new NotSupportedException($"GGUF export: architecture {config.Architecture} cannot be written as GGUF here; supported: {string.Join(", ", SupportedArchitectures)}"),
         };
         if (config.IsGpt2)
@@ -114,20 +134,50 @@ public static partial class GgufExport
             throw new NotSupportedException("GGUF export: llama.cpp's qwen3 has no attention biases (config attention_bias is true)");
         if (arch != "llama" && config.MlpBias)
             throw new NotSupportedException($"GGUF export: llama.cpp's {arch} has no MLP biases (config mlp_bias is true)");
+        if (arch == "gemma3") CheckGemma3(config);
+        if (arch == "phi3" && config.HeadDim * config.NumAttentionHeads != config.HiddenSize)
+            throw new NotSupportedException($"GGUF export: llama.cpp's phi3 takes head_dim = hidden_size / num_attention_heads ({config.HiddenSize / config.NumAttentionHeads}), the config has {config.HeadDim}");
+        if (arch == "smollm3")
+        {
+            // llama.cpp leaves RoPE out of every fourth layer (n_no_rope_layer_step = 4), whatever the config says.
+            var expected = Enumerable.Range(0, config.NumHiddenLayers).Select(i => (i + 1) % 4 != 0);
+            if (!Enumerable.Range(0, config.NumHiddenLayers).Select(config.UsesRope).SequenceEqual(expected))
+                throw new NotSupportedException("GGUF export: llama.cpp's smollm3 skips RoPE on every fourth layer (3, 7, 11, ...); this config's no_rope_layers differ");
+        }
         switch (config.RopeScaling?.Type)
         {
             case null or "linear": break;
             case "llama3" when arch == "llama": break;
+            case "longrope" when arch == "phi3": break;
             case "dynamic":
                 warnings.Add("rope scaling 'dynamic': llama.cpp has no dynamic NTK scaling and uses plain RoPE; the same as Tunebook up to max_position_embeddings, different beyond");
                 break;
             default:
                 throw new NotSupportedException($"GGUF export: rope scaling '{config.RopeScaling.Type}' cannot be expressed for llama.cpp's {arch}");
         }
-        if (config.SlidingWindow is { } window && window < config.MaxPositionEmbeddings)
+        if (arch != "gemma3" && config.SlidingWindow is { } window && window < config.MaxPositionEmbeddings)
             warnings.Add($"sliding_window {window} is shorter than max_position_embeddings {config.MaxPositionEmbeddings}: llama.cpp runs this model as {arch} with full attention, " +
                          $"so prompts longer than {window} tokens get other outputs than in Tunebook (as with llama.cpp's own converter)");
         return arch;
+    }
+
+    /// <summary>
+    /// llama.cpp's gemma3 fixes what transformers reads from the config: five local layers then one
+    /// global (sliding_window_pattern 6), local RoPE base 10 000, scores scaled by 1/√head_dim (by
+    /// 1/√(hidden/heads) for the 62-layer 27B), no soft-capping. A config that differs cannot be expressed.
+    /// </summary>
+    static void CheckGemma3(ModelConfig c)
+    {
+        var pattern = Enumerable.Range(0, c.NumHiddenLayers).Select(i => (i + 1) % 6 != 0 ? "sliding_attention" : "full_attention");
+        if (!c.LayerTypes!.SequenceEqual(pattern))
+            throw new NotSupportedException("GGUF export: llama.cpp's gemma3 alternates five sliding-window layers and one global layer; this config's layer_types differ");
+        if (c.RopeLocalTheta is { } local && local != 10000.0)
+            throw new NotSupportedException($"GGUF export: llama.cpp's gemma3 rotates its sliding-window layers with base 10000; the config's rope_local_base_freq is {local}");
+        double expected = c.NumHiddenLayers == 62 ? (double)c.HiddenSize / c.NumAttentionHeads : c.HeadDim;
+        if (c.QueryPreAttnScalar is { } scalar && scalar != expected)
+            throw new NotSupportedException($"GGUF export: llama.cpp's gemma3 scales attention scores by 1/√{expected}; the config's query_pre_attn_scalar is {scalar}");
+        if (c.AttnLogitSoftcapping is not null || c.FinalLogitSoftcapping is not null)
+            throw new NotSupportedException("GGUF export: llama.cpp's gemma3 has no logit soft-capping (attn_logit_softcapping / final_logit_softcapping are set)");
     }
 
     static void AddHyperparameters(GgufWriter w, string arch, ModelConfig c)
@@ -147,8 +197,22 @@ public static partial class GgufExport
         w.Add($"{arch}.attention.key_length", (uint)c.HeadDim);
         w.Add($"{arch}.attention.value_length", (uint)c.HeadDim);
         w.Add($"{arch}.rope.freq_base", (float)c.RopeTheta);
-        w.Add($"{arch}.rope.dimension_count", (uint)c.HeadDim);
+        w.Add($"{arch}.rope.dimension_count", (uint)c.RotaryDim);
         if (arch == "llama") w.Add($"{arch}.vocab_size", (uint)c.VocabSize);
+        if (arch == "gemma3") w.Add($"{arch}.attention.sliding_window", (uint)c.SlidingWindow!.Value);
+        if (arch == "phi3")
+        {
+            // The converter writes 0 when there is no window; llama.cpp currently runs Phi-3 without one either way.
+            w.Add($"{arch}.attention.sliding_window", (uint)(c.SlidingWindow ?? 0));
+            long original = c.OriginalMaxPositionEmbeddings ?? c.MaxPositionEmbeddings;
+            w.Add($"{arch}.rope.scaling.original_context_length", (uint)original);
+            if (c.RopeScaling is { Type: "longrope" } longrope)
+            {
+                double factor = c.OriginalMaxPositionEmbeddings is { } o ? (double)c.MaxPositionEmbeddings / o : longrope.Factor;
+                double attention = longrope.AttentionFactor ?? (factor <= 1 ? 1.0 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(original)));
+                w.Add($"{arch}.rope.scaling.attn_factor", (float)attention);
+            }
+        }
         if (c.RopeScaling is { Type: "linear" } linear)
         {
             w.Add($"{arch}.rope.scaling.type", "linear");
@@ -183,7 +247,7 @@ public static partial class GgufExport
         return factors;
     }
 
-    enum Transform { None, Transpose, PermuteQ, PermuteK }
+    enum Transform { None, Transpose, PermuteQ, PermuteK, AddOne }
 
     static bool Ignored(string name) =>
         name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal) || name.EndsWith(".attn.bias", StringComparison.Ordinal) && name.StartsWith("transformer.h.")
@@ -216,10 +280,12 @@ public static partial class GgufExport
             return ($"blk.{m.Groups[1].Value}.{target}.{param}", transform);
         }
 
+        // Gemma's norms multiply by (1 + weight); llama.cpp multiplies by the stored weight, so the converter adds 1.
+        var norm = c.ModelType == "gemma3_text" ? Transform.AddOne : Transform.None;
         switch (name)
         {
             case "model.embed_tokens.weight": return ("token_embd.weight", Transform.None);
-            case "model.norm.weight": return ("output_norm.weight", Transform.None);
+            case "model.norm.weight": return ("output_norm.weight", norm);
             case "lm_head.weight": return ("output.weight", Transform.None);
         }
         var l = LlamaLayer().Match(name);
@@ -228,10 +294,30 @@ public static partial class GgufExport
         // llama.cpp rotates Llama-family heads as interleaved pairs (x0,x1),(x2,x3)...; Hugging Face
         // checkpoints rotate the two halves of each head: the converter reorders the rows of the
         // query and key projections so that llama.cpp's rotation meets the same values.
-        bool permute = c.ModelType is "llama" or "mistral";
+        bool permute = c.ModelType is "llama" or "mistral" or "smollm3";
         (string, Transform)? Map(string target, Transform t = Transform.None) => ($"blk.{l.Groups[1].Value}.{target}.{kind}", t);
+        if (c.ModelType == "gemma3_text")
+            return part switch
+            {
+                "input_layernorm" => Map("attn_norm", norm),
+                "post_attention_layernorm" => Map("post_attention_norm", norm),
+                "pre_feedforward_layernorm" => Map("ffn_norm", norm),
+                "post_feedforward_layernorm" => Map("post_ffw_norm", norm),
+                "self_attn.q_norm" => Map("attn_q_norm", norm),
+                "self_attn.k_norm" => Map("attn_k_norm", norm),
+                "self_attn.q_proj" => Map("attn_q"),
+                "self_attn.k_proj" => Map("attn_k"),
+                "self_attn.v_proj" => Map("attn_v"),
+                "self_attn.o_proj" => Map("attn_output"),
+                "mlp.gate_proj" => Map("ffn_gate"),
+                "mlp.up_proj" => Map("ffn_up"),
+                "mlp.down_proj" => Map("ffn_down"),
+                _ => null,
+            };
         return part switch
         {
+            "self_attn.qkv_proj" => Map("attn_qkv"),    // Phi-3: llama.cpp splits the fused projection itself
+            "mlp.gate_up_proj" => Map("ffn_up"),        // Phi-3: gate and up stacked, as llama.cpp's phi3 expects
             "input_layernorm" => Map("attn_norm"),
             "self_attn.q_proj" => Map("attn_q", permute ? Transform.PermuteQ : Transform.None),
             "self_attn.k_proj" => Map("attn_k", permute ? Transform.PermuteK : Transform.None),
@@ -284,6 +370,12 @@ public static partial class GgufExport
         for (int i = 0; i < c.NumHiddenLayers; i++)
             required.AddRange(c.IsGpt2
                 ? [$"blk.{i}.attn_norm.weight", $"blk.{i}.attn_qkv.weight", $"blk.{i}.attn_output.weight", $"blk.{i}.ffn_norm.weight", $"blk.{i}.ffn_up.weight", $"blk.{i}.ffn_down.weight"]
+                : c.ModelType == "phi3"
+                ? [$"blk.{i}.attn_norm.weight", $"blk.{i}.attn_qkv.weight", $"blk.{i}.attn_output.weight", $"blk.{i}.ffn_norm.weight", $"blk.{i}.ffn_up.weight", $"blk.{i}.ffn_down.weight"]
+                : c.ModelType == "gemma3_text"
+                ? [$"blk.{i}.attn_norm.weight", $"blk.{i}.attn_q.weight", $"blk.{i}.attn_k.weight", $"blk.{i}.attn_v.weight", $"blk.{i}.attn_output.weight",
+                   $"blk.{i}.attn_q_norm.weight", $"blk.{i}.attn_k_norm.weight", $"blk.{i}.post_attention_norm.weight",
+                   $"blk.{i}.ffn_norm.weight", $"blk.{i}.ffn_gate.weight", $"blk.{i}.ffn_up.weight", $"blk.{i}.ffn_down.weight", $"blk.{i}.post_ffw_norm.weight"]
                 : [$"blk.{i}.attn_norm.weight", $"blk.{i}.attn_q.weight", $"blk.{i}.attn_k.weight", $"blk.{i}.attn_v.weight", $"blk.{i}.attn_output.weight",
                    $"blk.{i}.ffn_norm.weight", $"blk.{i}.ffn_gate.weight", $"blk.{i}.ffn_up.weight", $"blk.{i}.ffn_down.weight"]);
         var missing = required.Where(r => !names.Contains(r)).ToList();

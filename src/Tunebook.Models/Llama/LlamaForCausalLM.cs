@@ -23,9 +23,9 @@ public sealed class LlamaModel : Module
 /// Llama and its relatives (Mistral, Qwen2, Qwen3, SmolLM2, TinyLlama): RMSNorm, rotary positions,
 /// grouped-query attention, SwiGLU, optional q/k/v bias, q/k norm and sliding window; lm_head tied
 /// to the embedding or separate. Architectures: LlamaForCausalLM, MistralForCausalLM,
-/// Qwen2ForCausalLM, Qwen3ForCausalLM.
+/// Qwen2ForCausalLM, Qwen3ForCausalLM (and SmolLM3ForCausalLM, which derives from it).
 /// </summary>
-public sealed class LlamaForCausalLM : CausalLM
+public class LlamaForCausalLM : CausalLM
 {
     readonly RotaryEmbedding _rotary;
 
@@ -52,8 +52,7 @@ public sealed class LlamaForCausalLM : CausalLM
     protected override (Tensor Cos, Tensor Sin)? RotaryTables(Tensor positionIds, long sequenceLength) =>
         _rotary.Compute(positionIds, DType, sequenceLength);
 
-    protected override int? SlidingWindowOf(int layer) =>
-        Config.SlidingWindow is { } w && layer >= Config.SlidingWindowFromLayer ? w : null;
+    protected override int? SlidingWindowOf(int layer) => Config.SlidingWindowFor(layer);
 
     protected override Tensor Embed(Tensor inputIds, ForwardContext context) => model.embed_tokens.forward(inputIds);
 

@@ -7,7 +7,10 @@ namespace Tunebook.Models.Llama;
 /// position × frequency, so the dot product of a query and a key depends on their distance only.
 /// Frequencies are θ^(−2i/d); rope_scaling stretches them for long contexts ("linear" divides every
 /// frequency by the factor, "llama3" divides only the low frequencies and blends the middle band,
-/// "dynamic" raises θ once a sequence outgrows the pretraining length).
+/// "dynamic" raises θ once a sequence outgrows the pretraining length, "longrope" divides each frequency
+/// by its own short or long factor, the long ones once the sequence outgrows the pretraining length,
+/// and scales cos and sin by an attention factor). With partial rotary (Phi-4-mini) only the first
+/// d = head_dim × partial_rotary_factor channels of a head rotate; the rest pass unchanged.
 /// </summary>
 public sealed class RotaryEmbedding
 {
@@ -16,12 +19,20 @@ public sealed class RotaryEmbedding
     readonly RopeScaling? _scaling;
     readonly long _maxPositions;
     readonly float[] _invFreq;
+    // longrope: the frequencies for sequences longer than the pretraining context, and the cos/sin multiplier.
+    readonly float[]? _longInvFreq;
+    readonly long _originalMaxPositions;
+    readonly double _attentionScaling = 1.0;
 
-    public RotaryEmbedding(ModelConfig config)
+    /// <summary>The rotary embedding of a config's attention layers (θ = rope_theta, its rope_scaling, its rotary width).</summary>
+    public RotaryEmbedding(ModelConfig config) : this(config, config.RopeTheta, config.RopeScaling) { }
+
+    /// <summary>A rotary embedding with another base and scaling (Gemma 3's sliding-window layers: rope_local_base_freq, no scaling).</summary>
+    public RotaryEmbedding(ModelConfig config, double theta, RopeScaling? scaling)
     {
-        _dim = config.HeadDim;
-        _theta = config.RopeTheta;
-        _scaling = config.RopeScaling;
+        _dim = config.RotaryDim;
+        _theta = theta;
+        _scaling = scaling;
         // transformers' dynamic NTK scaling measures growth against max_position_embeddings.
         _maxPositions = config.MaxPositionEmbeddings;
         _invFreq = InverseFrequencies(_theta);
@@ -29,6 +40,26 @@ public sealed class RotaryEmbedding
             for (int i = 0; i < _invFreq.Length; i++) _invFreq[i] = (float)(_invFreq[i] / _scaling.Factor);
         else if (_scaling?.Type == "llama3")
             _invFreq = Llama3(_invFreq, _scaling);
+        else if (_scaling?.Type == "longrope")
+        {
+            // transformers' _compute_longrope_parameters: Phi-3 keeps the pretraining length at the top
+            // of config.json and derives the stretch from it; the attention factor follows the paper.
+            _originalMaxPositions = config.OriginalMaxPositionEmbeddings ?? _scaling.OriginalMaxPositionEmbeddings ?? config.MaxPositionEmbeddings;
+            double factor = config.OriginalMaxPositionEmbeddings is { } original ? (double)config.MaxPositionEmbeddings / original : _scaling.Factor;
+            _attentionScaling = _scaling.AttentionFactor
+                ?? (factor <= 1 ? 1.0 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(_originalMaxPositions)));
+            _invFreq = LongRope(_scaling.ShortFactor!);
+            _longInvFreq = LongRope(_scaling.LongFactor!);
+        }
+    }
+
+    /// <summary>1 / (factor_i · θ^(2i/d)) in float32, as transformers computes it.</summary>
+    float[] LongRope(IReadOnlyList<double> factors)
+    {
+        var result = new float[_dim / 2];
+        for (int i = 0; i < result.Length; i++)
+            result[i] = 1f / ((float)factors[i] * MathF.Pow((float)_theta, (float)(2 * i) / _dim));
+        return result;
     }
 
     /// <summary>The per-pair frequencies in use (before any dynamic adjustment).</summary>
@@ -73,7 +104,8 @@ public sealed class RotaryEmbedding
         using var scope = torch.NewDisposeScope();
         var freqs = _invFreq;
         // Like transformers, the length that counts is the largest position in this pass + 1.
-        if (_scaling?.Type == "dynamic") sequenceLength = positionIds.max().item<long>() + 1;
+        if (_scaling?.Type is "dynamic" or "longrope") sequenceLength = positionIds.max().item<long>() + 1;
+        if (_longInvFreq is not null && sequenceLength > _originalMaxPositions) freqs = _longInvFreq;
         if (_scaling?.Type == "dynamic" && sequenceLength > _maxPositions)
         {
             double adjusted = _theta * Math.Pow(_scaling.Factor * sequenceLength / _maxPositions - (_scaling.Factor - 1), (double)_dim / (_dim - 2));
@@ -82,14 +114,27 @@ public sealed class RotaryEmbedding
         var inv = torch.tensor(freqs, device: positionIds.device);
         var angles = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inv;   // [B, T, d/2]
         var emb = torch.cat([angles, angles], -1);                             // [B, T, d]
-        var cos = emb.cos().to(dtype);
-        var sin = emb.sin().to(dtype);
+        var cos = emb.cos();
+        var sin = emb.sin();
+        if (_attentionScaling != 1.0) { cos = cos * _attentionScaling; sin = sin * _attentionScaling; }
+        cos = cos.to(dtype);
+        sin = sin.to(dtype);
         return (scope.MoveToOuter(cos), scope.MoveToOuter(sin));
     }
 
-    /// <summary>Rotates [B, H, T, d] queries or keys: x·cos + rotate_half(x)·sin, with cos/sin [B, T, d].</summary>
+    /// <summary>
+    /// Rotates [B, H, T, head_dim] queries or keys: x·cos + rotate_half(x)·sin, with cos/sin [B, T, d]. When
+    /// d is less than head_dim (partial rotary) the first d channels rotate and the others pass unchanged.
+    /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
+        long rotary = cos.size(-1), width = x.size(-1);
+        if (rotary < width)
+        {
+            using var partial = torch.NewDisposeScope();
+            var turned = Apply(x.narrow(-1, 0, rotary), cos, sin);
+            return partial.MoveToOuter(torch.cat([turned, x.narrow(-1, rotary, width - rotary)], -1));
+        }
         using var scope = torch.NewDisposeScope();
         var c = cos.unsqueeze(1);
         var s = sin.unsqueeze(1);

@@ -1,5 +1,8 @@
+using Tunebook.Models.Gemma3;
 using Tunebook.Models.Gpt2;
 using Tunebook.Models.Llama;
+using Tunebook.Models.Phi3;
+using Tunebook.Models.SmolLM3;
 using Tunebook.Text.Tokenizers;
 using Tunebook.Torch;
 using Tunebook.Torch.nn;
@@ -18,8 +21,12 @@ public sealed record LoadOptions
 /// <summary>What loading found beyond the expected tensors (transformers' "loading info").</summary>
 public sealed record LoadReport(string Source, IReadOnlyList<string> UnexpectedKeys, IReadOnlyList<string> IgnoredKeys, ScalarType StoredDType)
 {
+    /// <summary>What the user should know about what was left out (e.g. the vision tower of a Gemma 3 image-and-text checkpoint).</summary>
+    public IReadOnlyList<string> Notices { get; init; } = [];
+
     public override string ToString() =>
         $"{Source}: stored as {StoredDType.Name()}" +
+        string.Concat(Notices.Select(n => "; " + n)) +
         (UnexpectedKeys.Count > 0 ? $"; unexpected tensors not used: {string.Join(", ", UnexpectedKeys)}" : "") +
         (IgnoredKeys.Count > 0 ? $"; ignored buffers: {IgnoredKeys.Count}" : "");
 }
@@ -58,7 +65,8 @@ public static class ModelLoader
         finally { CausalLM.SkipInitialization = false; }
         try
         {
-            var report = CopyWeights(model, reader, options.Strict, stored);
+            var report = CopyWeights(model, reader, options.Strict, stored) with { Notices = config.Notices };
+            foreach (var notice in config.Notices) Console.Error.WriteLine($"{folder}: {notice}");
             LastReport = report;
             model.LoadReport = report;
             if (File.Exists(Path.Combine(folder, "generation_config.json")))
@@ -90,6 +98,9 @@ public static class ModelLoader
         {
             "GPT2LMHeadModel" => new GPT2LMHeadModel(config, device, dtype),
             "LlamaForCausalLM" or "MistralForCausalLM" or "Qwen2ForCausalLM" or "Qwen3ForCausalLM" => new LlamaForCausalLM(config, device, dtype),
+            "Gemma3ForCausalLM" => new Gemma3ForCausalLM(config, device, dtype),
+            "Phi3ForCausalLM" => new Phi3ForCausalLM(config, device, dtype),
+            "SmolLM3ForCausalLM" => new SmolLM3ForCausalLM(config, device, dtype),
             var other => throw new ModelConfigException(config.SourceFile, "architectures", $"unsupported architecture {other}; supported: {string.Join(", ", ModelConfig.SupportedArchitectures)}"),
         };
     }
