@@ -361,7 +361,8 @@ tunedAnswer
     code("#!save adapter ../build/notebooks/05-export/adapter"),
     code("""
 var adapterFolder = Path.GetFullPath("../build/notebooks/05-export/adapter");
-File.ReadAllText(Path.Combine(adapterFolder, "adapter_config.json"))
+// base_model_name_or_path is this machine's model folder; shown, like every path here, from the notebook's folder.
+DisplayPath.InText(File.ReadAllText(Path.Combine(adapterFolder, "adapter_config.json")))
 """),
     md("Reload: a fresh base model, the same adapters, the saved weights — the same answer."),
     code("""
