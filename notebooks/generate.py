@@ -294,28 +294,31 @@ the best weights.
     code("""
 var tokenizer = Tokenizer.FromFolder(Tune.RepoPath("datasets/starter")!);
 var data = Tune.LoadData("datasets/puddle/train.jsonl", tokenizer, val: 0.1, maxLength: 128);
-Trainer TrainRun(PreparedData d, TrainerOptions o)
+// Each run is recorded in runs/04-SWEEP/NAME (run.json, metrics.jsonl): Tune.Runs lists and charts a sweep's folder.
+Trainer TrainRun(PreparedData d, TrainerOptions o, string? record = null)
 {
     var model = Tune.LoadModel("starter");
     Tune.ApplyLora(model, new LoraConfig { R = 8, Alpha = 16, Targets = LoraTargets.AllLinearLayers, ModulesToSave = ["embed_tokens"] });
-    var trainer = Tune.CreateTrainer(model, d, o);
-    trainer.Run(Cancellation);   // no live view: the sweep chart below shows every run
+    var trainer = Tune.CreateTrainer(model, d, o, record);
+    trainer.Run(Cancellation);   // no live view: the runs table and chart below show every run
     return trainer;
 }
 """),
     md("## Learning rate"),
     code("""
-var lrRuns = new[] { 2e-4, 2e-3, 2e-2 }
-    .Select(lr => SweepRun.Of($"lr {lr:0e0}", TrainRun(data, new TrainerOptions { MaxSteps = 60, LearningRate = lr, BatchSize = 8, EvalEvery = 15 })))
-    .ToList();
-new SweepChart(lrRuns, "Learning rate sweep")
+foreach (var lr in new[] { 2e-4, 2e-3, 2e-2 })
+    TrainRun(data, new TrainerOptions { MaxSteps = 60, LearningRate = lr, BatchSize = 8, EvalEvery = 15 }, $"runs/04-lr/lr-{lr:0e0}");
+Tune.Runs("runs/04-lr")
+"""),
+    md("What differs between two of the records: the learning rate, and the results it led to."),
+    code("""
+Tune.Runs("runs/04-lr").Compare("lr-2e-4", "lr-2e-3")
 """),
     md("## Batch size\nA larger batch gives a smoother loss and fewer steps per epoch; here both runs see the same number of examples."),
     code("""
-var batchRuns = new[] { (4, 80), (16, 20) }
-    .Select(b => SweepRun.Of($"batch {b.Item1}", TrainRun(data, new TrainerOptions { MaxSteps = b.Item2, LearningRate = 2e-3, BatchSize = b.Item1, EvalEvery = b.Item2 / 4 })))
-    .ToList();
-new SweepChart(batchRuns, "Batch size")
+foreach (var (batch, steps) in new[] { (4, 80), (16, 20) })
+    TrainRun(data, new TrainerOptions { MaxSteps = steps, LearningRate = 2e-3, BatchSize = batch, EvalEvery = steps / 4 }, $"runs/04-batch/batch-{batch}");
+Tune.Runs("runs/04-batch")
 """),
     md("""
 ## Overfitting and early stopping
@@ -358,7 +361,8 @@ tunedAnswer
     code("#!save adapter ../build/notebooks/05-export/adapter"),
     code("""
 var adapterFolder = Path.GetFullPath("../build/notebooks/05-export/adapter");
-File.ReadAllText(Path.Combine(adapterFolder, "adapter_config.json"))
+// base_model_name_or_path is this machine's model folder; shown, like every path here, from the notebook's folder.
+DisplayPath.InText(File.ReadAllText(Path.Combine(adapterFolder, "adapter_config.json")))
 """),
     md("Reload: a fresh base model, the same adapters, the saved weights — the same answer."),
     code("""

@@ -12,6 +12,7 @@ static class CommandCatalog
         yield return ChatTemplateCommand.Create();
         yield return TokenizeCommand.Create();
         yield return TrainCommand.Create();
+        yield return ReplayCommand.Create();
         yield return PretrainCommand.Create();
         yield return DatasetsCommand.Create();
         yield return ExportCommand.Create();

@@ -17,7 +17,7 @@ public sealed class NotebookExtension : IKernelExtension
 {
     /// <summary>The magics this extension adds.</summary>
     public static IReadOnlyList<MagicCommand> Magics { get; } =
-        [new ModelMagic(), new DataMagic(), new LoraMagic(), new TrainMagic(), new GenerateMagic(), new CompareMagic(), new SaveMagic()];
+        [new ModelMagic(), new DataMagic(), new LoraMagic(), new TrainMagic(), new GenerateMagic(), new CompareMagic(), new SaveMagic(), new RunsMagic()];
 
     public void Load(IExtensionContext context)
     {

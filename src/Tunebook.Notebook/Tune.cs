@@ -7,6 +7,7 @@ using Tunebook.Tuning;
 using Tunebook.Tuning.Data;
 using Tunebook.Tuning.Lora;
 using Tunebook.Tuning.Quantization;
+using Tunebook.Tuning.Runs;
 using Tunebook.Tuning.Training;
 
 namespace Tunebook.Notebook;
@@ -109,12 +110,57 @@ public static class Tune
         return trainer;
     }
 
-    /// <summary>A trainer without running it (for <see cref="Step"/> and <see cref="Continue"/>): <c>new Trainer(model, data.Train, data.Validation, options)</c>.</summary>
-    public static Trainer CreateTrainer(CausalLM model, PreparedData data, TrainerOptions options)
+    /// <summary>
+    /// A trainer without running it (for <see cref="Step"/> and <see cref="Continue"/>): <c>new Trainer(model, data.Train, data.Validation, options)</c>.
+    /// With <paramref name="runFolder"/>, the run is recorded there (run.json, metrics.jsonl; see <see cref="Record"/>).
+    /// </summary>
+    public static Trainer CreateTrainer(CausalLM model, PreparedData data, TrainerOptions options, string? runFolder = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Trainer(model, data.Train, data.Validation, options);
+        var trainer = new Trainer(model, data.Train, data.Validation, options);
+        if (runFolder is not null) Record(trainer, data, runFolder);
+        return trainer;
     }
+
+    /// <summary>
+    /// Records <paramref name="trainer"/>'s run in <paramref name="runFolder"/>: run.json (environment, the model folder and
+    /// data file with their SHA-256, the prepared token ids' fingerprint, the trainer options, the data preparation and
+    /// LoRA settings, seeds, times, losses) and metrics.jsonl, as <c>./tunebook train</c> does (docs/reproducibility.md).
+    /// </summary>
+    public static RunRecorder Record(Trainer trainer, PreparedData data, string runFolder)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(data);
+        var source = trainer.Model.LoadReport?.Source
+            ?? throw new InvalidOperationException("the model was not loaded from a folder, so the run record cannot name its weights (load it with Tune.LoadModel or #!model load)");
+        var modelFolder = File.Exists(source) ? Path.GetDirectoryName(Path.GetFullPath(source))! : source;
+        var layers = trainer.Model.named_modules().Select(m => m.module).OfType<LoraLinear>().ToList();
+        var options = new Dictionary<string, object?>
+        {
+            ["data"] = new { source = DisplayPath.Of(Path.GetFullPath(data.Report.Source)), format = data.Report.Format.ToString().ToLowerInvariant(),
+                             max_length = data.Report.MaxLength, packed = data.Report.Packed, examples = data.Report.Examples,
+                             train_examples = data.Report.TrainExamples, validation_examples = data.Report.ValidationExamples },
+            ["adapter"] = layers.Count == 0 ? new { mode = "full" } : new
+            {
+                mode = "lora", r = layers[0].Rank, alpha = layers[0].Alpha, dropout = layers[0].Dropout, rslora = layers[0].UseRsLora, layers = layers.Count,
+            },
+        };
+        return new RunRecorder(trainer, runFolder, new RunInputs
+        {
+            ModelFolder = modelFolder, Train = data.Train, Validation = data.Validation, StartedBy = "notebook", Options = options,
+            DataFiles = File.Exists(data.Report.Source) ? [("train", data.Report.Source)] : [],
+        });
+    }
+
+    /// <summary>
+    /// Replays a run recorded by <c>./tunebook train</c> (<c>./tunebook replay</c>): checks the model and data digests, retrains
+    /// <paramref name="steps"/> steps (default: all) into RUN/replay and compares every logged loss with the record.
+    /// </summary>
+    public static ReplayReport Replay(string runFolder, int? steps = null, bool allowChanged = false, CancellationToken cancellation = default) =>
+        RunReplay.Replay(runFolder, steps, allowChanged, cancellationToken: cancellation);
+
+    /// <summary>The runs recorded under <paramref name="folder"/> (a table and one loss chart); <c>.Compare("a", "b")</c> shows what differs.</summary>
+    public static RunsView Runs(string folder = "runs", int? last = null) => RunsView.Load(folder, last);
 
     /// <summary>Runs <paramref name="steps"/> more optimizer steps with the live view.</summary>
     public static StopReason Step(Trainer trainer, int steps = 1, CancellationToken cancellation = default)

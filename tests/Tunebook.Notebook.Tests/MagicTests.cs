@@ -16,7 +16,7 @@ public class MagicTests
     [Fact]
     public void Extension_registers_all_magics_with_help_naming_the_csharp_call()
     {
-        Assert.Equal(["model", "data", "lora", "train", "generate", "compare", "save"], NotebookExtension.Magics.Select(m => m.Name));
+        Assert.Equal(["model", "data", "lora", "train", "generate", "compare", "save", "runs"], NotebookExtension.Magics.Select(m => m.Name));
         foreach (var magic in NotebookExtension.Magics)
         {
             var help = MagicHelp.Usage(magic);

@@ -6,6 +6,8 @@ catches it (04), an exported adapter and a merged model reload to the same answe
 carries a static SVG beside its Plotly figure so it still shows on GitHub and in nbconvert's HTML.
 Each check returns a list of problems (empty when the notebook is fine).
 """
+import os
+import pathlib
 import re
 
 
@@ -128,8 +130,43 @@ BY_NOTEBOOK = {
 }
 
 
+# An absolute path in an output: a "/" that starts a word (not a URL's "//" or "a/b"), then two or more segments.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~<])/(?:[\w.@+-]+/)+[\w.@+-]+")
+
+
+def _all_output_text(nb):
+    """(cell index, text) for every text-like output: plain text, streams, HTML and error tracebacks."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            parts = [output.get("text"), output.get("evalue")] + [output.get("data", {}).get(k) for k in ("text/plain", "text/html", "text/markdown")]
+            parts += output.get("traceback") or []
+            for part in parts:
+                if part:
+                    yield index, "".join(part) if isinstance(part, list) else part
+
+
+def portable_outputs(nb, roots=None):
+    """Outputs must not carry the executing machine's absolute paths: they mean nothing to a reader.
+
+    Fails on the given roots (default: this checkout's absolute path and $HOME) and on any absolute path with two
+    or more segments, so notebooks executed elsewhere are caught too. Displays show paths relative to the notebook's
+    folder or from ~ (Tunebook.Notebook.Displays.DisplayPath)."""
+    if roots is None:
+        roots = [str(pathlib.Path(__file__).resolve().parents[2]), os.environ.get("HOME", "")]
+    roots = [r.rstrip("/") for r in roots if r and r.rstrip("/")]
+    problems = []
+    for index, text in _all_output_text(nb):
+        found = [r for r in roots if r + "/" in text or text.endswith(r)]
+        found += [m.group(0) for m in _ABSOLUTE_PATH.finditer(text)]
+        if found:
+            problems.append(f"cell {index}: an absolute path of the executing machine in the output: {found[0]}")
+    return problems
+
+
 def check(name, nb):
-    problems = charts_have_static_svg(nb)
+    problems = charts_have_static_svg(nb) + portable_outputs(nb)
     for f in BY_NOTEBOOK.get(name, []):
         problems += f(nb)
     return problems

@@ -36,7 +36,7 @@ public sealed class DatasetView(PreparedData data, Tokenizer? tokenizer = null, 
         var inv = CultureInfo.InvariantCulture;
         var rows = new List<(string, string)>
         {
-            ("Source", r.Source),
+            ("Source", DisplayPath.InText(r.Source)),
             ("Format", r.Format.ToString()),
             ("Examples", $"{r.Examples} → {r.TrainExamples} train, {r.ValidationExamples} validation"),
             ("Tokens per example", string.Format(inv, "min {0}, median {1:0.#}, mean {2:0.#}, p95 {3:0.#}, max {4}", r.TokenLengths.Min, r.TokenLengths.Median, r.TokenLengths.Mean, r.TokenLengths.P95, r.TokenLengths.Max)),
@@ -45,7 +45,7 @@ public sealed class DatasetView(PreparedData data, Tokenizer? tokenizer = null, 
         };
         if (r.Packed) rows.Add(("Packing", string.Format(inv, "{0} rows, {1:P0} full", r.TrainRows, r.PackingEfficiency ?? 0)));
         if (r.Duplicates > 0) rows.Add(("Duplicates", r.Duplicates.ToString(inv)));
-        if (r.Dropped.Count > 0) rows.Add(("Dropped", string.Join("; ", r.Dropped.Take(5).Select(d => $"{d.Location}: {d.Reason}"))));
+        if (r.Dropped.Count > 0) rows.Add(("Dropped", DisplayPath.InText(string.Join("; ", r.Dropped.Take(5).Select(d => $"{d.Location}: {d.Reason}")))));
         if (r.Quality is { } q)
         {
             rows.Add(("Leakage", $"{q.Leakage.Validation} validation, {q.Leakage.HeldOut} held-out examples also in training" + (q.LeaksDropped > 0 ? $" ({q.LeaksDropped} dropped)" : "")));
@@ -57,7 +57,7 @@ public sealed class DatasetView(PreparedData data, Tokenizer? tokenizer = null, 
 
     public override string ToString()
     {
-        var sb = new StringBuilder(Report.ToString());
+        var sb = new StringBuilder(DisplayPath.InText(Report.ToString()));
         if (Example is { } e && Tokenizer is not null)
             sb.Append("\nexample (trained tokens in [[ ]]):\n").Append(TokenView.Of(e.InputIds, e.Labels, Tokenizer).ToString());
         return sb.ToString();
@@ -67,7 +67,7 @@ public sealed class DatasetView(PreparedData data, Tokenizer? tokenizer = null, 
     {
         var sb = new StringBuilder("<div>");
         sb.Append(Html.KeyValues(Rows(), "Dataset"));
-        foreach (var w in Report.Warnings) sb.Append(Html.Warning(w));
+        foreach (var w in Report.Warnings) sb.Append(Html.Warning(DisplayPath.InText(w)));
         sb.Append(LengthHistogram().ToSvg());
         if (Report.Quality is { } quality) sb.Append(new DataQualityView(quality).ToMimeBundle()["text/html"]);
         if (Example is { } e && Tokenizer is not null)

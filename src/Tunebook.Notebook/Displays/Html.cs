@@ -60,8 +60,12 @@ public static class Html
     /// <summary>A warning line (amber, readable on both themes).</summary>
     public static string Warning(string text) => $"<div style=\"color:#d08700;margin:2px 0\">⚠ {Encode(text)}</div>";
 
-    /// <summary>Preformatted text that wraps.</summary>
-    public static string Pre(string text) => $"<pre style=\"white-space:pre-wrap;margin:0;font-size:12px\">{Encode(text)}</pre>";
+    /// <summary>
+    /// Preformatted text that wraps at word boundaries. Jupyter Notebook's own stylesheet gives output &lt;pre&gt;
+    /// word-break:break-all, which splits words mid-letter ("H illtop") in narrow table cells; the inline style
+    /// puts normal word breaking back and breaks a word only when it alone is wider than the cell.
+    /// </summary>
+    public static string Pre(string text) => $"<pre style=\"white-space:pre-wrap;word-break:normal;overflow-wrap:break-word;margin:0;font-size:12px\">{Encode(text)}</pre>";
 
     /// <summary>Seconds as "1m 05s" / "12.3s".</summary>
     public static string Duration(double seconds)

@@ -32,7 +32,7 @@ public sealed class ModelCard : Formatters.IRichDisplay
 
     IEnumerable<(string, string)> ExtraRows()
     {
-        if (Source is not null) yield return ("Source", Source);
+        if (Source is not null) yield return ("Source", DisplayPath.Of(Source));
         yield return ("Tokenizer", TokenizerVocab is { } v ? $"{v} tokens{(HasChatTemplate ? ", chat template" : ", no chat template")}" : "none loaded");
         if (Adapters > 0) yield return ("LoRA layers", Adapters.ToString());
     }

@@ -41,7 +41,7 @@ public sealed class SaveMagic : MagicCommand<SaveOptions>
         if (o.What.Equals("adapter", StringComparison.OrdinalIgnoreCase))
         {
             var folder = Tune.SaveAdapter(lora, o.Path);
-            context.Out.WriteLine($"saved the adapter to {folder}: " + string.Join(", ", Directory.GetFiles(folder).Select(System.IO.Path.GetFileName)));
+            context.Out.WriteLine($"saved the adapter to {Displays.DisplayPath.Of(folder)}: " + string.Join(", ", Directory.GetFiles(folder).Select(System.IO.Path.GetFileName)));
         }
         else
         {
@@ -50,7 +50,7 @@ public sealed class SaveMagic : MagicCommand<SaveOptions>
             context.SetVariable(SessionVariables.Model, merged);
             context.SetVariable(SessionVariables.Lora, null);
             var folder = System.IO.Path.GetFullPath(o.Path);
-            context.Out.WriteLine($"merged the adapters and saved the model to {folder}: " + string.Join(", ", Directory.GetFiles(folder).Select(System.IO.Path.GetFileName)));
+            context.Out.WriteLine($"merged the adapters and saved the model to {Displays.DisplayPath.Of(folder)}: " + string.Join(", ", Directory.GetFiles(folder).Select(System.IO.Path.GetFileName)));
         }
         return Task.CompletedTask;
     }

@@ -24,6 +24,8 @@ public sealed class TrainOptions
     [Option("--early-stopping", Help = "Stop after N evaluations without improvement")] public int? Patience { get; set; }
     [Option("--seed", Help = "Seed of the data order and dropout")] public long Seed { get; set; } = Defaults.Seed;
     [Option("--bf16", Help = "bf16 mixed precision")] public bool BFloat16 { get; set; }
+    [Option("--run", Help = "Name of the run folder under runs/ (default: the date and time)")] public string? Run { get; set; }
+    [Option("--no-record", Help = "Do not write a run record (runs/NAME/run.json, metrics.jsonl)")] public bool NoRecord { get; set; }
 }
 
 /// <summary>#!train → variable <c>trainer</c>, with the live view; #!train step [N] | continue | stop act on it.</summary>
@@ -33,7 +35,7 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
     public override string Summary => "Train `model` on `data` (variable `trainer`) with a live view; step [N], continue and stop control the run";
     public override IReadOnlyList<string> Examples =>
     [
-        "#!train --steps 60 --lr 2e-3 --batch 8 --eval-every 20",
+        "#!train --steps 60 --lr 2e-3 --batch 8 --eval-every 20      (records the run in runs/DATE-TIME; --run NAME, --no-record)",
         "#!train --epochs 2 --schedule cosine --warmup 10 --early-stopping 3 --eval-every 10",
         "#!train step 5        C#: Tune.Step(trainer, 5)",
         "#!train continue      C#: Tune.Continue(trainer)",
@@ -58,6 +60,22 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
         return options;
     }
 
+    /// <summary>
+    /// Where the run is recorded: runs/NAME beside the notebook (NAME: --run, else the date and time, made unique), or null
+    /// with --no-record. A model built in memory rather than loaded from a folder has no weights files to name, so it is
+    /// recorded only when --run asks for it (and then the error says why it cannot be).
+    /// </summary>
+    public static string? RunFolder(TrainOptions o, Tunebook.Models.CausalLM model)
+    {
+        if (o.NoRecord) return null;
+        if (o.Run is not null) return System.IO.Path.Combine("runs", o.Run);
+        if (model.LoadReport is null) return null;
+        var name = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+        var folder = System.IO.Path.Combine("runs", name);
+        for (int i = 2; Directory.Exists(folder); i++) folder = System.IO.Path.Combine("runs", $"{name}-{i}");
+        return folder;
+    }
+
     /// <summary>Steps for "step [N]".</summary>
     public static int StepCount(TrainOptions o)
     {
@@ -79,7 +97,8 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
                 var options = ToOptions(o);
                 var model = SessionVariables.RequireModel(context);
                 var data = SessionVariables.RequireData(context);
-                var trainer = Tune.CreateTrainer(model, data, options);
+                var runFolder = RunFolder(o, model);
+                var trainer = Tune.CreateTrainer(model, data, options, runFolder);
                 // The variable exists before the run, so an interrupted run can be continued.
                 context.SetVariable(SessionVariables.Trainer, trainer);
                 Tune.Continue(trainer, cancel);

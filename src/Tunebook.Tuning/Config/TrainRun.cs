@@ -24,7 +24,15 @@ public static class TrainRun
     /// <paramref name="resume"/> continues from output/checkpoint; cancellation stops at a step boundary,
     /// saves a checkpoint and the adapter so far.
     /// </summary>
-    public static Result Run(TrainConfig config, Action<string> log, bool resume = false, CancellationToken cancellationToken = default)
+    public static Result Run(TrainConfig config, Action<string> log, bool resume = false, CancellationToken cancellationToken = default) =>
+        Run(config, log, resume, stopAtStep: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Run(TrainConfig, Action{string}, bool, CancellationToken)"/>; <paramref name="stopAtStep"/> pauses the
+    /// run after that step (the schedule stays the full run's, so the steps done are those of the full run), as replay
+    /// --steps does. The output folder is also the run folder: run.json records what produced the run (Runs/RunRecord).
+    /// </summary>
+    public static Result Run(TrainConfig config, Action<string> log, bool resume, int? stopAtStep, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(log);
@@ -68,8 +76,17 @@ public static class TrainRun
         var checkpoint = Path.Combine(output, "checkpoint");
         // On resume the config's trainer settings apply (so raising trainer.steps extends a finished run).
         using var trainer = resume ? Trainer.Resume(checkpoint, model, train, validation, options) : new Trainer(model, train, validation, options);
-        if (!resume) File.Delete(Path.Combine(output, "metrics.jsonl"));
-        using var metrics = new MetricsLogger(trainer, Path.Combine(output, "metrics.jsonl"));
+        var dataFiles = new List<(string Role, string Path)> { ("train", config.Resolve(config.Data.File)) };
+        if (config.Data.ValidationFile is { } vf) dataFiles.Add(("validation", config.Resolve(vf)));
+        if (config.Data.HeldoutFile is { } hf) dataFiles.Add(("heldout", config.Resolve(hf)));
+        // run.json and metrics.jsonl (fresh unless resuming); the inputs are hashed here, once.
+        using var record = new Runs.RunRecorder(trainer, output, new Runs.RunInputs
+        {
+            ModelFolder = folder, DataFiles = dataFiles, Train = train, Validation = validation, StartedBy = "config",
+            Options = new Dictionary<string, object?> { ["adapter"] = config.Adapter, ["data"] = config.Data },
+            Seeds = new Dictionary<string, long> { ["data"] = config.Trainer.Seed },
+            Config = config.ToYaml(), ConfigFile = config.SourceFile is null ? null : Path.GetFullPath(config.SourceFile),
+        });
         Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(output, "train_config.yaml"), config.ToYaml());
 
         int logEvery = config.Trainer.LogEvery;
@@ -85,7 +102,7 @@ public static class TrainRun
             $"eval  step {e.Step.ToString().PadLeft(width)}  val_loss {e.Loss:0.0000}  ppl {e.Perplexity:0.00}{(e.IsBest ? "  best" : "")}"));
         trainer.Warning += w => log($"warning: {w.Message}");
 
-        var reason = trainer.Run(cancellationToken);
+        var reason = stopAtStep is { } stop ? trainer.RunUntilStep(stop, cancellationToken) : trainer.Run(cancellationToken);
         if (reason == StopReason.Cancelled)
         {
             trainer.SaveCheckpoint(checkpoint);
