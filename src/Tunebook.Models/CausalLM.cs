@@ -99,12 +99,20 @@ public abstract class CausalLM : Module
     /// [B, T] ids of packed examples: a token attends only to earlier tokens with the same id, and
     /// positions restart at each change of id (block-diagonal attention for sequence packing).
     /// </param>
-    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null, Tensor? segmentIds = null)
+    /// <param name="logitsToKeep">
+    /// When positive, only the last that many positions go through the head (logits [B, logitsToKeep, V]):
+    /// generation needs the last position alone, and the vocabulary-wide product of a long prompt's
+    /// other positions would be wasted work. 0 keeps every position.
+    /// </param>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KVCache? cache = null, Tensor? segmentIds = null, long logitsToKeep = 0)
     {
+        if (logitsToKeep < 0) throw new ArgumentOutOfRangeException(nameof(logitsToKeep), logitsToKeep, "Forward: logitsToKeep must be ≥ 0 (0 = every position)");
         using var scope = torch.NewDisposeScope();
         var context = Prepare(inputIds, attentionMask, positionIds, cache, segmentIds);
         var hidden = Embed(context.InputIds, context.Context);
         for (int i = 0; i < NumLayers; i++) hidden = RunLayer(i, hidden, context.Context);
+        long T = context.Context.Length;
+        if (logitsToKeep > 0 && logitsToKeep < T) hidden = hidden.narrow(1, T - logitsToKeep, logitsToKeep);
         return scope.MoveToOuter(Head(hidden));
     }
 

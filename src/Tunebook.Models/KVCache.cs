@@ -88,6 +88,43 @@ public sealed class KVCache : IDisposable
         _values[layer] = v;
     }
 
+    /// <summary>
+    /// Keeps only the batch rows <paramref name="rows"/> (in that order) and frees the others: when a
+    /// row of a batched generation has finished, the remaining steps attend over the rows still going.
+    /// </summary>
+    public void KeepRows(IReadOnlyList<int> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) throw new ArgumentException("KVCache.KeepRows: keep at least one row (dispose the cache to drop them all)");
+        for (int layer = 0; layer < _keys.Length; layer++)
+        {
+            if (_keys[layer] is not { } k || _values[layer] is not { } v) continue;
+            long batch = k.size(0);
+            foreach (var r in rows)
+                if (r < 0 || r >= batch) throw new ArgumentOutOfRangeException(nameof(rows), r, $"KVCache.KeepRows: row {r} is outside the cached batch of {batch}");
+            using var index = torch.tensor(rows.Select(r => (long)r).ToArray(), device: k.device);
+            // Only the filled positions are copied; capacity stays as it was.
+            var keptK = torch.zeros([rows.Count, k.size(1), k.size(2), k.size(3)], k.dtype, k.device).DetachFromDisposeScope();
+            var keptV = torch.zeros([rows.Count, v.size(1), v.size(2), v.size(3)], v.dtype, v.device).DetachFromDisposeScope();
+            using (torch.no_grad())
+            {
+                long n = _lengths[layer];
+                using var kDst = keptK.narrow(2, 0, n);
+                using var vDst = keptV.narrow(2, 0, n);
+                using var kSrc = k.narrow(2, 0, n);
+                using var vSrc = v.narrow(2, 0, n);
+                using var kRows = kSrc.index_select(0, index);
+                using var vRows = vSrc.index_select(0, index);
+                kDst.copy_(kRows);
+                vDst.copy_(vRows);
+            }
+            k.Dispose();
+            v.Dispose();
+            _keys[layer] = keptK;
+            _values[layer] = keptV;
+        }
+    }
+
     /// <summary>Forgets every stored token (buffers are kept for reuse).</summary>
     public void Clear() => Array.Clear(_lengths);
 

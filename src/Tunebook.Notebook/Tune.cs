@@ -243,6 +243,46 @@ public static class Tune
         return result;
     }
 
+    /// <summary>
+    /// Replies to several prompts in one left-padded batch (one decode for all of them, each row stopping on
+    /// its own), streaming every reply into its own updating display. With a chat template (and
+    /// <paramref name="chat"/>) each prompt is a user message; otherwise it is continued as text.
+    /// </summary>
+    public static GenerationResult Generate(CausalLM model, IReadOnlyList<string> prompts, GenerationOptions? options = null, bool chat = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Count == 0) throw new ArgumentException("Generate: give at least one prompt");
+        options ??= new GenerationOptions { MaxNewTokens = 64, DoSample = false };
+        var streams = prompts.Select((p, i) => new StreamingText(p ?? throw new ArgumentNullException(nameof(prompts), $"prompt {i} is null"), i)).ToArray();
+        var handles = streams.Select(s => Interactive.Frontend.Display(s)).ToArray();
+        var clock = TimeProvider.System;
+        long last = clock.GetTimestamp();
+        var streaming = options with
+        {
+            CancellationToken = options.CancellationToken.CanBeCanceled ? options.CancellationToken : Interactive.Frontend.Cancellation,
+            OnToken = chunk =>
+            {
+                options.OnToken?.Invoke(chunk);
+                streams[chunk.PromptIndex].Append(chunk.TextDelta);
+                if (clock.GetElapsedTime(last) >= TimeSpan.FromMilliseconds(100))
+                {
+                    for (int i = 0; i < streams.Length; i++) handles[i].Update(streams[i]);
+                    last = clock.GetTimestamp();
+                }
+            },
+        };
+        var result = GenerateBatch(model, prompts, streaming, chat);
+        for (int i = 0; i < streams.Length; i++) { streams[i].Finish(result); handles[i].Update(streams[i]); }
+        return result;
+    }
+
+    /// <summary>One batched generation of <paramref name="prompts"/>, as chat turns when the model has a template.</summary>
+    static GenerationResult GenerateBatch(CausalLM model, IReadOnlyList<string> prompts, GenerationOptions options, bool chat) =>
+        UseChat(model, chat)
+            ? model.Chat(prompts.Select(p => (IReadOnlyList<ChatMessage>)[new ChatMessage("user", p)]).ToArray(), options)
+            : model.Generate(prompts, options);
+
     static bool UseChat(CausalLM model, bool chat) => chat && model.Tokenizer?.Config.ChatTemplate is not null;
 
     /// <summary>
@@ -263,7 +303,9 @@ public static class Tune
         model.eval();
         try
         {
-            string[] Answer() => prompts.Select(p => (UseChat(model, chat) ? model.Chat([new ChatMessage("user", p)], options) : model.Generate(p, options)).Text.Trim()).ToArray();
+            // All prompts go through one left-padded batch per side: the questions cost about one
+            // decode each way instead of one per question.
+            string[] Answer() => GenerateBatch(model, prompts, options, chat).Sequences.Select(s => s.Text.Trim()).ToArray();
             string[] before;
             using (lora.DisableAdapters()) before = Answer();
             var after = Answer();

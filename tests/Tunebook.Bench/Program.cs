@@ -5,6 +5,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["engine"] = EngineBenchmark.Run,
     ["generation"] = GenerationBenchmark.Run,
+    ["generation-profile"] = GenerationProfile.Run,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

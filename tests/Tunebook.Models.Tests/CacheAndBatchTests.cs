@@ -70,6 +70,72 @@ public class CacheAndBatchTests
     }
 
     [Theory]
+    [InlineData("llama", true)]
+    [InlineData("llama", false)]
+    [InlineData("gpt2", true)]
+    [InlineData("gpt2", false)]
+    public void RowsOfABatchStopOnTheirOwnAndTheOthersCarryOn(string kind, bool useCache)
+    {
+        using var model = TinyModels.Create(kind);
+        int[][] prompts = [[7, 8, 9], [10, 20, 30, 40, 50, 60, 70], [3, 4, 5, 6, 7], [11, 12]];
+        var free = new GenerationOptions { MaxNewTokens = 10, EosTokenIds = [], UseCache = useCache };
+        // End-of-sequence ids that some rows reach early and others later or never: the finished rows
+        // leave the batch (and the cache) while the rest go on.
+        var alone = prompts.Select(p => model.Generate([p], free).Sequences[0].TokenIds).ToArray();
+        // A token row 0 produces that some other row never does.
+        int eos = alone[0].First(t => alone.Skip(1).Any(other => !other.Contains(t)));
+        var options = free with { EosTokenIds = [eos] };
+        var batch = model.Generate(prompts, options);
+        var reasons = new List<FinishReason>();
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var single = model.Generate([prompts[i]], options).Sequences[0];
+            Assert.Equal(single.TokenIds, batch.Sequences[i].TokenIds);
+            Assert.Equal(single.FinishReason, batch.Sequences[i].FinishReason);
+            reasons.Add(single.FinishReason);
+        }
+        Assert.Equal(FinishReason.Eos, batch.Sequences[0].FinishReason);
+        Assert.Contains(FinishReason.Length, reasons);  // at least one row ran to the end after others stopped
+        Assert.Equal(batch.Sequences.Sum(s => s.TokenIds.Count), batch.GeneratedTokens);
+    }
+
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("gpt2")]
+    public void LogitsToKeepReturnsTheLastPositionsOfTheFullForward(string kind)
+    {
+        using var model = TinyModels.Create(kind);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var ids = TinyModels.Ids([Sequence(9, 2), Sequence(9, 5)]);
+        var full = model.Forward(ids);
+        var last = model.Forward(ids, logitsToKeep: 1);
+        Assert.Equal(new long[] { 2, 1, full.size(2) }, last.shape);
+        ParityTests.AssertClose(full.narrow(1, 8, 1), last, 1e-5, kind + " last position");
+        ParityTests.AssertClose(full.narrow(1, 6, 3), model.Forward(ids, logitsToKeep: 3), 1e-5, kind + " last three");
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward(ids, logitsToKeep: -1));
+    }
+
+    [Fact]
+    public void KeepRowsKeepsTheChosenRowsOfTheCache()
+    {
+        using var model = TinyModels.Create("llama");
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        long[][] rows = [Sequence(6, 1), Sequence(6, 2), Sequence(6, 3)];
+        using var cache = model.NewCache(8);
+        model.Forward(TinyModels.Ids(rows), cache: cache);
+        cache.KeepRows([2, 0]);
+        var next = model.Forward(TinyModels.Ids([[5], [6]]), cache: cache);
+        var alone2 = model.Forward(TinyModels.Ids([[.. rows[2], 5]]));
+        var alone0 = model.Forward(TinyModels.Ids([[.. rows[0], 6]]));
+        ParityTests.AssertClose(alone2.narrow(1, 6, 1)[0], next[0], 1e-5, "kept row 2");
+        ParityTests.AssertClose(alone0.narrow(1, 6, 1)[0], next[1], 1e-5, "kept row 0");
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.KeepRows([3]));
+        Assert.Throws<ArgumentException>(() => cache.KeepRows([]));
+    }
+
+    [Theory]
     [InlineData("llama3-rope")]
     [InlineData("qwen2-bias")]
     [InlineData("gpt2")]

@@ -74,10 +74,48 @@ public class FacadeTests
     }
 
     [Fact]
+    public void Generate_with_a_list_of_prompts_answers_each_as_if_alone_and_shows_each_reply()
+    {
+        var model = TinyModel.Create();
+        string[] prompts = ["How do I list my zones?", "Zones?", "What does puddle init do with a config file?"];
+        var options = new GenerationOptions { MaxNewTokens = 8, DoSample = false };
+        var alone = prompts.Select(p => model.Chat([new Tunebook.Text.Templates.ChatMessage("user", p)], options).Sequences[0]).ToArray();
+        var host = new ListHost();
+        var saved = Interactive.Frontend.Host;
+        Interactive.Frontend.Host = host;
+        try
+        {
+            var result = Tune.Generate(model, prompts, options);
+            Assert.Equal(alone.Select(a => a.TokenIds), result.Sequences.Select(s => s.TokenIds));
+            Assert.Equal(alone.Select(a => a.Text), result.Sequences.Select(s => s.Text));
+            var views = host.Shown.OfType<StreamingText>().Distinct().ToList();
+            Assert.Equal(prompts, views.Select(v => v.Prompt));
+            for (int i = 0; i < prompts.Length; i++) Assert.StartsWith(alone[i].Text, views[i].ToString());
+        }
+        finally { Interactive.Frontend.Host = saved; }
+    }
+
+    /// <summary>Keeps every value displayed or updated.</summary>
+    sealed class ListHost : Interactive.INotebookHost
+    {
+        public List<object?> Shown { get; } = new();
+        public CancellationToken Cancellation => CancellationToken.None;
+        public void ClearOutput(bool wait = false) { }
+        public Interactive.IDisplayHandle Display(object? value) { lock (Shown) Shown.Add(value); return new Handle(this); }
+        sealed class Handle(ListHost host) : Interactive.IDisplayHandle
+        {
+            public string DisplayId => "list";
+            public void Update(object? value) { lock (host.Shown) host.Shown.Add(value); }
+            public void Clear() { }
+        }
+    }
+
+    [Fact]
     public void Compare_runs_the_base_model_with_adapters_off_and_restores_them()
     {
         var model = TinyModel.Create();
-        string[] prompts = ["How do I list my zones?", "What does puddle init do?"];
+        // Prompts of different lengths: Compare answers them in one left-padded batch per side.
+        string[] prompts = ["How do I list my zones?", "What does puddle init do?", "Zones?"];
         var options = new GenerationOptions { MaxNewTokens = 8, DoSample = false };
         var baseline = prompts.Select(p => model.Chat([new Tunebook.Text.Templates.ChatMessage("user", p)], options).Text.Trim()).ToArray();
 
@@ -87,7 +125,7 @@ public class FacadeTests
             foreach (var layer in lora.Layers.Values) layer.lora_B.weight.detach().normal_(0, 2.0);
         var bBefore = lora.Layers.Values.Select(l => l.lora_B.weight.detach().clone()).ToList();
 
-        var comparison = Tune.Compare(lora, prompts, ["a", "b"], options);
+        var comparison = Tune.Compare(lora, prompts, ["a", "b", "c"], options);
         Assert.Equal(baseline, comparison.Rows.Select(r => r.Base));
         var tuned = prompts.Select(p => model.Chat([new Tunebook.Text.Templates.ChatMessage("user", p)], options).Text.Trim()).ToArray();
         Assert.Equal(tuned, comparison.Rows.Select(r => r.Tuned));

@@ -15,9 +15,15 @@ export TUNEBOOK_NUM_THREADS=$OMP_NUM_THREADS
 dotnet build tests/Tunebook.Bench -c Release -v quiet -nologo -clp:ErrorsOnly >/dev/null
 tmp=$(mktemp)
 model=$(mktemp -d)
-trap 'rm -rf "$tmp" "$model"' EXIT
-dotnet tests/Tunebook.Bench/bin/Release/net10.0/Tunebook.Bench.dll generation "$model" >"$tmp"
+smol=$(mktemp -d)
+trap 'rm -rf "$tmp" "$model" "$smol"' EXIT
+# Rows: greedy decoding of the small model with and without the KV cache; 12 questions answered one by
+# one and as one batch (what Tune.Compare does per side; Tunebook only: the ratio of the two rows is the
+# speed-up); greedy KV-cache decoding of a SmolLM2-135M-shaped model (../shared/bench/lora-cpu-smollm2-135m.json).
+shared=${BENCH_SHARED:-../shared/bench}
+dotnet tests/Tunebook.Bench/bin/Release/net10.0/Tunebook.Bench.dll generation "$model" "$smol" "$shared/lora-cpu-smollm2-135m.json" >"$tmp"
 /usr/bin/python3 tests/bench/generation_reference.py "$model" >>"$tmp"
+/usr/bin/python3 tests/bench/generation_reference.py "$smol" --prefix smollm2_135m_ --new 32 --cache-only >>"$tmp"
 /usr/bin/python3 - "$tmp" "$out" <<'PY'
 import json, sys, datetime
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -32,8 +38,8 @@ with open(sys.argv[2], "w") as f:
     for metric, impls in by.items():
         t, p = impls.get("tunebook"), impls.get("pytorch")
         ratio = round(t["value"] / p["value"], 3) if t and p and p["value"] else None
-        same = bool(t and p and t["tokens_head"] == p["tokens_head"])
+        same = bool(t and p and t["tokens_head"] == p["tokens_head"]) if (t and p) else None
         f.write(json.dumps({"bench": "generation", "metric": metric, "unit": "tok/s", "tunebook": t and t["value"],
                             "pytorch": p and p["value"], "ratio": ratio, "same_tokens": same, "config": config, "time": stamp}) + "\n")
-        print(f"{metric:32} {t['value'] if t else '-':>10} {p['value'] if p else '-':>10} {ratio if ratio is not None else '-':>7}  tok/s{'' if same else '  (tokens differ!)'}")
+        print(f"{metric:32} {t['value'] if t else '-':>10} {p['value'] if p else '-':>10} {ratio if ratio is not None else '-':>7}  tok/s{'  (tokens differ!)' if same is False else ''}")
 PY

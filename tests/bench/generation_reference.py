@@ -2,7 +2,7 @@
 """Greedy generation in plain PyTorch for the model tests/Tunebook.Bench wrote (the same loop as
 Tunebook's Generator): with a KV cache and with full recomputation each step. Prints JSON lines.
 
-usage: generation_reference.py MODEL_DIR
+usage: generation_reference.py MODEL_DIR [--prefix METRIC_PREFIX] [--new TOKENS] [--cache-only]
 """
 import json
 import os
@@ -58,10 +58,10 @@ def cached_forward(cfg, W, ids, cache, past):
     return x @ W["model.embed_tokens.weight"].T
 
 
-def generate(cfg, W, prompt, use_cache):
+def generate(cfg, W, prompt, use_cache, new=NEW):
     ids = torch.tensor([prompt])
     out, cache, past = [], {}, 0
-    for _ in range(NEW):
+    for _ in range(new):
         if use_cache:
             step = ids if past == 0 else ids[:, -1:]
             logits = cached_forward(cfg, W, step, cache, past)
@@ -75,22 +75,28 @@ def generate(cfg, W, prompt, use_cache):
 
 
 def main():
-    folder = sys.argv[1]
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder")
+    parser.add_argument("--prefix", default="")
+    parser.add_argument("--new", type=int, default=NEW)
+    parser.add_argument("--cache-only", action="store_true")
+    args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    with open(os.path.join(folder, "config.json")) as f:
+    with open(os.path.join(args.folder, "config.json")) as f:
         cfg = json.load(f)
-    W = ref.load_weights(folder)
+    W = ref.load_weights(args.folder)
     prompt = [(i * 37 + 11) % 4096 for i in range(PROMPT)]
     with torch.no_grad():
-        for use_cache in (True, False):
-            generate(cfg, W, prompt[:8], use_cache)  # warm-up
+        for use_cache in ((True,) if args.cache_only else (True, False)):
+            generate(cfg, W, prompt[:8], use_cache, 4)  # warm-up
             runs, tokens = [], None
             for _ in range(3):
                 t0 = time.perf_counter()
-                tokens = generate(cfg, W, prompt, use_cache)
-                runs.append(NEW / (time.perf_counter() - t0))
+                tokens = generate(cfg, W, prompt, use_cache, args.new)
+                runs.append(args.new / (time.perf_counter() - t0))
             runs.sort()
-            metric = "greedy_tokens_per_s_kv_cache" if use_cache else "greedy_tokens_per_s_no_cache"
+            metric = args.prefix + ("greedy_tokens_per_s_kv_cache" if use_cache else "greedy_tokens_per_s_no_cache")
             print(json.dumps({"impl": "pytorch", "metric": metric, "value": round(runs[1], 2), "unit": "tok/s",
                               "threads": torch.get_num_threads(), "tokens_head": tokens[:8]}))
 

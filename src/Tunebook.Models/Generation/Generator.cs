@@ -59,13 +59,15 @@ public sealed class Generator
         using var noGrad = torch.no_grad();
         using var cache = options.UseCache ? _model.NewCache(maxPrompt + settings.MaxNewTokens) : null;
         var device = _model.Device;
-        // Left-padded token matrix and mask, kept on the host and grown by one column per step.
-        var rows = prompts.Select(p => Enumerable.Repeat(pad, maxPrompt - p.Length).Concat(p).Select(i => (long)i).ToList()).ToArray();
-        var maskRows = prompts.Select(p => Enumerable.Repeat(0L, maxPrompt - p.Length).Concat(Enumerable.Repeat(1L, p.Length)).ToList()).ToArray();
-        bool padded = prompts.Any(p => p.Length != maxPrompt);
+        // The rows still generating, by their index in the call. A row that finishes leaves the batch
+        // (and the KV cache) at once, so later steps compute only for the rows that still need tokens.
+        var active = Enumerable.Range(0, B).ToList();
+        // Left-padded token rows and masks, kept on the host and grown by one column per step.
+        var rows = prompts.Select(p => Enumerable.Repeat(pad, maxPrompt - p.Length).Concat(p).Select(i => (long)i).ToList()).ToList();
+        var maskRows = prompts.Select(p => Enumerable.Repeat(0L, maxPrompt - p.Length).Concat(Enumerable.Repeat(1L, p.Length)).ToList()).ToList();
         try
         {
-            for (int step = 0; step < settings.MaxNewTokens; step++)
+            for (int step = 0; step < settings.MaxNewTokens && active.Count > 0; step++)
             {
                 if (options.CancellationToken.IsCancellationRequested)
                 {
@@ -73,24 +75,33 @@ public sealed class Generator
                     break;
                 }
                 using var scope = torch.NewDisposeScope();
-                var logits = NextLogits(step, rows, maskRows, padded, cache, device);  // [B, V] float32
+                var logits = NextLogits(step, rows, maskRows, active.Select(b => prompts[b].Length < maxPrompt).Any(x => x), cache, device);  // [rows, V] float32
+                var picked = Pick(logits, active.Select(b => seen[b]).ToArray(), settings, random);
                 if (step == 0) promptSeconds = clock.Elapsed.TotalSeconds;
-                for (int b = 0; b < B; b++)
+                var keep = new List<int>(active.Count);
+                for (int r = 0; r < active.Count; r++)
                 {
-                    if (finish[b] is not null) { rows[b].Add(pad); maskRows[b].Add(1); continue; }
-                    int token = Pick(logits[b], seen[b], settings, random);
+                    int b = active[r], token = picked[r];
                     generated[b].Add(token);
                     seen[b].Add(token);
-                    rows[b].Add(token);
-                    maskRows[b].Add(1);
+                    rows[r].Add(token);
+                    maskRows[r].Add(1);
                     var delta = streams[b].Push(token);
                     if (settings.Eos.Contains(token)) finish[b] = FinishReason.Eos;
                     else if (streams[b].Stopped) finish[b] = FinishReason.Stop;
                     else if (generated[b].Count >= settings.MaxNewTokens) finish[b] = FinishReason.Length;
                     if (finish[b] is not null) delta += streams[b].Flush();
+                    else keep.Add(r);
                     options.OnToken?.Invoke(new GenerationChunk(b, token, delta, finish[b]));
                 }
-                if (finish.All(f => f is not null)) break;
+                if (keep.Count < active.Count && keep.Count > 0)
+                {
+                    cache?.KeepRows(keep);
+                    active = keep.Select(r => active[r]).ToList();
+                    rows = keep.Select(r => rows[r]).ToList();
+                    maskRows = keep.Select(r => maskRows[r]).ToList();
+                }
+                else if (keep.Count == 0) active.Clear();
             }
         }
         finally
@@ -104,19 +115,48 @@ public sealed class Generator
         return new GenerationResult(sequences, prompts.Sum(p => p.Length), generated.Sum(g => g.Count), promptSeconds, clock.Elapsed.TotalSeconds, settings.Seed);
     }
 
-    Tensor NextLogits(int step, List<long>[] rows, List<long>[] maskRows, bool padded, KVCache? cache, Device device)
+    /// <summary>
+    /// Logits [rows, V] (float32) of the next token of every row. The first step runs the whole
+    /// (left-padded) prompt; with a cache later steps feed only the newest token. Only the last
+    /// position goes through the output projection: the vocabulary-wide product of the other
+    /// positions would be thrown away.
+    /// </summary>
+    Tensor NextLogits(int step, List<List<long>> rows, List<List<long>> maskRows, bool padded, KVCache? cache, Device device)
     {
-        int B = rows.Length;
+        int B = rows.Count;
         bool incremental = cache is not null && step > 0;
         int width = incremental ? 1 : rows[0].Count;
         int start = rows[0].Count - width;
-        var ids = torch.tensor(rows.SelectMany(r => r.Skip(start)).ToArray(), [B, width], device: device);
-        Tensor? mask = padded ? torch.tensor(maskRows.SelectMany(r => r).ToArray(), [B, maskRows[0].Count], device: device) : null;
-        var logits = _model.Forward(ids, mask, cache: cache);
-        return logits.select(1, width - 1).to(ScalarType.Float32);
+        var flat = new long[B * width];
+        for (int b = 0; b < B; b++) rows[b].CopyTo(start, flat, b * width, width);
+        var ids = torch.tensor(flat, [B, width], device: device);
+        Tensor? mask = null;
+        if (padded)
+        {
+            int S = maskRows[0].Count;
+            var m = new long[B * S];
+            for (int b = 0; b < B; b++) maskRows[b].CopyTo(0, m, b * S, S);
+            mask = torch.tensor(m, [B, S], device: device);
+        }
+        var logits = _model.Forward(ids, mask, cache: cache, logitsToKeep: 1);
+        return logits.select(1, 0).to(ScalarType.Float32);
     }
 
-    static int Pick(Tensor row, HashSet<int> seen, Settings s, Random random)
+    /// <summary>
+    /// The next token of every row of <paramref name="logits"/> [rows, V]. Greedy decoding without a
+    /// repetition penalty takes one argmax over the batch and one copy to the host; otherwise each row
+    /// goes through the logits processors on its own.
+    /// </summary>
+    static int[] Pick(Tensor logits, HashSet<int>[] seen, Settings s, Random random)
+    {
+        if (!s.Sample && s.RepetitionPenalty == 1)
+            return logits.argmax(-1).to(Device.CPU).data<long>().Select(t => (int)t).ToArray();
+        var result = new int[seen.Length];
+        for (int r = 0; r < result.Length; r++) result[r] = PickRow(logits[r], seen[r], s, random);
+        return result;
+    }
+
+    static int PickRow(Tensor row, HashSet<int> seen, Settings s, Random random)
     {
         using var scope = torch.NewDisposeScope();
         var logits = LogitsProcessing.RepetitionPenalty(row, seen, s.RepetitionPenalty);
