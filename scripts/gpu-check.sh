@@ -18,6 +18,8 @@
 # Environment: OUT (default build/gpu-check), PYTHON (default python3; /usr/bin/python3 in a dry run),
 # GPU_CHECK_BUDGET seconds for the whole run (default 480).
 set -uo pipefail
+# Steps run under `timeout` in a child bash: every variable is exported, and each step's function too.
+set -a
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 dry=0; bundle=""; build_shim=0
@@ -45,6 +47,7 @@ if [ -z "${PYTHON:-}" ]; then
   if [ "$dry" = 1 ] && [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 fi
 check() { "$PYTHON" "$root/scripts/gpu/check.py" "$@"; }
+export -f check
 if [ "$("$PYTHON" -c 'import torch; print(int(torch.cuda.is_available()))' 2>/dev/null)" != 1 ]; then
   [ "$dry" = 1 ] || echo "gpu-check: CUDA is not available to $PYTHON's torch: running the dry run on CPU"
   dry=1
@@ -64,7 +67,7 @@ step() {
   fi
   echo "== $name (limit ${limit}s)"
   local t0=$(date +%s) rc
-  timeout --kill-after=10 "$limit" "$@"; rc=$?
+  timeout --kill-after=10 "$limit" bash -c '"$@"' step "$@"; rc=$?
   local status=passed note=""
   case $rc in 0) ;; 3) status=skipped; note="a dependency is missing (see log)";; 124|137) status=failed; note="timed out after ${limit}s";; *) status=failed; note="exit $rc";; esac
   printf '%s\t%s\t%s\t%s\n' "$name" "$status" "$(( $(date +%s) - t0 ))" "$note" >> "$work/steps.tsv"
@@ -82,6 +85,7 @@ build_native() {
   cmake -S src/Tunebook.Torch/native -B "$work/native" -DCMAKE_BUILD_TYPE=Release ${prefix:+-DCMAKE_PREFIX_PATH="$prefix"} &&
     cmake --build "$work/native" -j "$(nproc)"
 }
+export -f build_native
 if [ "$dry" = 1 ] && [ "$build_shim" = 0 ] && [ -f "${TUNEBOOK_NATIVE_LIB:-$root/build/native/libtunebook_torch.so}" ]; then
   native="${TUNEBOOK_NATIVE_LIB:-$root/build/native/libtunebook_torch.so}"
   echo "== shim: dry run reuses $native (--build-shim builds it)"
@@ -96,8 +100,10 @@ export GLOG_minloglevel=2 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 if [ -z "$bundle" ] && ! command -v dotnet >/dev/null 2>&1; then bundle="$root/build/gpu-bundle.tar.xz"; fi
 if [ -n "$bundle" ]; then
   mkdir -p "$work/bundle"
-  step bundle 120 tar -xJf "$bundle" -C "$work/bundle"
-  export DOTNET_ROOT="$work/bundle/dotnet"
+  unpack() { tar -xJf "$1" -C "$2" || "$PYTHON" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$2"; }
+  export -f unpack
+  step bundle 120 unpack "$bundle" "$work/bundle"
+  export DOTNET_ROOT="$work/bundle/dotnet" PATH="$work/bundle/dotnet:$PATH"
   dotnet_exe="$DOTNET_ROOT/dotnet"
   tests_dir() { echo "$work/bundle/tests/$1"; }
   probe_dll="$work/bundle/probe/ParityProbe.dll"
@@ -115,6 +121,7 @@ else
   runner="$root/build/gpu-bundle/runner/xunit.v3.runner.console.exe"
 fi
 probe() { "$dotnet_exe" "$probe_dll" "$@"; }
+export -f tests_dir probe
 
 # ---- (b) parity with transformers ---------------------------------------------------------------
 models="$work/models"
@@ -132,6 +139,7 @@ parity() {
   done
   return $rc
 }
+export -f parity
 step parity 150 parity
 
 # ---- (c) PEFT -------------------------------------------------------------------------------------
@@ -156,6 +164,7 @@ peft_checks() {
     check compare "$work/ref-peft-adapter.json" "$work/tb-with-peft-adapter.json" "$results/peft-peft-adapter-in-tunebook.json" 1e-4 "$inputs" || rc=1
   return $rc
 }
+export -f peft_checks
 step peft 90 peft_checks
 
 # ---- (d) training speed ----------------------------------------------------------------------------
@@ -168,6 +177,7 @@ training() {
   done
   return $rc
 }
+export -f training
 step training 240 training
 
 # ---- (a) the test suites on the device ---------------------------------------------------------------
@@ -183,9 +193,11 @@ run_suite() {
       ${filter:+--filter "FullyQualifiedName~${2##*.}"} --logger "junit;LogFilePath=$work/$name.xml" --logger "console;verbosity=minimal"
   fi
   local rc=$?
+  [ "$rc" = 0 ] || rc=1  # the runner's own codes are not this script's "skipped" (3)
   check junit-counts "$work/$name.xml" "$results/tests-$name.json" "$device"
   return $rc
 }
+export -f run_suite
 step tests-torch 150 run_suite Tunebook.Torch.Tests Tunebook.Torch.Tests.DeviceTests
 step tests-models 150 run_suite Tunebook.Models.Tests Tunebook.Models.Tests.DeviceTests
 step tests-tuning 150 run_suite Tunebook.Tuning.Tests Tunebook.Tuning.Tests.DeviceTrainingTests

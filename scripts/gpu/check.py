@@ -168,7 +168,7 @@ def load_reference(model_dir, dtype, device, adapter=None):
     dt = getattr(torch, dtype)
     if HAVE_HF:
         import transformers
-        model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=dt, attn_implementation="sdpa").to(device)
+        model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="sdpa").to(device=device, dtype=dt)
         name = f"transformers {transformers.__version__}"
         if adapter:
             if not HAVE_PEFT:
@@ -179,8 +179,12 @@ def load_reference(model_dir, dtype, device, adapter=None):
         model.eval()
 
         def run(ids, mask):
+            # Positions count real tokens only, as generate() does for left padding (a plain forward
+            # would number the padding too); Tunebook derives them from the mask the same way.
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
             with torch.no_grad():
-                return model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu()
+                return model(input_ids=ids.to(device), attention_mask=mask.to(device),
+                             position_ids=positions.to(device)).logits.float().cpu()
         return run, name
     if adapter:
         raise SystemExit("the stand-in reference cannot load adapters (needs transformers + peft)")
@@ -255,7 +259,7 @@ def peft_make(model_dir, adapter_dir, device):
     import peft
     import transformers
     torch.manual_seed(21)
-    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32).to(device)
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir).to(device=device, dtype=torch.float32)
     cfg = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"], modules_to_save=["lm_head"],
                           lora_dropout=0.0, task_type="CAUSAL_LM")
     model = peft.get_peft_model(model, cfg)
@@ -283,10 +287,21 @@ def peak_flops():
     return None, f"{name}: peak unknown"
 
 
-def model_flops_per_token(spec, parameters):
-    """6·N + 12·L·d·T (the PaLM paper's count: weights forward and backward, plus attention scores)."""
+def config_parameters(spec):
+    """Parameters of the spec's Llama config (quantized or not: both sides are counted alike)."""
     m = spec["model"]
-    return 6 * parameters + 12 * m["num_hidden_layers"] * m["hidden_size"] * spec["seq_len"]
+    h, inter, layers, v = m["hidden_size"], m["intermediate_size"], m["num_hidden_layers"], m["vocab_size"]
+    d = h // m["num_attention_heads"]
+    attention = h * m["num_attention_heads"] * d * 2 + h * m["num_key_value_heads"] * d * 2
+    per_layer = attention + 3 * h * inter + 2 * h
+    return v * h * (1 if m.get("tie_word_embeddings") else 2) + layers * per_layer + h
+
+
+def model_flops_per_token(spec):
+    """6·N + 12·L·d·T (the PaLM paper's count: weights forward and backward, plus attention scores), the
+    same for LoRA, QLoRA and full fine-tuning and for both sides, so ratios compare like with like."""
+    m = spec["model"]
+    return 6 * config_parameters(spec) + 12 * m["num_hidden_layers"] * m["hidden_size"] * spec["seq_len"]
 
 
 def train(spec_path, out_path, device):
@@ -303,11 +318,15 @@ def train(spec_path, out_path, device):
     torch.manual_seed(0)
     bf16 = spec["precision"] == "bf16"
     cfg = hf_config(dict(spec["model"], architectures=["LlamaForCausalLM"], model_type="llama"))
-    kwargs = {"attn_implementation": "sdpa"}
-    if mode == "qlora":
-        kwargs["quantization_config"] = transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                                                        bnb_4bit_compute_dtype=torch.bfloat16)
-    model = transformers.LlamaForCausalLM._from_config(cfg, torch_dtype=torch.bfloat16 if (bf16 and mode != "full") else torch.float32, **kwargs).to(device)
+    weights = torch.bfloat16 if (bf16 and mode != "full") else torch.float32
+    if mode == "qlora":  # bitsandbytes quantizes while loading: save the random model, load it in 4 bits
+        folder = out_path + ".model"
+        transformers.AutoModelForCausalLM.from_config(cfg).save_pretrained(folder)
+        quant = transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+        model = transformers.AutoModelForCausalLM.from_pretrained(folder, quantization_config=quant, attn_implementation="sdpa", device_map={"": device})
+        model = peft.prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    else:
+        model = transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa").to(device=device, dtype=weights)
     if mode in ("lora", "qlora"):
         model = peft.get_peft_model(model, peft.LoraConfig(r=spec["lora_rank"], lora_alpha=spec["lora_alpha"], lora_dropout=0.0,
                                                             target_modules="all-linear", task_type="CAUSAL_LM"))
@@ -417,8 +436,9 @@ def summarize(results_dir, out_path):
     for key, row in summary["training"].items():
         mode = key.split("-", 1)[1] if "-" in key else key
         spec = specs.get(mode)
-        if spec and "tokens_per_s" in row and row.get("parameters"):
-            flops = model_flops_per_token(spec, row["parameters"])
+        if spec and "tokens_per_s" in row:
+            flops = model_flops_per_token(spec)
+            row["config_parameters"] = config_parameters(spec)
             row["model_flops_per_token"] = flops
             row["mfu"] = row["tokens_per_s"] * flops / peak if peak else None
     for mode in specs:
