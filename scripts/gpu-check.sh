@@ -16,7 +16,7 @@
 #                                        make test runs this form through tests/gpu/run-gpu-dryrun.sh
 # Options: --bundle FILE, --build-shim (dry run: build the shim too instead of reusing build/native).
 # Environment: OUT (default build/gpu-check), PYTHON (default python3; /usr/bin/python3 in a dry run),
-# GPU_CHECK_BUDGET seconds for the whole run (default 480).
+# GPU_CHECK_BUDGET seconds for the whole run (default 450; steps past it are recorded as skipped).
 set -uo pipefail
 # Steps run under `timeout` in a child bash: every variable is exported, and each step's function too.
 set -a
@@ -41,7 +41,7 @@ log="$OUT/gpu-check.log"
 : > "$log"
 exec > >(tee -a "$log") 2>&1
 start_all=$(date +%s)
-budget="${GPU_CHECK_BUDGET:-480}"
+budget="${GPU_CHECK_BUDGET:-450}"
 
 if [ -z "${PYTHON:-}" ]; then
   if [ "$dry" = 1 ] && [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
