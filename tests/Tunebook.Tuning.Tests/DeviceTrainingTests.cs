@@ -28,7 +28,7 @@ public class DeviceTrainingTests
         // On cuda the figure is the caching allocator's peak (the process RSS says nothing about the GPU).
         Assert.Equal(device.IsCuda, steps[^1].PeakMemoryOnGpu);
         Assert.True(steps[^1].PeakMemoryBytes > 0);
+        // (On CPU the figure is the process's VmHWM, which other tests in the process may reset: no ordering is asserted.)
         if (device.IsCuda) Assert.InRange(steps[^1].PeakMemoryBytes, torch.cuda.memory_allocated(device.Index), torch.cuda.max_memory_allocated(device.Index));
-        else Assert.True(steps[^1].PeakMemoryBytes >= steps[0].PeakMemoryBytes);
     }
 }
