@@ -131,8 +131,60 @@ public static partial class torch
             EnsureInitialized();
             TorchException.Check(NativeMethods.tb_cuda_synchronize(device), "cuda.synchronize");
         }
+
+        /// <summary>
+        /// True when the linked shim was built against a CUDA libtorch, so the caching allocator's
+        /// statistics below can be read (a GPU must also be present for them to be non-zero).
+        /// </summary>
+        public static bool has_memory_stats()
+        {
+            EnsureInitialized();
+            int rc = NativeMethods.tb_cuda_memory_stats(-1, out _, out _, out _, out _);
+            // 1: read; 0: built without CUDA; -1: built with CUDA but no device visible.
+            return rc != 0;
+        }
+
+        /// <summary>Bytes of GPU memory held by live tensors on <paramref name="device"/> (-1: current).</summary>
+        public static long memory_allocated(int device = -1) => Stats(device).Allocated;
+
+        /// <summary>The most bytes held by tensors since start or <see cref="reset_peak_memory_stats"/>.</summary>
+        public static long max_memory_allocated(int device = -1) => Stats(device).PeakAllocated;
+
+        /// <summary>Bytes the caching allocator has reserved from the driver (live tensors plus cache).</summary>
+        public static long memory_reserved(int device = -1) => Stats(device).Reserved;
+
+        /// <summary>The most bytes reserved since start or <see cref="reset_peak_memory_stats"/>.</summary>
+        public static long max_memory_reserved(int device = -1) => Stats(device).PeakReserved;
+
+        /// <summary>Starts the peak counters afresh, so a later max_memory_* measures one phase.</summary>
+        public static void reset_peak_memory_stats(int device = -1)
+        {
+            EnsureInitialized();
+            int rc = NativeMethods.tb_cuda_reset_peak_memory_stats(device);
+            TorchException.Check(rc, "cuda.reset_peak_memory_stats");
+            if (rc == 0) throw NotBuiltWithCuda("reset_peak_memory_stats");
+        }
+
+        /// <summary>All four allocator figures of a device at once.</summary>
+        public static CudaMemoryStats memory_stats(int device = -1) => Stats(device);
+
+        static CudaMemoryStats Stats(int device)
+        {
+            EnsureInitialized();
+            int rc = NativeMethods.tb_cuda_memory_stats(device, out long allocated, out long peakAllocated, out long reserved, out long peakReserved);
+            TorchException.Check(rc, "cuda.memory_stats");
+            if (rc == 0) throw NotBuiltWithCuda("memory statistics");
+            return new CudaMemoryStats(allocated, peakAllocated, reserved, peakReserved);
+        }
+
+        static InvalidOperationException NotBuiltWithCuda(string what) =>
+            new($"cuda.{what}: not available: the native shim was built against a libtorch without CUDA " +
+                "(rebuild it with `make native TORCH_PREFIX=...` pointing at a CUDA libtorch)");
     }
 }
+
+/// <summary>The CUDA caching allocator's figures for one device, in bytes.</summary>
+public readonly record struct CudaMemoryStats(long Allocated, long PeakAllocated, long Reserved, long PeakReserved);
 
 /// <summary>Restores the previous grad mode when disposed (see <see cref="torch.no_grad"/>).</summary>
 public sealed class GradModeScope : IDisposable

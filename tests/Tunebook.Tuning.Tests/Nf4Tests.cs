@@ -155,7 +155,7 @@ public class Nf4Tests
         Assert.True(Tiny.MaxAbsDiff(model.Forward(ids), before) < 5e-2);
 
         // Moving it moves the codes with the parameters (Module.to calls Nf4Linear.MoveState).
-        var target = torch.cuda.is_available() ? new Device("cuda:0") : Device.CPU;
+        var target = TestDevice.Current;
         model.to(target);
         Assert.Equal(target, layer.Weight.Device);
         Assert.Equal(target, layer.Weight.ScaleOffset.device);

@@ -177,7 +177,7 @@ public sealed class TrainingView : Formatters.IRichDisplay, IDisposable
             rows.Add(("learning rate", s.LearningRate.ToString("0.###e0", CultureInfo.InvariantCulture)));
             rows.Add(("grad norm", Html.Num(s.GradNorm, "0.###")));
             rows.Add(("epoch", Html.Num(s.Epoch, "0.##")));
-            rows.Add(("peak memory", ModelSummary.FormatBytes(s.PeakMemoryBytes)));
+            rows.Add((s.PeakMemoryOnGpu ? "peak GPU memory" : "peak memory", ModelSummary.FormatBytes(s.PeakMemoryBytes)));
         }
         if (_evals.Count > 0)
         {

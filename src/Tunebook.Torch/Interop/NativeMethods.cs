@@ -34,6 +34,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int tb_cuda_is_available();
     [LibraryImport(Lib)] internal static partial int tb_cuda_device_count();
     [LibraryImport(Lib)] internal static partial int tb_cuda_synchronize(long deviceIndex);
+    [LibraryImport(Lib)] internal static partial int tb_cuda_memory_stats(int deviceIndex, out long allocated, out long peakAllocated, out long reserved, out long peakReserved);
+    [LibraryImport(Lib)] internal static partial int tb_cuda_reset_peak_memory_stats(int deviceIndex);
     [LibraryImport(Lib)] internal static partial IntPtr tb_rng_get_state();
     [LibraryImport(Lib)] internal static partial int tb_rng_set_state(IntPtr state);
     [LibraryImport(Lib)] internal static partial IntPtr tb_rng_get_state_device(int deviceType, int index);

@@ -60,6 +60,12 @@ TB_API int32_t tb_manual_seed(uint64_t seed);
 TB_API int32_t tb_cuda_is_available(void);
 TB_API int32_t tb_cuda_device_count(void);
 TB_API int32_t tb_cuda_synchronize(int64_t device_index);
+// The CUDA caching allocator's statistics for device `index` (-1: the current one), in bytes.
+// Returns 1 when available, 0 when this shim was built without CUDA (all outputs 0), -1 on error.
+TB_API int32_t tb_cuda_memory_stats(int32_t index, int64_t* allocated, int64_t* peak_allocated, int64_t* reserved,
+                                    int64_t* peak_reserved);
+// Starts the peak counters of tb_cuda_memory_stats afresh; same return values.
+TB_API int32_t tb_cuda_reset_peak_memory_stats(int32_t index);
 TB_API tb_tensor tb_rng_get_state(void);
 TB_API int32_t tb_rng_set_state(tb_tensor state);
 // The same for a device's default generator: device_type is c10::DeviceType (0 cpu, 1 cuda), index -1 = current.

@@ -369,8 +369,9 @@ public sealed partial class Trainer : IDisposable
         }
         GlobalStep++;
         double seconds = stepClock.Elapsed.TotalSeconds;
+        var (peakBytes, peakOnGpu) = PeakMemory.Measure(_model.Device);
         Raise(new StepCompleted(GlobalStep, FractionalEpoch, loss, lr, gradNorm, seconds > 0 ? tokens / seconds : 0,
-            targetTokens, Elapsed, ProcessMemory.PeakResidentBytes()));
+            targetTokens, Elapsed, peakBytes, peakOnGpu));
 
         if (_validation is not null && Options.EvalEvery is { } every && GlobalStep % every == 0) EvaluateAndTrack();
         if (IsFinished) return; // early stopping

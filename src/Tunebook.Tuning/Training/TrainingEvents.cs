@@ -42,9 +42,10 @@ public sealed record TrainingStarted(int Step, int TotalSteps, int StepsPerEpoch
 /// <param name="TokensPerSecond">Input tokens (not padding) processed per second in this step.</param>
 /// <param name="TargetTokens">Tokens the loss was taken over.</param>
 /// <param name="ElapsedSeconds">Training time so far (this trainer object, including evaluation).</param>
-/// <param name="PeakMemoryBytes">Peak resident memory of the process (CPU), or the CUDA allocator's peak when it is exposed.</param>
+/// <param name="PeakMemoryBytes">Peak resident memory of the process on CPU; on cuda the CUDA caching allocator's peak of memory held by tensors.</param>
+/// <param name="PeakMemoryOnGpu">True when <paramref name="PeakMemoryBytes"/> is the GPU's figure.</param>
 public sealed record StepCompleted(int Step, double Epoch, double Loss, double LearningRate, double GradNorm, double TokensPerSecond,
-    long TargetTokens, double ElapsedSeconds, long PeakMemoryBytes) : TrainingEvent;
+    long TargetTokens, double ElapsedSeconds, long PeakMemoryBytes, bool PeakMemoryOnGpu = false) : TrainingEvent;
 
 /// <summary>An evaluation on the validation data.</summary>
 public sealed record Evaluated(int Step, double Loss, double Perplexity, long TargetTokens, bool IsBest) : TrainingEvent;
