@@ -13,12 +13,13 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export GLOG_minloglevel := 2
 
-.PHONY: help setup setup-test native build kernel test demo bench clean
+.PHONY: help setup setup-test native build kernel test demo bench reliability clean
 
 help:
 	@echo "make demo   fine-tune the built-in starter model in notebook 01, headless"
 	@echo "make test   run every test (unit, parity, kernel conformance, notebooks)"
 	@echo "make bench  run the benchmarks (JSON lines + table)"
+	@echo "make reliability  the full reliability counts of docs/reliability.md (make test runs a reduced set)"
 
 setup:
 	@scripts/setup-deps.sh runtime
@@ -49,6 +50,9 @@ demo: setup kernel
 
 bench: setup setup-test build
 	@scripts/bench.sh
+
+reliability: setup setup-test kernel
+	@scripts/reliability.sh FULL
 
 clean:
 	rm -rf build

@@ -21,6 +21,34 @@ public static class CellGuard
     /// <summary>Throws <see cref="OperationCanceledException"/> once the cell is interrupted.</summary>
     public static void Check() => Current.Value.ThrowIfCancellationRequested();
 
+    /// <summary>
+    /// The start of a Thread a cell creates, wrapped so that an exception escaping it (a guarded loop
+    /// stopped by an interrupt included) is reported on the cell's stderr instead of ending the process,
+    /// which is what .NET does with an exception no code catches on a thread.
+    /// </summary>
+    public static ThreadStart Contained(ThreadStart start) => () =>
+    {
+        try { start(); }
+        catch (Exception e) { ReportEscaped(e); }
+    };
+
+    public static ParameterizedThreadStart Contained(ParameterizedThreadStart start) => state =>
+    {
+        try { start(state); }
+        catch (Exception e) { ReportEscaped(e); }
+    };
+
+    static void ReportEscaped(Exception e)
+    {
+        if (e is OperationCanceledException && Current.Value.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("A background thread of the interrupted cell stopped.");
+            return;
+        }
+        var error = ErrorFormatter.Runtime(e);
+        Console.Error.WriteLine($"An exception escaped a background thread of a cell; the thread ended, the kernel keeps running.\n{string.Join("\n", error.Traceback)}");
+    }
+
     public static Task Cancellable(Task task)
     {
         var token = Current.Value;
