@@ -6,7 +6,7 @@ negative length fields, out-of-range or overlapping offsets, wrong dtypes, and d
 load must either succeed (the mutation left a valid file) or end in a Tunebook exception whose message
 names the file; the process must not die (the loads run in a child process, tests/Tunebook.LoadFuzz, so a
 native crash is counted rather than fatal); no load may take more than LOAD_SECONDS or allocate more
-than LOAD_BYTES.
+than LOAD_BYTES. RELIABILITY_KINDS (comma-separated kinds, e.g. safetensors,index) limits a run to some files.
 """
 import collections
 import json
@@ -243,7 +243,10 @@ class FuzzLoaderTests(unittest.TestCase):
         problems = []
         work = pathlib.Path(tempfile.mkdtemp(prefix="tunebook-fuzz-"))
         try:
+            only = [k for k in os.environ.get("RELIABILITY_KINDS", "").split(",") if k]  # e.g. safetensors,config
             for k in kinds():
+                if only and k.kind not in only:
+                    continue
                 counts, worst_ms, worst_bytes = collections.Counter(), 0.0, 0
                 for i in range(MUTATIONS):
                     folder = work / f"{k.kind}-{i}"
