@@ -13,13 +13,14 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export GLOG_minloglevel := 2
 
-.PHONY: help setup setup-test native build kernel test demo bench gpu-bundle clean
+.PHONY: help setup setup-test native build kernel test demo bench reliability gpu-bundle clean
 
 help:
 	@echo "make demo   fine-tune the built-in starter model in notebook 01, headless"
 	@echo "make test   run every test (unit, parity, kernel conformance, notebooks)"
 	@echo "make bench  run the benchmarks (JSON lines + table)"
 	@echo "make gpu-bundle  build/gpu-bundle.tar.xz for scripts/gpu-check.sh on a GPU machine without .NET (docs/gpu.md)"
+	@echo "make reliability  the full reliability counts of docs/reliability.md (make test runs a reduced set)"
 
 setup:
 	@scripts/setup-deps.sh runtime
@@ -54,6 +55,9 @@ bench: setup setup-test build
 # What scripts/gpu-check.sh needs on a GPU machine with PyTorch and no .NET (docs/gpu.md).
 gpu-bundle: native
 	@scripts/gpu/make-bundle.sh
+
+reliability: setup setup-test kernel
+	@scripts/reliability.sh FULL
 
 clean:
 	rm -rf build

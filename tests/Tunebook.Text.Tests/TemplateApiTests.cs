@@ -28,7 +28,7 @@ public class TemplateApiTests
     [Fact]
     public void Llama2_package_has_no_chat_template_and_says_so()
     {
-        var e = Assert.Throws<InvalidDataException>(() => ChatTemplate.FromTokenizerConfig(ModelFolder("llama2")));
+        var e = Assert.Throws<ChatTemplateConfigException>(() => ChatTemplate.FromTokenizerConfig(ModelFolder("llama2")));
         Assert.Contains("has no chat_template", e.Message);
         // With a built-in fallback, the tokenizer's own bos/eos are used.
         var template = ChatTemplate.FromTokenizerConfig(ModelFolder("llama2"), fallbackBuiltIn: "llama2");
@@ -81,16 +81,16 @@ public class TemplateApiTests
     public void Bad_configs_get_clear_errors()
     {
         Assert.Throws<FileNotFoundException>(() => ChatTemplate.FromTokenizerConfig("/no/such/folder"));
-        Assert.Contains("invalid JSON", Assert.Throws<InvalidDataException>(() => ChatTemplate.FromTokenizerConfig("{\"chat_template\": ")).Message);
-        Assert.Contains("\"default\"", Assert.Throws<InvalidDataException>(() =>
+        Assert.Contains("invalid JSON", Assert.Throws<ChatTemplateConfigException>(() => ChatTemplate.FromTokenizerConfig("{\"chat_template\": ")).Message);
+        Assert.Contains("\"default\"", Assert.Throws<ChatTemplateConfigException>(() =>
             ChatTemplate.FromTokenizerConfig("""{"chat_template": [{"name": "rag", "template": "x"}]}""")).Message);
         var e = Assert.Throws<TemplateException>(() => ChatTemplate.FromTokenizerConfig("""{"chat_template": "ok\n{% if %}"}"""));
         Assert.Equal(2, e.Line);
         Assert.Contains("chat_template", e.Reason);
         Assert.Throws<ArgumentException>(() => ChatTemplate.BuiltIn("vicuna"));
-        Assert.Contains("name", Assert.Throws<InvalidDataException>(() =>
+        Assert.Contains("name", Assert.Throws<ChatTemplateConfigException>(() =>
             ChatTemplate.FromTokenizerConfig("""{"chat_template": [{"name": 3, "template": "x"}]}""")).Message);
-        Assert.Throws<InvalidDataException>(() => ChatTemplate.FromTokenizerConfig("""{"chat_template": 42}"""));
+        Assert.Throws<ChatTemplateConfigException>(() => ChatTemplate.FromTokenizerConfig("""{"chat_template": 42}"""));
     }
 
     [Fact]

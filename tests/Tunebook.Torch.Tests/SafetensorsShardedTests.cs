@@ -156,6 +156,19 @@ public sealed class SafetensorsShardedTests : IDisposable
     }
 
     [Fact]
+    public void An_index_with_invalid_UTF_8_in_a_name_is_rejected_as_a_format_error()
+    {
+        var folder = FolderOf("bad-utf8-index");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, ShardedCheckpoint.DefaultIndexName);
+        // One flipped bit in a tensor name makes a byte that starts no UTF-8 sequence (0xC1).
+        File.WriteAllBytes(path, [.. "{\"weight_map\":{\"w"u8, 0xC1, .. "\":\"model.safetensors\"}}"u8]);
+        var error = Assert.Throws<SafetensorsFormatException>(() => ShardedCheckpoint.Open(path));
+        Assert.Equal(path, error.FilePath);
+        Assert.Contains("not valid UTF-8", error.Message);
+    }
+
+    [Fact]
     public void A_corrupt_shard_is_reported_with_the_shard_path()
     {
         var result = Model(4, 100, out _).WriteSharded(FolderOf("corrupt"), "1000");

@@ -60,6 +60,8 @@ public sealed partial class CellExecutor : IExtensionContext
     /// <summary>Runs one cell and reports its value or its error; never throws for anything the cell does.</summary>
     public async Task<CellOutcome> ExecuteAsync(string code)
     {
+        // The loops and awaits of the cell (and of the tasks and threads it starts) observe this token.
+        CellGuard.Use(Host.Cancellation);
         try
         {
             var (value, hasValue) = await RunCellAsync(code, lineOffset: 0).ConfigureAwait(false);

@@ -123,13 +123,31 @@ public sealed class ScriptSession
         return type is not null && type.SpecialType != SpecialType.System_Void;
     }
 
-    /// <summary>Compiles and runs code in the session; compile errors throw <see cref="CompilationErrorException"/>.</summary>
+    /// <summary>
+    /// Compiles and runs code in the session; compile errors throw <see cref="CompilationErrorException"/>.
+    /// Loops and awaits are rewritten to observe an interrupt (<see cref="CellGuardRewriter"/>); the errors
+    /// reported are those of the code as written, so their positions are the user's.
+    /// </summary>
     public async Task<SubmissionResult> RunCodeAsync(string code, string? name = null)
     {
+        name ??= $"cell{++_submission}";
         var script = Prepare(code, name);
         var errors = Errors(script);
         if (!errors.IsEmpty) throw new CompilationErrorException(FormatDiagnostic(errors[0]), errors);
-        return await RunAsync(script).ConfigureAwait(false);
+        return await RunAsync(Guarded(script, name)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The submission with its loops and awaits guarded, or the submission itself when there is nothing
+    /// to guard, or (a case the rewriter should never produce) when the guarded text does not compile.
+    /// </summary>
+    Script<object?> Guarded(Script<object?> script, string name)
+    {
+        var compilation = script.GetCompilation();
+        var tree = compilation.SyntaxTrees.Last();
+        if (!CellGuardRewriter.Applies(tree.GetRoot())) return script;
+        var guarded = Prepare(CellGuardRewriter.Rewrite(tree, compilation.GetSemanticModel(tree)), name);
+        return Errors(guarded).IsEmpty ? guarded : script;
     }
 
     /// <summary>"(line,col): error CSxxxx: message" with 1-based positions relative to the submission.</summary>

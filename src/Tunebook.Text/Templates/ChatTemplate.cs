@@ -99,7 +99,7 @@ public sealed partial class ChatTemplate
     /// In a folder, chat_template.jinja (or the older chat_template.json) and additional_chat_templates/NAME.jinja,
     /// which newer transformers write next to the config, are read too; chat_template.jinja takes precedence.
     /// When the config has no chat_template, <paramref name="fallbackBuiltIn"/> (chatml, llama3, llama2, alpaca)
-    /// is used, or an <see cref="InvalidDataException"/> says so.
+    /// is used, or a <see cref="ChatTemplateConfigException"/> says so.
     /// </summary>
     public static ChatTemplate FromTokenizerConfig(string pathOrJson, string? fallbackBuiltIn = null)
     {
@@ -120,11 +120,11 @@ public sealed partial class ChatTemplate
         JsonObject config;
         try
         {
-            config = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{where}: expected a JSON object");
+            config = JsonNode.Parse(json) as JsonObject ?? throw new ChatTemplateConfigException($"{where}: expected a JSON object");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{where}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
+            throw new ChatTemplateConfigException($"{where}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
         }
 
         var tokens = new Dictionary<string, string>();
@@ -155,22 +155,22 @@ public sealed partial class ChatTemplate
                 {
                     if (item is not JsonObject entry || entry["name"] is not JsonValue nameValue || !nameValue.TryGetValue<string>(out var name)
                         || entry["template"] is not JsonValue templateValue || !templateValue.TryGetValue<string>(out var source))
-                        throw new InvalidDataException($"{where}: chat_template list entries must be {{\"name\": ..., \"template\": ...}}");
+                        throw new ChatTemplateConfigException($"{where}: chat_template list entries must be {{\"name\": ..., \"template\": ...}}");
                     named[name] = Located(() => Parse(source, name), where, $"chat_template '{name}'");
                 }
                 main = named.GetValueOrDefault("default")
-                    ?? throw new InvalidDataException($"{where}: chat_template has no template named \"default\" (it has: {string.Join(", ", named.Keys)})");
+                    ?? throw new ChatTemplateConfigException($"{where}: chat_template has no template named \"default\" (it has: {string.Join(", ", named.Keys)})");
                 break;
             case null:
                 if (fallbackBuiltIn is null)
-                    throw new InvalidDataException($"{where} has no chat_template; choose a built-in one ({string.Join(", ", BuiltInChatTemplates.Names)}): fallbackBuiltIn in C#, --builtin on the command line");
+                    throw new ChatTemplateConfigException($"{where} has no chat_template; choose a built-in one ({string.Join(", ", BuiltInChatTemplates.Names)}): fallbackBuiltIn in C#, --builtin on the command line");
                 main = Parse(BuiltInChatTemplates.Get(fallbackBuiltIn), fallbackBuiltIn);
                 var (bos, eos) = BuiltInChatTemplates.DefaultTokens(fallbackBuiltIn);
                 if (bos is not null) tokens.TryAdd("bos_token", bos);
                 if (eos is not null) tokens.TryAdd("eos_token", eos);
                 break;
             default:
-                throw new InvalidDataException($"{where}: chat_template must be a string or a list of {{name, template}}");
+                throw new ChatTemplateConfigException($"{where}: chat_template must be a string or a list of {{name, template}}");
         }
 
         var result = main.WithSpecialTokens(tokens);
@@ -194,7 +194,7 @@ public sealed partial class ChatTemplate
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
-                throw new InvalidDataException($"{legacy}: expected {{\"chat_template\": \"...\"}}: {e.Message}", e);
+                throw new ChatTemplateConfigException($"{legacy}: expected {{\"chat_template\": \"...\"}}: {e.Message}", e);
             }
         }
         string extraFolder = Path.Combine(folder, "additional_chat_templates");

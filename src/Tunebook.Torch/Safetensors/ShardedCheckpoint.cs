@@ -134,6 +134,9 @@ public sealed class ShardedCheckpoint : ISafetensorsReader
     static (Dictionary<string, string> WeightMap, List<string> Order, Dictionary<string, string> Metadata, long? TotalSize) ReadIndex(string indexPath)
     {
         var bytes = File.ReadAllBytes(indexPath);
+        // JsonDocument checks UTF-8 inside strings only when they are read, and then throws InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new SafetensorsFormatException(indexPath, null, "the index is not valid UTF-8 text");
         JsonDocument document;
         try
         {
