@@ -213,7 +213,7 @@ var redacted = Tune.LoadData("datasets/samples/checks.jsonl", tokenizer, val: 0.
     checks: DataCheckOptions.Default with { Redact = true, DropLeaks = true, Dedupe = true });
 var account = redacted.Train.Examples.Concat(redacted.Validation!.Examples).Where(e => e.Text.Contains("<EMAIL>") || e.Text.Contains("<SECRET>"));
 $"{redacted.Report.Quality!.Sensitive.Redacted} findings redacted; {redacted.Report.Quality.LeaksDropped} leaking and " +
-$"{redacted.Report.Quality.DuplicatesDropped} duplicate examples dropped from training\n" + string.Join("\n", account.Select(e => e.Text))
+$"{redacted.Report.Quality.DuplicatesDropped} duplicate examples dropped from training\\n" + string.Join("\\n", account.Select(e => e.Text))
 """),
     md("""
 ### Balance

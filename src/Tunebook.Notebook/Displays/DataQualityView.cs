@@ -47,8 +47,9 @@ public sealed class DataQualityView(QualityReport report, QualitySection section
 
     public override string ToString()
     {
-        if (Section == QualitySection.All) return Report.ToString();
-        var lines = Report.ToString().Split('\n');
+        var text = DisplayPath.InText(Report.ToString());
+        if (Section == QualitySection.All) return text;
+        var lines = text.Split('\n');
         string start = Section switch
         {
             QualitySection.Leakage => "leakage", QualitySection.NearDuplicates => "near-duplicates",
@@ -73,9 +74,9 @@ public sealed class DataQualityView(QualityReport report, QualitySection section
             if (l.Pairs.Count > 0)
                 sb.Append(Html.Table(["evaluation example", "", "training example", "similarity"], l.Pairs.Take(MaxRowsShown).Select(p => (IReadOnlyList<string>)
                 [
-                    $"<b>{Html.Encode(p.Split)}</b> {Html.Encode(p.Location.ToString())}<br>{Html.Encode(QualityReport.Clip(p.Text, 160))}",
+                    $"<b>{Html.Encode(p.Split)}</b> {Html.Encode(DisplayPath.InText(p.Location.ToString()))}<br>{Html.Encode(QualityReport.Clip(p.Text, 160))}",
                     Html.Encode(p.Part),
-                    $"{Html.Encode(p.TrainLocation.ToString())}{(p.TrainMatches > 1 ? $" (+{p.TrainMatches - 1} more)" : "")}<br>{Html.Encode(QualityReport.Clip(p.TrainText, 160))}",
+                    $"{Html.Encode(DisplayPath.InText(p.TrainLocation.ToString()))}{(p.TrainMatches > 1 ? $" (+{p.TrainMatches - 1} more)" : "")}<br>{Html.Encode(QualityReport.Clip(p.TrainText, 160))}",
                     p.Exact ? "exact" : Html.Num(p.Similarity, "0.00"),
                 ])));
             if (l.Pairs.Count > MaxRowsShown) sb.Append(Html.Note($"... {l.Pairs.Count - MaxRowsShown} more pairs in data.Report.Quality.Leakage.Pairs"));
@@ -91,7 +92,7 @@ public sealed class DataQualityView(QualityReport report, QualitySection section
                 sb.Append(Html.Table(["size", "representative", "members"], d.Clusters.Take(MaxRowsShown).Select(c => (IReadOnlyList<string>)
                 [
                     c.Size.ToString(inv),
-                    $"{Html.Encode(c.Location.ToString())}<br>{Html.Encode(c.Text)}",
+                    $"{Html.Encode(DisplayPath.InText(c.Location.ToString()))}<br>{Html.Encode(c.Text)}",
                     Html.Encode(string.Join(", ", c.Members.Take(12)) + (c.Size > 12 ? ", ..." : "")),
                 ])));
             if (d.Clusters.Count > MaxRowsShown) sb.Append(Html.Note($"... {d.Clusters.Count - MaxRowsShown} more clusters in data.Report.Quality.NearDuplicates.Clusters"));
@@ -103,7 +104,7 @@ public sealed class DataQualityView(QualityReport report, QualitySection section
                               (s.Findings.Count < s.Total ? $" ({s.Findings.Count} listed)" : "")));
             if (s.Findings.Count > 0)
                 sb.Append(Html.Table(["where", "field", "what", "found"], s.Findings.Select(f => (IReadOnlyList<string>)
-                    [Html.Encode(f.Location.ToString()), Html.Encode(f.Field), Html.Encode(f.Kind.Name), $"<code>{Html.Encode(f.Preview)}</code>"])));
+                    [Html.Encode(DisplayPath.InText(f.Location.ToString())), Html.Encode(f.Field), Html.Encode(f.Kind.Name), $"<code>{Html.Encode(f.Preview)}</code>"])));
         }
         if (Shows(QualitySection.Balance))
         {
