@@ -32,9 +32,13 @@ public sealed class SaveMagic : MagicCommand<SaveOptions>
             var result = context.GetVariable(SessionVariables.Lora) is Tunebook.Tuning.Lora.LoraModel l
                 ? Tune.SaveGguf(l, o.Path, type)
                 : Tune.SaveGguf(SessionVariables.RequireModel(context), o.Path, type);
-            context.Out.WriteLine(result.ToString());
-            foreach (var warning in result.Warnings) context.Out.WriteLine("warning: " + warning);
-            if (result.ModelfilePath is { } modelfile) context.Out.WriteLine($"wrote {modelfile}: ollama create NAME -f {modelfile}");
+            context.Out.WriteLine(Displays.DisplayPath.InText(result.ToString()));
+            foreach (var warning in result.Warnings) context.Out.WriteLine("warning: " + Displays.DisplayPath.InText(warning));
+            if (result.ModelfilePath is { } modelfile)
+            {
+                var shown = Displays.DisplayPath.Of(modelfile);
+                context.Out.WriteLine($"wrote {shown}: ollama create NAME -f {shown}");
+            }
             return Task.CompletedTask;
         }
         var lora = SessionVariables.RequireLora(context);
