@@ -83,7 +83,7 @@ public static partial class GgufExport
                 Transform.PermuteK => () => PermuteForRope(source, config.NumKeyValueHeads),
                 _ => throw new InvalidOperationException(),
             };
-            w.AddTensor(ggufName, shape, TensorType(ggufName, shape, type, config), produce);
+            w.AddTensor(ggufName, shape, GgufTensorTypes.Choose(ggufName, shape, type, config), produce);
             parameters += source.numel();
         }
         if (config.RopeScaling?.Type == "llama3")
@@ -339,22 +339,6 @@ public static partial class GgufExport
         var shape = w.shape;
         var rest = shape.Skip(1).ToArray();
         return w.reshape([heads, 2, shape[0] / heads / 2, .. rest]).transpose(1, 2).reshape(shape).contiguous();
-    }
-
-    /// <summary>
-    /// The encoding of one tensor: vectors (norms, biases) stay float32 as llama.cpp expects; matrices take
-    /// the file's type, except that in a 4-bit file the output projection (the embedding when tied) is
-    /// Q8_0, as llama.cpp's quantizer also keeps it at higher precision, and rows whose length the block
-    /// size does not divide fall back to F16.
-    /// </summary>
-    static GgmlType TensorType(string name, long[] shape, GgufFileType file, ModelConfig c)
-    {
-        if (shape.Length == 1) return GgmlType.F32;
-        var type = file.MatrixType();
-        bool isOutput = name == "output.weight" || (name == "token_embd.weight" && c.TieWordEmbeddings);
-        if (file == GgufFileType.Q4_0 && isOutput) type = GgmlType.Q8_0;
-        if (shape[^1] % type.BlockSize() != 0) type = GgmlType.F16;
-        return type;
     }
 
     static int TensorOrder(string name) =>

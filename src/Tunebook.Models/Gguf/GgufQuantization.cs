@@ -4,7 +4,8 @@ namespace Tunebook.Models.Gguf;
 
 /// <summary>
 /// float32 values → the bytes of a ggml tensor encoding, following ggml's reference functions
-/// (ggml-quants.c <c>quantize_row_q8_0_ref</c>, <c>quantize_row_q4_0_ref</c>; ggml-impl.h's float16 and
+/// (ggml-quants.c <c>quantize_row_q8_0_ref</c>, <c>quantize_row_q4_0_ref</c>, <c>quantize_row_q5_0_ref</c>,
+/// <c>quantize_row_q5_1_ref</c>, the K-quants in <see cref="GgmlKQuants"/>; ggml-impl.h's float16 and
 /// bfloat16 conversions), so that a file written here holds what llama.cpp's own tools would write.
 /// </summary>
 public static class GgufQuantization
@@ -28,19 +29,39 @@ public static class GgufQuantization
                 for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(output[(2 * i)..], ToBFloat16(values[i]));
                 break;
             case GgmlType.Q8_0:
+                EncodeBlocks(type, values, output, QuantizeQ8_0);
+                break;
             case GgmlType.Q4_0:
-                EncodeBlocks(type, values, output);
+                EncodeBlocks(type, values, output, QuantizeQ4_0);
+                break;
+            case GgmlType.Q5_0:
+                EncodeBlocks(type, values, output, QuantizeQ5_0);
+                break;
+            case GgmlType.Q5_1:
+                EncodeBlocks(type, values, output, QuantizeQ5_1);
+                break;
+            case GgmlType.Q4_K:
+                EncodeBlocks(type, values, output, GgmlKQuants.QuantizeQ4K);
+                break;
+            case GgmlType.Q5_K:
+                EncodeBlocks(type, values, output, GgmlKQuants.QuantizeQ5K);
+                break;
+            case GgmlType.Q6_K:
+                EncodeBlocks(type, values, output, GgmlKQuants.QuantizeQ6K);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), type, null);
         }
     }
 
+    delegate void BlockEncoder(ReadOnlySpan<float> values, Span<byte> block);
+
     /// <summary>Blocks are independent: large tensors are encoded in parallel chunks.</summary>
-    static unsafe void EncodeBlocks(GgmlType type, ReadOnlySpan<float> values, Span<byte> output)
+    static unsafe void EncodeBlocks(GgmlType type, ReadOnlySpan<float> values, Span<byte> output, BlockEncoder encode)
     {
-        int blocks = values.Length / 32, blockBytes = type.BlockBytes();
-        const int chunk = 4096;
+        int blockSize = type.BlockSize(), blockBytes = type.BlockBytes();
+        int blocks = values.Length / blockSize;
+        int chunk = 131072 / blockSize;
         fixed (float* x = values)
         fixed (byte* y = output)
         {
@@ -51,9 +72,9 @@ public static class GgufQuantization
                 int end = Math.Min(blocks, (c + 1) * chunk);
                 for (int b = c * chunk; b < end; b++)
                 {
-                    var input = new ReadOnlySpan<float>(xs + 32L * b, 32);
+                    var input = new ReadOnlySpan<float>(xs + (long)blockSize * b, blockSize);
                     var block = new Span<byte>(ys + (long)blockBytes * b, blockBytes);
-                    if (type == GgmlType.Q8_0) QuantizeQ8_0(input, block); else QuantizeQ4_0(input, block);
+                    encode(input, block);
                 }
             });
         }
@@ -93,6 +114,32 @@ public static class GgufQuantization
                         values[32 * b + 16 + j] = ((block[2 + j] >> 4) - 8) * d;
                     }
                 }
+                break;
+            case GgmlType.Q5_0:
+            case GgmlType.Q5_1:
+                bool offset = type == GgmlType.Q5_1;
+                int size = type.BlockBytes();
+                for (int b = 0; b < count / 32; b++)
+                {
+                    var block = bytes.Slice(size * b, size);
+                    float d = Float16At(block), m = offset ? Float16At(block[2..]) : 0;
+                    uint qh = BinaryPrimitives.ReadUInt32LittleEndian(block[(size - 20)..]);
+                    var qs = block[(size - 16)..];
+                    for (int j = 0; j < 16; j++)
+                    {
+                        int x0 = (qs[j] & 0x0F) | (int)(((qh >> j) << 4) & 0x10);
+                        int x1 = (qs[j] >> 4) | (int)((qh >> (j + 12)) & 0x10);
+                        values[32 * b + j] = offset ? x0 * d + m : (x0 - 16) * d;
+                        values[32 * b + 16 + j] = offset ? x1 * d + m : (x1 - 16) * d;
+                    }
+                }
+                break;
+            case GgmlType.Q4_K:
+            case GgmlType.Q5_K:
+            case GgmlType.Q6_K:
+                int blockBytes = type.BlockBytes();
+                for (int b = 0; b < count / GgmlTypes.SuperBlock; b++)
+                    GgmlKQuants.Dequantize(type, bytes.Slice(blockBytes * b, blockBytes), values.AsSpan(GgmlTypes.SuperBlock * b, GgmlTypes.SuperBlock));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), type, null);
@@ -153,5 +200,60 @@ public static class GgufQuantization
             int hi = Math.Min(15, (int)(sbyte)(x[16 + j] * id + 8.5f));
             block[2 + j] = (byte)(lo | (hi << 4));
         }
+    }
+
+    /// <summary>
+    /// Q5_0 block (22 bytes): like Q4_0 with 5-bit values, the value of largest magnitude at −16, so
+    /// d = that value / −16 and q = min(31, trunc(x / d + 16.5)); the fifth bits of the 32 values in a uint32.
+    /// </summary>
+    static void QuantizeQ5_0(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        float amax = 0, max = 0;
+        for (int j = 0; j < 32; j++)
+        {
+            float a = MathF.Abs(x[j]);
+            if (amax < a) { amax = a; max = x[j]; }
+        }
+        float d = max / -16;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        BinaryPrimitives.WriteUInt16LittleEndian(block, ToFloat16(d));
+        uint qh = 0;
+        for (int j = 0; j < 16; j++)
+        {
+            int lo = Math.Min(31, (int)(sbyte)(x[j] * id + 16.5f));
+            int hi = Math.Min(31, (int)(sbyte)(x[16 + j] * id + 16.5f));
+            block[6 + j] = (byte)((lo & 0x0F) | ((hi & 0x0F) << 4));
+            qh |= (uint)((lo & 0x10) >> 4) << j;
+            qh |= (uint)((hi & 0x10) >> 4) << (j + 16);
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(block[2..], qh);
+    }
+
+    /// <summary>
+    /// Q5_1 block (24 bytes): d = (max − min) / 31 and the minimum, both float16; q = trunc((x − min) / d + 0.5),
+    /// the fifth bits in a uint32 as for Q5_0.
+    /// </summary>
+    static void QuantizeQ5_1(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        float min = float.MaxValue, max = -float.MaxValue;
+        for (int j = 0; j < 32; j++)
+        {
+            if (x[j] < min) min = x[j];
+            if (x[j] > max) max = x[j];
+        }
+        float d = (max - min) / 31;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        BinaryPrimitives.WriteUInt16LittleEndian(block, ToFloat16(d));
+        BinaryPrimitives.WriteUInt16LittleEndian(block[2..], ToFloat16(min));
+        uint qh = 0;
+        for (int j = 0; j < 16; j++)
+        {
+            int lo = (byte)((x[j] - min) * id + 0.5f);
+            int hi = (byte)((x[16 + j] - min) * id + 0.5f);
+            block[8 + j] = (byte)((lo & 0x0F) | ((hi & 0x0F) << 4));
+            qh |= (uint)((lo & 0x10) >> 4) << j;
+            qh |= (uint)((hi & 0x10) >> 4) << (j + 16);
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(block[4..], qh);
     }
 }

@@ -186,9 +186,14 @@ public class GgufParityTests(ITestOutputHelper output, GgufParityTests.Architect
         Assert.True(results[GgufFileType.Q8_0].Stats.MeanKL < 1e-2, $"Q8_0 mean KL {results[GgufFileType.Q8_0].Stats.MeanKL}");
         Assert.True(results[GgufFileType.Q4_0].Stats.Top1 >= 0.75, $"Q4_0 top-1 {results[GgufFileType.Q4_0].Stats.Top1}");
         Assert.True(results[GgufFileType.Q4_0].Stats.MeanKL < 0.2, $"Q4_0 mean KL {results[GgufFileType.Q4_0].Stats.MeanKL}");
-        // Q8_0 is closer than Q4_0; each type is smaller than the one above it.
-        Assert.True(results[GgufFileType.Q8_0].Stats.MeanKL < results[GgufFileType.Q4_0].Stats.MeanKL);
-        Assert.True(results[GgufFileType.Q4_0].Export.Bytes < results[GgufFileType.Q8_0].Export.Bytes);
+        Assert.True(results[GgufFileType.Q4_K_M].Stats.Top1 >= 0.8, $"Q4_K_M top-1 {results[GgufFileType.Q4_K_M].Stats.Top1}");
+        Assert.True(results[GgufFileType.Q4_K_M].Stats.MeanKL < 0.1, $"Q4_K_M mean KL {results[GgufFileType.Q4_K_M].Stats.MeanKL}");
+        // Q8_0 is closer than Q4_K_M, Q4_K_M (fitted sub-block scales, more bits where they matter) closer than Q4_0;
+        // each type is smaller than the one above it.
+        Assert.True(results[GgufFileType.Q8_0].Stats.MeanKL < results[GgufFileType.Q4_K_M].Stats.MeanKL);
+        Assert.True(results[GgufFileType.Q4_K_M].Stats.MeanKL < results[GgufFileType.Q4_0].Stats.MeanKL);
+        Assert.True(results[GgufFileType.Q4_0].Export.Bytes < results[GgufFileType.Q4_K_M].Export.Bytes);
+        Assert.True(results[GgufFileType.Q4_K_M].Export.Bytes < results[GgufFileType.Q8_0].Export.Bytes);
         Assert.True(results[GgufFileType.Q8_0].Export.Bytes < results[GgufFileType.F16].Export.Bytes);
         Assert.True(results[GgufFileType.F16].Export.Bytes < results[GgufFileType.F32].Export.Bytes);
     }
@@ -211,7 +216,7 @@ public class GgufParityTests(ITestOutputHelper output, GgufParityTests.Architect
             var beforeProbabilities = LlamaCpp.TunebookProbabilities(model, prompts[0]);
             var before = GgufExport.Save(model, Path.Combine(Folder, "starter-base.gguf"), GgufFileType.F32);
             var lora = ShortFineTune(model);
-            var types = new[] { GgufFileType.F32, GgufFileType.F16, GgufFileType.BF16, GgufFileType.Q8_0, GgufFileType.Q4_0 };
+            var types = new[] { GgufFileType.F32, GgufFileType.F16, GgufFileType.BF16, GgufFileType.Q8_0, GgufFileType.Q4_K_M, GgufFileType.Q4_0 };
             var exports = types.Select(t => MergedWeights.SaveGguf(lora, Path.Combine(Folder, $"starter-{t.Name()}.gguf"), t)).ToList();
             AdaptersKept = lora.Layers.Count;
             var after = LlamaCpp.TunebookProbabilities(model, prompts[0]);

@@ -11,57 +11,6 @@ namespace Tunebook.Tuning.Tests.Gguf;
 /// <summary>The GGUF container and encodings, read back by an independent minimal reader; bad input.</summary>
 public class GgufWriterTests
 {
-    /// <summary>A GGUF reader written from the specification, for checking what the writer wrote.</summary>
-    sealed class GgufFile
-    {
-        public Dictionary<string, object> Metadata { get; } = new();
-        public List<(string Name, long[] Dims, uint Type, ulong Offset)> Tensors { get; } = new();
-        public long DataStart { get; }
-        readonly byte[] bytes;
-
-        public GgufFile(string path)
-        {
-            bytes = File.ReadAllBytes(path);
-            using var r = new BinaryReader(new MemoryStream(bytes));
-            Assert.Equal("GGUF", System.Text.Encoding.ASCII.GetString(r.ReadBytes(4)));
-            Assert.Equal(3u, r.ReadUInt32());
-            ulong tensors = r.ReadUInt64(), kvs = r.ReadUInt64();
-            for (ulong i = 0; i < kvs; i++) { var key = Str(r); Metadata[key] = Value(r, r.ReadUInt32()); }
-            for (ulong i = 0; i < tensors; i++)
-            {
-                var name = Str(r);
-                var dims = new long[r.ReadUInt32()];
-                for (int d = 0; d < dims.Length; d++) dims[d] = (long)r.ReadUInt64();
-                Tensors.Add((name, dims, r.ReadUInt32(), r.ReadUInt64()));
-            }
-            DataStart = (r.BaseStream.Position + 31) / 32 * 32;
-        }
-
-        static string Str(BinaryReader r) => System.Text.Encoding.UTF8.GetString(r.ReadBytes((int)r.ReadUInt64()));
-
-        static object Value(BinaryReader r, uint type) => type switch
-        {
-            4 => r.ReadUInt32(), 5 => r.ReadInt32(), 6 => r.ReadSingle(), 7 => r.ReadByte() != 0, 8 => Str(r),
-            9 => ReadArray(r),
-            _ => throw new InvalidDataException($"value type {type}"),
-        };
-
-        static object ReadArray(BinaryReader r)
-        {
-            uint type = r.ReadUInt32();
-            ulong n = r.ReadUInt64();
-            var list = new List<object>();
-            for (ulong i = 0; i < n; i++) list.Add(Value(r, type));
-            return list;
-        }
-
-        public ReadOnlySpan<byte> Data(string name, long length)
-        {
-            var t = Tensors.Single(x => x.Name == name);
-            return bytes.AsSpan((int)(DataStart + (long)t.Offset), (int)length);
-        }
-    }
-
     static CausalLM Starter()
     {
         var model = CausalLM.FromPretrained(StarterTestSupport.Datasets("starter"));
@@ -89,26 +38,41 @@ public class GgufWriterTests
         Assert.Equal(false, file.Metadata["tokenizer.ggml.add_bos_token"]);
         Assert.Equal(model.Tokenizer.Config.ChatTemplate, file.Metadata["tokenizer.chat_template"]);
 
-        // Offsets aligned to 32 bytes, tied embedding Q8_0 in a Q4_0 file, norms float32, no output.weight (tied).
+        // Offsets aligned to 32 bytes, tied embedding Q6_K in a Q4_0 file (as llama.cpp's quantizer writes it), norms float32, no output.weight (tied).
         Assert.All(file.Tensors, t => Assert.Equal(0ul, t.Offset % 32));
-        Assert.Equal(8u, file.Tensors.Single(t => t.Name == "token_embd.weight").Type);
+        Assert.Equal((uint)GgmlType.Q6_K, file.Tensors.Single(t => t.Name == "token_embd.weight").Type);
         Assert.Equal(2u, file.Tensors.Single(t => t.Name == "blk.0.attn_q.weight").Type);
         Assert.Equal(0u, file.Tensors.Single(t => t.Name == "blk.0.attn_norm.weight").Type);
         Assert.DoesNotContain(file.Tensors, t => t.Name == "output.weight");
         Assert.Equal(new long[] { 256, 256 }, file.Tensors.Single(t => t.Name == "blk.0.attn_q.weight").Dims);
         Assert.Equal(new long[] { 256, 4096 }, file.Tensors.Single(t => t.Name == "token_embd.weight").Dims); // innermost first
 
-        // The bytes decode to the weights: the embedding within Q8_0's rounding, the norm exactly.
-        var embedding = model.InputEmbeddings.weight.contiguous().data<float>();
-        var decoded = GgufQuantization.Decode(GgmlType.Q8_0, file.Data("token_embd.weight", GgmlType.Q8_0.ByteCount(embedding.Length)), embedding.Length);
-        for (int b = 0; b < embedding.Length / 32; b++)
+        // The bytes decode to the weights: a query matrix within Q4_0's rounding, the norm exactly.
+        var query = Permuted(model.state_dict()["model.layers.0.self_attn.q_proj.weight"], model.Config.NumAttentionHeads);
+        var decoded = GgufQuantization.Decode(GgmlType.Q4_0, file.Data("blk.0.attn_q.weight", GgmlType.Q4_0.ByteCount(query.Length)), query.Length);
+        for (int b = 0; b < query.Length / 32; b++)
         {
             float amax = 0;
-            for (int j = 0; j < 32; j++) amax = Math.Max(amax, Math.Abs(embedding[32 * b + j]));
-            for (int j = 0; j < 32; j++) Assert.True(Math.Abs(decoded[32 * b + j] - embedding[32 * b + j]) <= amax / 127 * 0.5 + amax / 1024 + 1e-7, $"block {b}");
+            for (int j = 0; j < 32; j++) amax = Math.Max(amax, Math.Abs(query[32 * b + j]));
+            for (int j = 0; j < 32; j++) Assert.True(Math.Abs(decoded[32 * b + j] - query[32 * b + j]) <= amax / 8 + amax / 1024 + 1e-7, $"block {b}");
         }
         var norm = model.state_dict()["model.layers.0.input_layernorm.weight"].data<float>();
         Assert.Equal(norm, GgufQuantization.Decode(GgmlType.F32, file.Data("blk.0.attn_norm.weight", 4 * norm.Length), norm.Length));
+    }
+
+    /// <summary>Hugging Face query rows in llama.cpp's order: per head, row i and row i + head_dim/2 become rows 2i and 2i+1.</summary>
+    static float[] Permuted(Tensor q, long heads)
+    {
+        var hf = q.contiguous().data<float>();
+        long rows = q.shape[0], width = q.shape[1], headDim = rows / heads;
+        var result = new float[hf.Length];
+        for (long h = 0; h < heads; h++)
+            for (long i = 0; i < headDim / 2; i++)
+            {
+                Array.Copy(hf, (h * headDim + i) * width, result, (h * headDim + 2 * i) * width, width);
+                Array.Copy(hf, (h * headDim + headDim / 2 + i) * width, result, (h * headDim + 2 * i + 1) * width, width);
+            }
+        return result;
     }
 
     [Fact]
