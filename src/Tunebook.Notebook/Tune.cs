@@ -324,6 +324,33 @@ public static class Tune
         return (pairs.Questions, pairs.Answers);
     }
 
+    /// <summary>
+    /// Each question answered greedily by <paramref name="model"/> here and by llama.cpp from <paramref name="gguf"/>
+    /// (an export of the same model): both get the question through the model's chat template, and llama.cpp
+    /// tokenizes, generates and detokenizes on its own. Needs node-llama-cpp in tests/reference
+    /// (scripts/setup-reference.sh, which make test runs); the error says so when it is missing.
+    /// </summary>
+    public static LlamaCppComparison CompareWithLlamaCpp(CausalLM model, string gguf, IReadOnlyList<string> questions, int maxNewTokens = 32)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(gguf);
+        ArgumentNullException.ThrowIfNull(questions);
+        if (questions.Count == 0) throw new ArgumentException("CompareWithLlamaCpp: give at least one question");
+        var tokenizer = model.Tokenizer ?? throw new InvalidOperationException("CompareWithLlamaCpp: the model has no tokenizer");
+        var template = ChatGeneration.TemplateOf(tokenizer);
+        IReadOnlyList<ChatMessage> Turn(string question) => [new ChatMessage("user", question)];
+        var options = new GenerationOptions { MaxNewTokens = maxNewTokens, DoSample = false, CancellationToken = Interactive.Frontend.Cancellation };
+        bool wasTraining = model.training;
+        model.eval();
+        string[] ours;
+        // One question at a time, as llama.cpp answers them: no padding in the way of an exact comparison.
+        try { ours = questions.Select(q => model.Chat(Turn(q), options).Text.Trim()).ToArray(); }
+        finally { if (wasTraining) model.train(); }
+        var path = Path.GetFullPath(gguf);
+        var theirs = LlamaCpp.LlamaCppRunner.Generate(path, questions.Select(q => template.Render(Turn(q), addGenerationPrompt: true)).ToList(), maxNewTokens);
+        return new LlamaCppComparison(questions.Select((q, i) => new LlamaCppAnswer(q, ours[i], theirs[i].Trim())).ToList(), DisplayPath.Of(path));
+    }
+
     /// <summary>Perplexity of <paramref name="model"/> on <paramref name="text"/> in windows of <paramref name="window"/> tokens (<see cref="Perplexity.OfText"/>).</summary>
     public static double Perplexity(CausalLM model, string text, int window = 128) => Tuning.Training.Perplexity.OfText(model, text, window);
 
@@ -354,7 +381,7 @@ public static class Tune
 
     /// <summary>
     /// Writes the model as a GGUF file for llama.cpp, Ollama and LM Studio, with an Ollama Modelfile beside it;
-    /// <paramref name="type"/> is f32, f16, bf16, q8_0 or q4_0. Adapters are merged (and NF4 weights
+    /// <paramref name="type"/> is f32, f16, bf16, q8_0, q4_k_m or q4_0. Adapters are merged (and NF4 weights
     /// dequantized) into a copy of the affected weights: the model in the notebook keeps its adapters.
     /// </summary>
     public static Tunebook.Models.Gguf.GgufExportResult SaveGguf(CausalLM model, string path, string type = "q8_0") =>

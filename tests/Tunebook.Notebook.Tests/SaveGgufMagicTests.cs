@@ -24,11 +24,11 @@ public class SaveGgufMagicTests
         context.SetVariable("lora", lora);
         var dir = Path.Combine(Path.GetTempPath(), "tunebook-notebook-tests", Guid.NewGuid().ToString("N"));
         var path = Path.Combine(dir, "puddle.gguf");
-        await Save.RunAsync(MagicParser.Parse(Save, $"gguf {path} --type q8_0"), context);
+        await Save.RunAsync(MagicParser.Parse(Save, $"gguf {path} --type q4_k_m"), context);
 
         var text = context.Output.ToString();
         Assert.Contains($"wrote {path}: ", text);
-        Assert.Contains("q8_0", text);
+        Assert.Contains("q4_k_m", text);
         Assert.Contains("bits per weight", text);
         Assert.Contains("Modelfile", text);
         Assert.True(new FileInfo(path).Length > 1_000_000);

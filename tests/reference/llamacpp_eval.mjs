@@ -4,7 +4,10 @@
 //   { "model": "file.gguf", "vocabOnly": false, "contextSize": 256, "vocabulary": 4096,
 //     "tokenize": ["text", ...],                 // → "tokens": ids per text (special tokens parsed, no BOS added)
 //     "probabilities": [[id, ...], ...],         // → "probabilities": per prompt, per position, the full next-token distribution
-//     "greedy": [{ "ids": [...], "max": 32 }] }  // → "greedy": argmax continuations (end-of-generation tokens not special)
+//     "greedy": [{ "ids": [...], "max": 32 }],   // → "greedy": argmax continuations (end-of-generation tokens not special)
+//     "generate": [{ "text": "...", "max": 32 }] } // → "generated": [{ "ids", "text" }]: the text tokenized by llama.cpp (special
+//                                                 //   tokens parsed), continued greedily up to an end-of-generation token, detokenized
+//                                                 //   by llama.cpp: a prompt answered by llama.cpp alone
 // and prints the answer (or { "results": [answer, ...] }) as JSON on stdout. Settings that make llama.cpp compute like Tunebook's float32
 // forward pass: a float32 KV cache and no flash attention (both would round attention to float16),
 // one thread (deterministic, and these machines are small), CPU only with the prebuilt binary.
@@ -22,7 +25,7 @@ async function run(request) {
 
   if (request.tokenize) answer.tokens = request.tokenize.map(text => Array.from(model.tokenize(text, true)));
 
-  if (request.probabilities || request.greedy) {
+  if (request.probabilities || request.greedy || request.generate) {
     const nVocab = request.vocabulary;
     const context = await model.createContext({
       contextSize: request.contextSize ?? 256,
@@ -60,6 +63,22 @@ async function run(request) {
           input = [next];
         }
         answer.greedy.push(continuation);
+      }
+    }
+    if (request.generate) {
+      answer.generated = [];
+      for (const { text, max } of request.generate) {
+        await sequence.clearHistory();
+        const ids = [];
+        let input = Array.from(model.tokenize(text, true));
+        for (let step = 0; step < max; step++) {
+          const out = await sequence.controlledEvaluate(input.map((t, i) => i === input.length - 1 ? [t, { generateNext: { token: true, options: { temperature: 0 } } }] : t));
+          const next = out[out.length - 1].next.token;
+          if (next == null || model.isEogToken(next)) break;
+          ids.push(next);
+          input = [next];
+        }
+        answer.generated.push({ ids, text: model.detokenize(ids) });
       }
     }
     answer.vocabulary = nVocab;

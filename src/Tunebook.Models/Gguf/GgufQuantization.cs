@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Tunebook.Models.Gguf;
 
@@ -169,12 +171,49 @@ public static class GgufQuantization
     /// </summary>
     static void QuantizeQ8_0(ReadOnlySpan<float> x, Span<byte> block)
     {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            QuantizeQ8_0Vector(x, block);
+            return;
+        }
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(x[j]));
         float d = amax / 127;
         float id = d != 0 ? 1.0f / d : 0.0f;
         BinaryPrimitives.WriteUInt16LittleEndian(block, ToFloat16(d));
         for (int j = 0; j < 32; j++) block[2 + j] = (byte)(sbyte)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
+    }
+
+    /// <summary>
+    /// <see cref="QuantizeQ8_0"/> on four 8-wide vectors: the export's hot loop (most of a Q8_0 file). Rounding
+    /// halves away from zero is truncation plus one step toward the sign where the dropped fraction is at
+    /// least one half; the fraction x − trunc(x) is exact in float32, so this equals roundf.
+    /// </summary>
+    static void QuantizeQ8_0Vector(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        ref float start = ref MemoryMarshal.GetReference(x);
+        var v0 = Vector256.LoadUnsafe(ref start, 0);
+        var v1 = Vector256.LoadUnsafe(ref start, 8);
+        var v2 = Vector256.LoadUnsafe(ref start, 16);
+        var v3 = Vector256.LoadUnsafe(ref start, 24);
+        var m = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+        var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+        float amax = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
+        float d = amax / 127;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        BinaryPrimitives.WriteUInt16LittleEndian(block, ToFloat16(d));
+        var scale = Vector256.Create(id);
+        var q01 = Vector256.Narrow(RoundHalfAway(v0 * scale), RoundHalfAway(v1 * scale));
+        var q23 = Vector256.Narrow(RoundHalfAway(v2 * scale), RoundHalfAway(v3 * scale));
+        Vector256.Narrow(q01, q23).AsByte().StoreUnsafe(ref block[2]);
+    }
+
+    static Vector256<int> RoundHalfAway(Vector256<float> v)
+    {
+        var whole = Vector256.Truncate(v);
+        var up = Vector256.GreaterThanOrEqual(Vector256.Abs(v - whole), Vector256.Create(0.5f));
+        var step = Vector256.CopySign(Vector256.Create(1f), v);
+        return Vector256.ConvertToInt32(whole + (step & up));
     }
 
     /// <summary>

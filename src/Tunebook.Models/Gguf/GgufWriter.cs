@@ -122,9 +122,15 @@ public sealed class GgufWriter
         header.Flush();
         Pad(stream);
 
+        // One float buffer and one byte buffer, sized for the largest tensor, serve every tensor: a fresh
+        // array per tensor meant zeroing (and collecting) hundreds of megabytes of large-object heap.
+        long maxCount = tensors.Count == 0 ? 0 : tensors.Max(t => t.Count);
+        long maxBytes = tensors.Count == 0 ? 0 : tensors.Max(t => t.Bytes);
+        var floats = GC.AllocateUninitializedArray<float>(checked((int)maxCount));
+        var buffer = GC.AllocateUninitializedArray<byte>(checked((int)maxBytes));
         foreach (var t in tensors)
         {
-            var bytes = new byte[t.Bytes];
+            var bytes = buffer.AsSpan(0, (int)t.Bytes);
             using (var scope = torch.NewDisposeScope())
             {
                 var tensor = t.Produce();
@@ -139,9 +145,9 @@ public sealed class GgufWriter
                 }
                 else
                 {
-                    var floats = new float[t.Count];
-                    values.CopyTo<float>(floats);
-                    GgufQuantization.Encode(t.Type, floats, bytes);
+                    var span = floats.AsSpan(0, (int)t.Count);
+                    values.CopyTo<float>(span);
+                    GgufQuantization.Encode(t.Type, span, bytes);
                 }
             }
             stream.Write(bytes);

@@ -7,7 +7,7 @@ public sealed class SaveOptions
     [Argument(0, "what", Help = "adapter: PEFT adapter folder; merged: adapters merged into a full Hugging Face model; gguf: one file for llama.cpp and Ollama", Choices = ["adapter", "merged", "gguf"])]
     public string What { get; set; } = "";
     [Argument(1, "path", Help = "Output folder (a .gguf file for gguf)")] public string Path { get; set; } = "";
-    [Option("--type", Help = "gguf: tensor type, one of f32, f16, bf16, q8_0, q4_0")] public string Type { get; set; } = "q8_0";
+    [Option("--type", Help = "gguf: tensor type, one of f32, f16, bf16, q8_0, q4_k_m, q4_0")] public string Type { get; set; } = "q8_0";
 }
 
 /// <summary>#!save adapter|merged PATH, #!save gguf FILE [--type q8_0].</summary>
