@@ -31,6 +31,8 @@ public static class Formatters
         MimeBundle bundle;
         if (formatter is not null) bundle = formatter(value);
         else if (value is IRichDisplay rich) bundle = rich.ToMimeBundle();
+        // A chart of Plotly.NET, which Tunebook does not reference: known by its type name.
+        else if (PlotlyNetCharts.BaseType(value.GetType()) is not null) bundle = PlotlyNetCharts.ToMimeBundle(value);
         else bundle = new MimeBundle(PlainText(value));
         return EnsurePlain(bundle, value);
     }

@@ -110,14 +110,6 @@ class DotNetInteractiveKernel(Checks, unittest.TestCase):
         kernels.mkdir(parents=True, exist_ok=True)
         subprocess.run(["dotnet", "dotnet-interactive", "jupyter", "install", "--path", str(kernels)],
                        cwd=ROOT, check=True, capture_output=True)
-        # Without --http-port-range the kernel starts no HTTP server (which would listen on every interface):
-        # the test needs only the Jupyter sockets.
-        spec_path = kernels / ".net-csharp" / "kernel.json"
-        spec = json.loads(spec_path.read_text())
-        if "--http-port-range" in spec["argv"]:
-            at = spec["argv"].index("--http-port-range")
-            del spec["argv"][at:at + 2]
-        spec_path.write_text(json.dumps(spec, indent=2))
         # A NuGet cache of its own, emptied each run: the Tunebook packages just packed are the ones restored.
         cache = WORK / "nuget-cache"
         subprocess.run(["rm", "-rf", str(cache)], check=True)
