@@ -59,9 +59,14 @@ public sealed class TunebookKernelExtension : Microsoft.DotNet.Interactive.IKern
         });
     }
 
+    // .NET Interactive ends a cancelled command at once, while the run it started stops only at its next step
+    // boundary: one magic at a time, so the next #!train waits for that instead of training the same model beside it.
+    static readonly SemaphoreSlim OneMagicAtATime = new(1, 1);
+
     static async Task RunAsync(CSharpKernel csharp, MagicCommand magic, TunebookMagicInvocation invocation, KernelInvocationContext context)
     {
         var session = new MagicSession(csharp, Frontend.Host);
+        await OneMagicAtATime.WaitAsync();
         try
         {
             var options = MagicParser.Bind(magic.OptionsType, MagicDirectives.Tokens(magic, invocation));
@@ -69,7 +74,11 @@ public sealed class TunebookKernelExtension : Microsoft.DotNet.Interactive.IKern
         }
         // A usage error reads as in the Tunebook kernel: the problem and the usage, not an exception and its stack.
         catch (MagicUsageException e) { context.Fail(invocation, null, MagicParser.WithUsage(magic, e.Message).Message); }
-        finally { session.FlushOutput(context); }
+        finally
+        {
+            OneMagicAtATime.Release();
+            session.FlushOutput(context);
+        }
     }
 }
 

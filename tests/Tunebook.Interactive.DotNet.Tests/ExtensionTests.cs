@@ -49,6 +49,33 @@ public class ExtensionTests(KernelFixture kernel)
     }
 
     [Fact]
+    public async Task An_interrupt_stops_the_run_at_a_step_boundary()
+    {
+        Events.Succeeded(await kernel.Run("#!model load starter"));
+        Events.Succeeded(await kernel.Run("#!data load datasets/puddle/train.jsonl --max-length 64"));
+        Events.Succeeded(await kernel.Run("#!lora --rank 4"));
+        var run = kernel.Run("#!train --steps 500 --batch 2 --no-record");
+        // Wait for the run to be under way, then interrupt it as a front end does (.NET Interactive's Cancel).
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (!(kernel.CSharp.TryGetValue<Trainer>("trainer", out var started) && started.GlobalStep >= 2))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the run did not start");
+            await Task.Delay(50);
+        }
+        await kernel.Kernel.SendAsync(new Microsoft.DotNet.Interactive.Commands.Cancel());
+        var events = await run;
+        Assert.NotEmpty(events.OfType<CommandFailed>());
+        Assert.True(kernel.CSharp.TryGetValue<Trainer>("trainer", out var trainer));
+        // .NET Interactive ends the cancelled command at once; the run stops at its next step boundary, and the
+        // next magic waits for that. Then the run continues one step at a time from where it stopped.
+        Events.Succeeded(await kernel.Run("#!train step 1"));
+        int stoppedAt = trainer.GlobalStep;
+        Assert.InRange(stoppedAt, 3, 499);
+        Events.Succeeded(await kernel.Run("#!train step 1"));
+        Assert.Equal(stoppedAt + 1, trainer.GlobalStep);
+    }
+
+    [Fact]
     public async Task A_chart_a_cell_returns_is_its_Plotly_JSON_and_SVG()
     {
         var events = await kernel.Run("Figure.Create().AddLine(\"loss\", new[] { 1, 2, 3 }, new[] { 3.0, 2.0, 1.5 }).WithTitle(\"t\")");
