@@ -15,9 +15,17 @@ namespace Tunebook.Interactive.DotNet;
 /// </summary>
 public sealed class TunebookKernelExtension : Microsoft.DotNet.Interactive.IKernelExtension
 {
-    public async Task OnLoadAsync(Kernel kernel)
+    public Task OnLoadAsync(Kernel kernel)
     {
         SupportedVersion.Check(typeof(Kernel).Assembly);
+        return LoadAsync(kernel);
+    }
+
+    // Apart from the version check, so that another .NET Interactive, whose API may lack what this method calls,
+    // meets the check's clear error before the JIT compiles these calls.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static async Task LoadAsync(Kernel kernel)
+    {
         var csharp = FindCSharpKernel(kernel);
         Frontend.Host = new DotNetInteractiveHost();
         NotebookExtension.RegisterFormatters();
