@@ -15,6 +15,9 @@ public static class Formatters
     public static void Register<T>(Func<T, MimeBundle> format) =>
         ByType[typeof(T)] = value => format((T)value);
 
+    /// <summary>The types with a registered formatter (another host, such as .NET Interactive, mirrors them).</summary>
+    public static IReadOnlyCollection<Type> RegisteredTypes => [.. ByType.Keys];
+
     public static void Unregister<T>() => ByType.TryRemove(typeof(T), out _);
 
     /// <summary>Values that know how to show themselves implement this instead of registering.</summary>
@@ -28,6 +31,8 @@ public static class Formatters
         MimeBundle bundle;
         if (formatter is not null) bundle = formatter(value);
         else if (value is IRichDisplay rich) bundle = rich.ToMimeBundle();
+        // A chart of Plotly.NET, which Tunebook does not reference: known by its type name.
+        else if (PlotlyNetCharts.BaseType(value.GetType()) is not null) bundle = PlotlyNetCharts.ToMimeBundle(value);
         else bundle = new MimeBundle(PlainText(value));
         return EnsurePlain(bundle, value);
     }

@@ -19,12 +19,18 @@ public sealed class NotebookExtension : IKernelExtension
     public static IReadOnlyList<MagicCommand> Magics { get; } =
         [new ModelMagic(), new DataMagic(), new LoraMagic(), new TrainMagic(), new GenerateMagic(), new CompareMagic(), new SaveMagic(), new RunsMagic()];
 
+    /// <summary>The namespaces every cell imports, in any host.</summary>
+    public static IReadOnlyList<string> Usings { get; } =
+    [
+        "Tunebook.Torch", "Tunebook.Models", "Tunebook.Text.Tokenizers", "Tunebook.Text.Templates",
+        "Tunebook.Tuning", "Tunebook.Tuning.Data", "Tunebook.Tuning.Data.Quality", "Tunebook.Tuning.Lora", "Tunebook.Tuning.Quantization", "Tunebook.Tuning.Training",
+        "Tunebook.Notebook", "Tunebook.Notebook.Charts", "Tunebook.Notebook.Displays",
+    ];
+
     public void Load(IExtensionContext context)
     {
         foreach (var magic in Magics) context.AddMagic(magic);
-        context.AddUsings("Tunebook.Torch", "Tunebook.Models", "Tunebook.Text.Tokenizers", "Tunebook.Text.Templates",
-            "Tunebook.Tuning", "Tunebook.Tuning.Data", "Tunebook.Tuning.Data.Quality", "Tunebook.Tuning.Lora", "Tunebook.Tuning.Quantization", "Tunebook.Tuning.Training",
-            "Tunebook.Notebook", "Tunebook.Notebook.Charts", "Tunebook.Notebook.Displays");
+        context.AddUsings([.. Usings]);
         context.AddReferences(typeof(CausalLM).Assembly, typeof(Trainer).Assembly, typeof(Tunebook.Text.Tokenizers.Tokenizer).Assembly,
             typeof(Tunebook.Torch.Tensor).Assembly);
         RegisterFormatters();

@@ -140,6 +140,25 @@ public sealed class ExtensionAndMagicTests(KernelProcessFixture fixture) : IClas
     }
 
     [Fact]
+    public void A_Plotly_NET_chart_shows_as_an_interactive_Plotly_figure_with_a_text_form()
+    {
+        // Plotly.NET comes from the user's #r, not from Tunebook: the kernel knows the chart by its type name.
+        var (reply, outputs) = _kernel.Execute(
+            "#r \"nuget: Plotly.NET.CSharp, 0.14.0\"\n" +
+            "Plotly.NET.CSharp.Chart.Line<int, double, string>(x: new[] { 1, 2, 3 }, y: new[] { 3.0, 2.0, 1.5 }, Name: \"loss\")",
+            timeout: TimeSpan.FromMinutes(5));
+        Assert.True(Status(reply) == "ok", (string?)reply.Content["evalue"]);
+        var data = outputs.Single(m => m.MsgType == "execute_result").Content["data"]!.AsObject();
+        // Embedded as JSON, not as a string, so front ends hand it to plotly.js as it is.
+        var figure = data["application/vnd.plotly.v1+json"]!.AsObject();
+        var trace = figure["data"]![0]!;
+        Assert.Equal(("scatter", "loss"), ((string)trace["type"]!, (string)trace["name"]!));
+        Assert.Equal([3.0, 2.0, 1.5], trace["y"]!.AsArray().Select(v => (double)v!));
+        Assert.NotNull(figure["layout"]);
+        Assert.Equal("Plotly.NET chart: 1 trace\n  scatter loss: 3 points", (string)data["text/plain"]!);
+    }
+
+    [Fact]
     public void R_nuget_for_a_missing_package_gives_a_clear_error()
     {
         var (reply, _) = _kernel.Execute("#r \"nuget: Tunebook.Definitely.Missing.Package, 1.0.0\"", timeout: TimeSpan.FromMinutes(3));

@@ -164,7 +164,7 @@ public sealed partial class CellExecutor : IExtensionContext
                 catch (ArgumentException e) { throw new MagicUsageException(e.Message); }
                 Console.Out.WriteLine($"Restoring NuGet package {spec.name}{(spec.version is null ? "" : " " + spec.version)}...");
                 var paths = await _nuget.RestoreAsync(spec.name, spec.version, Host.Cancellation).ConfigureAwait(false);
-                foreach (var path in paths) Reference(path);
+                foreach (var path in paths) ReferenceLoaded(path);
                 Console.Out.WriteLine($"Installed {spec.name}: {string.Join(", ", paths.Select(Path.GetFileNameWithoutExtension))}");
             }
             else if (IsAssemblyName(target) && TryLoadByName(target) is { } known)
@@ -200,6 +200,21 @@ public sealed partial class CellExecutor : IExtensionContext
             return;
         }
         Session.AddReferenceFile(path);
+    }
+
+    /// <summary>
+    /// References a restored package assembly after loading it into the application's load context. A package's
+    /// assemblies depend on each other (Plotly.NET, Giraffe.ViewEngine and FSharp.Core): loaded here, each is loaded
+    /// once and every other finds that copy, where leaving the loading to the script runtime could load one twice
+    /// and fail with MissingMethodException across the two copies.
+    /// </summary>
+    void ReferenceLoaded(string path)
+    {
+        if (ExtensionLoader.DeclaresExtension(path)) { Reference(path); return; }
+        Assembly assembly;
+        try { assembly = ExtensionLoader.LoadAssembly(path); }
+        catch (Exception e) when (e is FileLoadException or BadImageFormatException) { Session.AddReferenceFile(path); return; }
+        Session.AddReference(assembly);
     }
 
     /// <summary>Defines a typed session variable: later cells use it by name with its runtime type.</summary>
