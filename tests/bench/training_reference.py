@@ -1,12 +1,18 @@
 """The same training loop as training_bench.cs, written in plain PyTorch (Debian's python3-torch).
 
-Usage: /usr/bin/python3 training_reference.py SPEC.json MODE   (MODE: lora | qlora | full)
+Usage: /usr/bin/python3 training_reference.py SPEC.json MODE [DTYPE]
+       MODE: lora | qlora | full; DTYPE: float32 | bfloat16 (default: the spec's compute_dtype, else float32)
 
 A Llama-style model as Hugging Face's LlamaForCausalLM computes it (RMSNorm, rotary positions,
 grouped-query attention, SwiGLU), LoRA on the spec's targets (PEFT's formulation), QLoRA with the base
 linear weights stored as NF4 with double-quantized scales and dequantized in forward (bitsandbytes'
 layout, computed with torch ops on CPU), AdamW, cross-entropy with the shift, random token ids; one JSON
 line with the same fields as the C# side.
+
+bfloat16 is mixed precision as the Tunebook trainer does it: every frozen weight (embeddings, norms, base
+linears, lm_head) is cast to bfloat16, the LoRA adapters stay float32 (the optimizer's master weights) and
+are cast to bfloat16 in forward, so activations and products are bfloat16; the loss is taken in float32.
+(Not torch.autocast: autocast keeps the weights float32 and casts them again at every product.)
 """
 import json
 import math
@@ -96,6 +102,8 @@ class Llama(torch.nn.Module):
         for name, p in self.named_parameters():
             if "norm" not in name:
                 torch.nn.init.normal_(p, 0, 0.02)
+        if c.get("tie_word_embeddings"):
+            self.lm_head.weight = self.embed_tokens.weight
 
     def forward(self, ids):
         t = ids.shape[1]
@@ -106,6 +114,7 @@ class Llama(torch.nn.Module):
         cos, sin = emb.cos(), emb.sin()
         mask = torch.full((t, t), float("-inf")).triu(1)
         x = self.embed_tokens(ids)
+        cos, sin, mask = cos.to(x.dtype), sin.to(x.dtype), mask.to(x.dtype)
         for layer in self.layers:
             x = layer(x, cos, sin, mask)
         return self.lm_head(self.norm(x))
@@ -160,7 +169,7 @@ class Nf4Linear(torch.nn.Module):
         with torch.no_grad():
             absmax = DYNAMIC[self.codes2.long()] * self.scale2.repeat_interleave(256)[: self.blocks] + self.offset
             codes = torch.stack([self.packed >> 4, self.packed & 15], -1).reshape(-1).long()
-            w = (NF4[codes].view(-1, 64) * absmax[:, None]).reshape(-1)[: self.n].view(self.shape)
+            w = (NF4[codes].view(-1, 64) * absmax[:, None]).reshape(-1)[: self.n].view(self.shape).to(x.dtype)
         return F.linear(x, w)
 
 
@@ -179,13 +188,19 @@ class LoraLinear(torch.nn.Module):
         self.dropout = torch.nn.Dropout(dropout) if dropout > 0 else torch.nn.Identity()
 
     def forward(self, x):
-        return self.base_layer(x) + self.lora_B(self.lora_A(self.dropout(x))) * self.scaling
+        # Float32 adapters cast to the activations' dtype (a no-op in float32); the cast's backward hands
+        # float32 gradients to the optimizer.
+        a, b = self.lora_A.weight.to(x.dtype), self.lora_B.weight.to(x.dtype)
+        return self.base_layer(x) + F.linear(F.linear(self.dropout(x), a), b) * self.scaling
 
 
 def main():
     spec = json.load(open(sys.argv[1]))
     mode = sys.argv[2]
     c, t, l = spec["model"], spec["train"], spec["lora"]
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}[
+        sys.argv[3] if len(sys.argv) > 3 else t.get("compute_dtype", "float32")]
+    targets = l["targets"]  # a list of module names, or "all-linear" (every linear layer but lm_head)
     torch.manual_seed(0)
     model = Llama(c)
     if mode in ("lora", "qlora"):
@@ -195,9 +210,15 @@ def main():
                 if not isinstance(child, torch.nn.Linear) or child_name == "lm_head":
                     continue
                 base = Nf4Linear(child) if mode == "qlora" else child
-                if child_name in l["targets"]:
+                if targets == "all-linear" or child_name in targets:
                     base = LoraLinear(base, l["rank"], l["alpha"], l["dropout"])
                 setattr(module, child_name, base)
+    if dtype != torch.float32:
+        for p in model.parameters():
+            if not p.requires_grad:
+                p.data = p.data.to(dtype)
+        if mode == "full":
+            raise SystemExit("training_reference.py: bfloat16 is mixed precision for lora and qlora only")
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=t["lr"], weight_decay=0.0)
     b, s = t["batch_size"], t["seq_len"]
@@ -221,7 +242,7 @@ def main():
     seconds = time.perf_counter() - start
     timed = t["timed_steps"]
     print(json.dumps({
-        "mode": mode, "seconds": seconds, "ms_per_step": 1000 * seconds / timed, "tokens_per_s": timed * b * s / seconds,
+        "mode": mode, "dtype": str(dtype).replace("torch.", ""), "seconds": seconds, "ms_per_step": 1000 * seconds / timed, "tokens_per_s": timed * b * s / seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "final_loss": loss,
         "trainable": sum(p.numel() for p in params), "threads": torch.get_num_threads(),
     }))

@@ -44,6 +44,8 @@ public sealed partial class Trainer : IDisposable
     Dictionary<string, Tensor>? _bestSnapshot;
     int _evalsWithoutImprovement;
     int _lastEvalStep = -1;
+    // Phase times of the step in progress (StepPhaseTimes), summed over its micro-batches.
+    double _forwardSeconds, _backwardSeconds;
 
     /// <summary>
     /// Prepares training of <paramref name="model"/>'s parameters that have requires_grad. Nothing happens to
@@ -328,6 +330,8 @@ public sealed partial class Trainer : IDisposable
     void TrainStep()
     {
         var stepClock = Stopwatch.StartNew();
+        _forwardSeconds = _backwardSeconds = 0;
+        double optimizerSeconds = 0;
         var group = NextGroup();
         double lr = Options.LearningRate * _schedule.Factor(GlobalStep);
         double loss = 0, gradNorm = 0;
@@ -354,10 +358,12 @@ public sealed partial class Trainer : IDisposable
                 else
                 {
                     loss = ForwardBackward(batches, targetTokens);
+                    long optimizerStart = Stopwatch.GetTimestamp();
                     gradNorm = utils.clip_grad_norm_(_optimized, Options.MaxGradNorm ?? double.PositiveInfinity);
                     _optimizer.lr = lr;
                     _optimizer.step();
                     if (_masters is not null) CopyMastersToModel();
+                    optimizerSeconds = Stopwatch.GetElapsedTime(optimizerStart).TotalSeconds;
                 }
                 _optimizer.zero_grad();
                 foreach (var p in _trainable) p.Param.grad = null;
@@ -370,8 +376,10 @@ public sealed partial class Trainer : IDisposable
         GlobalStep++;
         double seconds = stepClock.Elapsed.TotalSeconds;
         var (peakBytes, peakOnGpu) = PeakMemory.Measure(_model.Device);
+        var phases = new StepPhaseTimes(_forwardSeconds, _backwardSeconds, optimizerSeconds,
+            Math.Max(0, seconds - _forwardSeconds - _backwardSeconds - optimizerSeconds));
         Raise(new StepCompleted(GlobalStep, FractionalEpoch, loss, lr, gradNorm, seconds > 0 ? tokens / seconds : 0,
-            targetTokens, Elapsed, peakBytes, peakOnGpu));
+            targetTokens, Elapsed, peakBytes, peakOnGpu, phases));
 
         if (_validation is not null && Options.EvalEvery is { } every && GlobalStep % every == 0) EvaluateAndTrack();
         if (IsFinished) return; // early stopping
@@ -391,13 +399,22 @@ public sealed partial class Trainer : IDisposable
         {
             if (b.TargetTokens == 0) continue;
             using var scope = torch.NewDisposeScope();
+            long start = Stopwatch.GetTimestamp(), forwardEnd = 0;
             var labels = b.Labels.to(device);
             double denominator = groupTargetTokens;
+            // The loss is the last thing the forward pass computes; backward starts when it returns.
             var value = _model.ForwardBackward(b.InputIds,
-                logits => CausalLM.CausalLMLoss(logits, labels, reduction: "sum") / denominator,
+                logits =>
+                {
+                    var l = CausalLM.CausalLMLoss(logits, labels, reduction: "sum") / denominator;
+                    forwardEnd = Stopwatch.GetTimestamp();
+                    return l;
+                },
                 b.AttentionMask, b.PositionIds, b.SegmentIds);
             loss += value.item<double>();
             if (_masters is not null) HarvestGradients();
+            _forwardSeconds += Stopwatch.GetElapsedTime(start, forwardEnd).TotalSeconds;
+            _backwardSeconds += Stopwatch.GetElapsedTime(forwardEnd).TotalSeconds;
         }
         return loss;
     }

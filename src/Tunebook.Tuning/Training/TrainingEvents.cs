@@ -44,8 +44,26 @@ public sealed record TrainingStarted(int Step, int TotalSteps, int StepsPerEpoch
 /// <param name="ElapsedSeconds">Training time so far (this trainer object, including evaluation).</param>
 /// <param name="PeakMemoryBytes">Peak resident memory of the process on CPU; on cuda the CUDA caching allocator's peak of memory held by tensors.</param>
 /// <param name="PeakMemoryOnGpu">True when <paramref name="PeakMemoryBytes"/> is the GPU's figure.</param>
+/// <param name="Phases">
+/// Where the step's wall time went. Not written to the history's JSON: timings differ from run to run, and
+/// run records and checkpoints hold only what a replay can reproduce.
+/// </param>
 public sealed record StepCompleted(int Step, double Epoch, double Loss, double LearningRate, double GradNorm, double TokensPerSecond,
-    long TargetTokens, double ElapsedSeconds, long PeakMemoryBytes, bool PeakMemoryOnGpu = false) : TrainingEvent;
+    long TargetTokens, double ElapsedSeconds, long PeakMemoryBytes, bool PeakMemoryOnGpu = false,
+    [property: JsonIgnore] StepPhaseTimes? Phases = null) : TrainingEvent;
+
+/// <summary>
+/// The wall time of one optimizer step in seconds, split by phase, so the headroom is visible: the model's
+/// forward pass and loss, the backward pass (with the recomputation under gradient checkpointing, and the
+/// gradients' copy to the float32 masters under bf16), the optimizer (clipping, AdamW, the copy back to the
+/// model) and the host (collating batches, zeroing gradients, freeing tensors: everything else). On a GPU
+/// the kernels run asynchronously, so the phases there are the host's time to queue the work.
+/// </summary>
+public sealed record StepPhaseTimes(double Forward, double Backward, double Optimizer, double Host)
+{
+    /// <summary>The whole step.</summary>
+    public double Total => Forward + Backward + Optimizer + Host;
+}
 
 /// <summary>An evaluation on the validation data.</summary>
 public sealed record Evaluated(int Step, double Loss, double Perplexity, long TargetTokens, bool IsBest) : TrainingEvent;
