@@ -16,6 +16,7 @@ namespace Tunebook.Tuning.Tests.Gguf;
 /// context must agree with Tunebook up to the switch, a 512-token context after it, at every position
 /// within 1e-4, and each generated token must be llama.cpp's argmax for its prefix.
 /// </summary>
+[Collection(TorchCollection.Name)]
 public class GgufLongropeParityTests(ITestOutputHelper output)
 {
     const int Original = 256;

