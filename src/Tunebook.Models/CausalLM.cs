@@ -89,6 +89,15 @@ public abstract class CausalLM : Module
     public virtual long? MaxPositions => null;
 
     /// <summary>
+    /// The sequence length beyond which the position encoding of every token changes, earlier ones
+    /// included (longrope switches from short to long factors past original_max_position_embeddings):
+    /// keys cached while the sequence was at most this long are stale once it grows beyond it, and
+    /// <see cref="Generator"/> recomputes the cache at that step, as transformers does. Null when cached
+    /// keys stay valid however long the sequence grows.
+    /// </summary>
+    public virtual long? PositionEncodingChangesBeyond => null;
+
+    /// <summary>
     /// Logits [B, T, V] (in the model dtype) for token ids [B, T] (int64).
     /// </summary>
     /// <param name="inputIds">Token ids [B, T], int64 (int32 accepted).</param>

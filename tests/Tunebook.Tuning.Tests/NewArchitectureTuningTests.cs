@@ -11,6 +11,7 @@ namespace Tunebook.Tuning.Tests;
 /// LoRA by PEFT's module names (Phi-3's fused qkv_proj and gate_up_proj included), QLoRA and full
 /// fine-tuning on tiny Gemma 3, Phi-4-mini-shaped and SmolLM3 models.
 /// </summary>
+[Collection(TorchCollection.Name)]
 public class NewArchitectureTuningTests
 {
     static ModelConfig Config(string kind)

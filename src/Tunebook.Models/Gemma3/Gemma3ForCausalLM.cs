@@ -22,6 +22,7 @@ namespace Tunebook.Models.Gemma3;
 //  8. attn_logit_softcapping / final_logit_softcapping, when set, squash attention scores / logits
 //     through cap·tanh(x / cap) (Gemma 3 checkpoints leave both null; Gemma 2 used them).
 //  9. lm_head is tied to the embedding.
+// The stack around the layers, lm_head and the checkpoint names are Llama's (LlamaLikeForCausalLM).
 // Checkpoints of the image-and-text model (Gemma3ForConditionalGeneration) load their language model:
 // ModelConfig reads text_config, and the weights under language_model.* are renamed (vision ignored).
 
@@ -79,7 +80,7 @@ public sealed class Gemma3MLP : Module<Tensor, Tensor>
 /// Grouped-query attention with q/k norms, the layer's own RoPE (local or global), its own window
 /// (through the mask the context holds for this layer), query_pre_attn_scalar scaling and optional soft-capping.
 /// </summary>
-public sealed class Gemma3Attention : Module
+public sealed class Gemma3Attention : Module, ISelfAttention
 {
     readonly int _layerIndex;
     readonly long _heads, _kvHeads, _headDim;
@@ -135,7 +136,7 @@ public sealed class Gemma3Attention : Module
 /// One Gemma 3 block with sandwich norms:
 /// h = x + post_attention_norm(attn(input_norm(x))); out = h + post_feedforward_norm(mlp(pre_feedforward_norm(h))).
 /// </summary>
-public sealed class Gemma3DecoderLayer : Module
+public sealed class Gemma3DecoderLayer : DecoderLayer
 {
     public Gemma3Attention self_attn { get; }
     /// <summary>The feed-forward (a <see cref="Gemma3MLP"/>), typed so that it can be replaced.</summary>
@@ -156,7 +157,7 @@ public sealed class Gemma3DecoderLayer : Module
         post_feedforward_layernorm = RegisterModule("post_feedforward_layernorm", Norm());
     }
 
-    public Tensor Forward(Tensor hidden, ForwardContext context)
+    public override Tensor Forward(Tensor hidden, ForwardContext context)
     {
         using var scope = torch.NewDisposeScope();
         var attended = post_attention_layernorm.forward(self_attn.Forward(input_layernorm.forward(hidden), context));
@@ -166,56 +167,22 @@ public sealed class Gemma3DecoderLayer : Module
     }
 }
 
-/// <summary>The decoder stack: model.embed_tokens, model.layers.{i}, model.norm.</summary>
-public sealed class Gemma3TextModel : Module
-{
-    public Embedding embed_tokens { get; }
-    public ModuleList<Gemma3DecoderLayer> layers { get; }
-    public Gemma3RMSNorm norm { get; }
-
-    public Gemma3TextModel(ModelConfig config, Device device, ScalarType dtype)
-    {
-        embed_tokens = RegisterModule("embed_tokens", new Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype));
-        layers = RegisterModule("layers", new ModuleList<Gemma3DecoderLayer>(
-            Enumerable.Range(0, config.NumHiddenLayers).Select(i => new Gemma3DecoderLayer(config, i, device, dtype))));
-        norm = RegisterModule("norm", new Gemma3RMSNorm(config.HiddenSize, config.NormEps, device, dtype));
-    }
-}
-
 /// <summary>Gemma 3's language model (Gemma3ForCausalLM; model_type gemma3_text, or the text_config of a gemma3 checkpoint).</summary>
-public sealed class Gemma3ForCausalLM : CausalLM
+public sealed class Gemma3ForCausalLM : LlamaLikeForCausalLM<Gemma3DecoderLayer>
 {
-    readonly RotaryEmbedding _global;
     readonly RotaryEmbedding _local;
 
-    public Gemma3TextModel model { get; }
-    /// <summary>The output projection; null when tied to model.embed_tokens (as in every Gemma 3 checkpoint).</summary>
-    public Module<Tensor, Tensor>? lm_head { get; private set; }
-
-    public Gemma3ForCausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(config)
+    public Gemma3ForCausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32)
+        : base(Expect(config, nameof(Gemma3ForCausalLM), "gemma3_text"), device, dtype,
+            (i, dev) => new Gemma3DecoderLayer(config, i, dev, dtype),
+            dev => new Gemma3RMSNorm(config.HiddenSize, config.NormEps, dev, dtype))
     {
-        if (config.ModelType != "gemma3_text") throw new ArgumentException($"Gemma3ForCausalLM: the config describes {config.Architecture} (model_type {config.ModelType})");
-        var dev = device ?? Torch.Device.CPU;
-        model = RegisterModule("model", new Gemma3TextModel(config, dev, dtype));
-        if (!config.TieWordEmbeddings)
-            lm_head = RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, false, dev, dtype));
-        _global = new RotaryEmbedding(config);
+        // The global layers use the config's rotary embedding (Rotary); the sliding-window layers this one.
         _local = new RotaryEmbedding(config, config.RopeLocalTheta ?? config.RopeTheta, scaling: null);
-        InitializeWeights();
     }
-
-    public override Embedding InputEmbeddings => model.embed_tokens;
-
-    public override Tensor OutputWeight => lm_head is null ? model.embed_tokens.weight
-        : lm_head is Linear l ? l.weight : lm_head.named_parameters().First(p => p.name == "weight" || p.name.EndsWith(".weight")).parameter;
-
-    protected override (Tensor Cos, Tensor Sin)? RotaryTables(Tensor positionIds, long sequenceLength) =>
-        _global.Compute(positionIds, DType, sequenceLength);
 
     protected override (Tensor Cos, Tensor Sin)? LocalRotaryTables(Tensor positionIds, long sequenceLength) =>
         _local.Compute(positionIds, DType, sequenceLength);
-
-    protected override int? SlidingWindowOf(int layer) => Config.SlidingWindowFor(layer);
 
     protected override Tensor Embed(Tensor inputIds, ForwardContext context)
     {
@@ -225,16 +192,11 @@ public sealed class Gemma3ForCausalLM : CausalLM
         return scope.MoveToOuter(model.embed_tokens.forward(inputIds) * scale);
     }
 
-    protected override Tensor RunLayer(int index, Tensor hidden, ForwardContext context) =>
-        model.layers[index].Forward(hidden, context);
-
     protected override Tensor Head(Tensor hidden)
     {
+        if (Config.FinalLogitSoftcapping is not { } cap) return base.Head(hidden);
         using var scope = torch.NewDisposeScope();
-        var normed = model.norm.forward(hidden);
-        var logits = lm_head is null ? functional.linear(normed, model.embed_tokens.weight) : lm_head.forward(normed);
-        if (Config.FinalLogitSoftcapping is { } cap) logits = (logits / cap).tanh() * cap;
-        return scope.MoveToOuter(logits);
+        return scope.MoveToOuter((base.Head(hidden) / cap).tanh() * cap);
     }
 
     /// <summary>
@@ -251,8 +213,6 @@ public sealed class Gemma3ForCausalLM : CausalLM
         if (key.StartsWith("language_model.model.", StringComparison.Ordinal)) key = key["language_model.".Length..];
         else if (key.StartsWith("model.language_model.", StringComparison.Ordinal)) key = "model." + key["model.language_model.".Length..];
         else if (key == "language_model.lm_head.weight") key = "lm_head.weight";
-        if (Config.TieWordEmbeddings && key == "lm_head.weight") return null;
-        if (!key.StartsWith("model.", StringComparison.Ordinal) && key != "lm_head.weight") return "model." + key;
-        return key;
+        return base.ParameterNameFor(key);
     }
 }

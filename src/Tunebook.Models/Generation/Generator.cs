@@ -125,6 +125,14 @@ public sealed class Generator
     {
         int B = rows.Count;
         bool incremental = cache is not null && step > 0;
+        // The step that takes the sequence past the length where the model's position encoding changes
+        // (longrope's long factors) recomputes the whole cache: the keys stored so far were rotated the
+        // old way. transformers' Phi3ForCausalLM drops its cache at the same step.
+        if (incremental && _model.PositionEncodingChangesBeyond is { } limit && cache!.Length == limit && rows[0].Count > limit)
+        {
+            cache.Clear();
+            incremental = false;
+        }
         int width = incremental ? 1 : rows[0].Count;
         int start = rows[0].Count - width;
         var flat = new long[B * width];

@@ -52,12 +52,7 @@ public static partial class GgufExport
         ArgumentNullException.ThrowIfNull(path);
         var warnings = new List<string>();
         var arch = LlamaCppArchitecture(config, warnings);
-        name ??= System.IO.Path.GetFileNameWithoutExtension(path);
-
-        if (arch == "phi3" && (name.Contains("phi3", StringComparison.OrdinalIgnoreCase) || name.Contains("phi-3", StringComparison.OrdinalIgnoreCase))
-            && tokenizer.TokenToId("</s>") is null)
-            warnings.Add($"general.name '{name}' contains \"phi3\": llama.cpp then adjusts the token \"</s>\", which this vocabulary lacks, and fails to load the file " +
-                         "(\"error loading model vocabulary: _Map_base::at\"); pass another name");
+        name = GgufModelName.Choose(name, path, tokenizer, config, warnings);
         var w = new GgufWriter();
         w.Add("general.architecture", arch);
         w.Add("general.name", name);

@@ -40,7 +40,16 @@ static partial class GgufVocabulary
         if (modelType != "BPE")
             throw new NotSupportedException($"GGUF export: tokenizer model '{modelType}' is not supported; llama.cpp's tokenizers are byte-level BPE (GPT-2, Llama 3, Qwen) and SentencePiece-style BPE (Llama 2)");
         if (tokenizer.VocabSize > config.VocabSize)
-            throw new InvalidDataException($"GGUF export: the tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}");
+        {
+            // Gemma 3's tokenizer ends with <image_soft_token>, an id of the image-and-text model that the text
+            // model has no row for; convert_hf_to_gguf.py leaves such tokens out too. Anything else is an error.
+            var beyond = Enumerable.Range((int)config.VocabSize, tokenizer.VocabSize - (int)config.VocabSize).ToList();
+            var addedIds = tokenizer.AddedTokens.Select(t => t.Id).ToHashSet();
+            if (!beyond.All(addedIds.Contains))
+                throw new InvalidDataException($"GGUF export: the tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}");
+            warnings.Add($"the tokenizer's added token(s) {string.Join(", ", beyond.Select(i => $"'{tokenizer.IdToToken(i)}' ({i})"))} lie beyond the model's " +
+                         $"vocab_size {config.VocabSize} and are left out of the GGUF: llama.cpp splits such text into ordinary tokens");
+        }
 
         // llama.cpp sizes its vocabulary from the token list, which must match the embedding rows:
         // ids the tokenizer does not use (vocabularies padded to a multiple of 64) become unused placeholders.

@@ -9,7 +9,7 @@ namespace Tunebook.Models.Llama;
 /// q/k RMSNorm (Qwen3), and layers without RoPE (SmolLM3). Projections are named as in Hugging Face: q_proj, k_proj, v_proj, o_proj;
 /// they are typed <c>Module&lt;Tensor, Tensor&gt;</c> so LoRA can swap in a wrapper.
 /// </summary>
-public sealed class LlamaAttention : Module
+public sealed class LlamaAttention : Module, ISelfAttention
 {
     readonly int _layerIndex;
     readonly long _heads, _kvHeads, _headDim;

@@ -62,6 +62,12 @@ public sealed class RotaryEmbedding
         return result;
     }
 
+    /// <summary>
+    /// longrope: the sequence length beyond which the long factors replace the short ones (every position,
+    /// earlier ones included, then rotates differently); null for other scalings.
+    /// </summary>
+    public long? LongFactorsBeyond => _longInvFreq is null ? null : _originalMaxPositions;
+
     /// <summary>The per-pair frequencies in use (before any dynamic adjustment).</summary>
     public IReadOnlyList<float> InverseFrequency => _invFreq;
 

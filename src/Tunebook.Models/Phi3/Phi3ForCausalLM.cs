@@ -17,10 +17,14 @@ namespace Tunebook.Models.Phi3;
 //  3. Partial rotary (Phi-4-mini, partial_rotary_factor 0.75): only the first 3/4 of each head's
 //     channels rotate; the rest carry no position.
 //  4. sliding_window, when set, limits every layer's attention (Phi-3-mini-4k: 2047 tokens).
-// Everything else — RMSNorm, pre-norm blocks, SwiGLU, grouped-query attention — is Llama's.
+//  5. When a sequence grows past original_max_position_embeddings, the long factors rotate every earlier
+//     position differently too: the keys cached so far are stale, and generation recomputes them once
+//     (PositionEncodingChangesBeyond), as transformers' Phi3ForCausalLM.prepare_inputs_for_generation does.
+// Everything else — RMSNorm, pre-norm blocks, SwiGLU, grouped-query attention, the stack, lm_head,
+// checkpoint names — is Llama's (LlamaLikeForCausalLM).
 
 /// <summary>Attention with the fused qkv_proj; rotary (possibly partial, possibly longrope) from the context.</summary>
-public sealed class Phi3Attention : Module
+public sealed class Phi3Attention : Module, ISelfAttention
 {
     readonly int _layerIndex;
     readonly long _heads, _kvHeads, _headDim;
@@ -82,95 +86,12 @@ public sealed class Phi3MLP : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>A pre-norm block, as Llama's: h = x + attn(norm(x)); out = h + mlp(norm(h)).</summary>
-public sealed class Phi3DecoderLayer : Module
-{
-    public Phi3Attention self_attn { get; }
-    public Phi3MLP mlp { get; }
-    public RMSNorm input_layernorm { get; }
-    public RMSNorm post_attention_layernorm { get; }
+/// <summary>Llama's pre-norm block around the fused <see cref="Phi3Attention"/> and <see cref="Phi3MLP"/>.</summary>
+public sealed class Phi3DecoderLayer(ModelConfig config, int layerIndex, Device device, ScalarType dtype)
+    : PreNormDecoderLayer<Phi3Attention, Phi3MLP>(config, new Phi3Attention(config, layerIndex, device, dtype), new Phi3MLP(config, device, dtype), device, dtype);
 
-    public Phi3DecoderLayer(ModelConfig config, int layerIndex, Device device, ScalarType dtype)
-    {
-        self_attn = RegisterModule("self_attn", new Phi3Attention(config, layerIndex, device, dtype));
-        mlp = RegisterModule("mlp", new Phi3MLP(config, device, dtype));
-        input_layernorm = RegisterModule("input_layernorm", new RMSNorm(config.HiddenSize, config.NormEps, device, dtype));
-        post_attention_layernorm = RegisterModule("post_attention_layernorm", new RMSNorm(config.HiddenSize, config.NormEps, device, dtype));
-    }
-
-    public Tensor Forward(Tensor hidden, ForwardContext context)
-    {
-        using var scope = torch.NewDisposeScope();
-        var h = hidden + self_attn.Forward(input_layernorm.forward(hidden), context);
-        return scope.MoveToOuter(h + mlp.forward(post_attention_layernorm.forward(h)));
-    }
-}
-
-/// <summary>The decoder stack: model.embed_tokens, model.layers.{i}, model.norm.</summary>
-public sealed class Phi3Model : Module
-{
-    public Embedding embed_tokens { get; }
-    public ModuleList<Phi3DecoderLayer> layers { get; }
-    public RMSNorm norm { get; }
-
-    public Phi3Model(ModelConfig config, Device device, ScalarType dtype)
-    {
-        embed_tokens = RegisterModule("embed_tokens", new Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype));
-        layers = RegisterModule("layers", new ModuleList<Phi3DecoderLayer>(
-            Enumerable.Range(0, config.NumHiddenLayers).Select(i => new Phi3DecoderLayer(config, i, device, dtype))));
-        norm = RegisterModule("norm", new RMSNorm(config.HiddenSize, config.NormEps, device, dtype));
-    }
-}
-
-/// <summary>Phi-3 / Phi-3.5-mini / Phi-4-mini (Phi3ForCausalLM, model_type phi3).</summary>
-public sealed class Phi3ForCausalLM : CausalLM
-{
-    readonly RotaryEmbedding _rotary;
-
-    public Phi3Model model { get; }
-    /// <summary>The output projection; null when tied to model.embed_tokens (Phi-4-mini).</summary>
-    public Module<Tensor, Tensor>? lm_head { get; private set; }
-
-    public Phi3ForCausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(config)
-    {
-        if (config.ModelType != "phi3") throw new ArgumentException($"Phi3ForCausalLM: the config describes {config.Architecture} (model_type {config.ModelType})");
-        var dev = device ?? Torch.Device.CPU;
-        model = RegisterModule("model", new Phi3Model(config, dev, dtype));
-        if (!config.TieWordEmbeddings)
-            lm_head = RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, false, dev, dtype));
-        _rotary = new RotaryEmbedding(config);
-        InitializeWeights();
-    }
-
-    public override Embedding InputEmbeddings => model.embed_tokens;
-
-    public override Tensor OutputWeight => lm_head is null ? model.embed_tokens.weight
-        : lm_head is Linear l ? l.weight : lm_head.named_parameters().First(p => p.name == "weight" || p.name.EndsWith(".weight")).parameter;
-
-    protected override (Tensor Cos, Tensor Sin)? RotaryTables(Tensor positionIds, long sequenceLength) =>
-        _rotary.Compute(positionIds, DType, sequenceLength);
-
-    protected override int? SlidingWindowOf(int layer) => Config.SlidingWindowFor(layer);
-
-    protected override Tensor Embed(Tensor inputIds, ForwardContext context) => model.embed_tokens.forward(inputIds);
-
-    protected override Tensor RunLayer(int index, Tensor hidden, ForwardContext context) =>
-        model.layers[index].Forward(hidden, context);
-
-    protected override Tensor Head(Tensor hidden)
-    {
-        using var scope = torch.NewDisposeScope();
-        var normed = model.norm.forward(hidden);
-        var logits = lm_head is null ? functional.linear(normed, model.embed_tokens.weight) : lm_head.forward(normed);
-        return scope.MoveToOuter(logits);
-    }
-
-    /// <summary>Checkpoint keys map to parameters one to one; rotary buffers and a tied lm_head are ignored.</summary>
-    public override string? ParameterNameFor(string checkpointKey)
-    {
-        if (checkpointKey.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)) return null;
-        if (Config.TieWordEmbeddings && checkpointKey == "lm_head.weight") return null;
-        if (!checkpointKey.StartsWith("model.", StringComparison.Ordinal) && checkpointKey != "lm_head.weight") return "model." + checkpointKey;
-        return checkpointKey;
-    }
-}
+/// <summary>Phi-3 / Phi-3.5-mini / Phi-4-mini (Phi3ForCausalLM, model_type phi3): Llama's stack of <see cref="Phi3DecoderLayer"/>s.</summary>
+public sealed class Phi3ForCausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    : LlamaLikeForCausalLM<Phi3DecoderLayer>(Expect(config, nameof(Phi3ForCausalLM), "phi3"), device, dtype,
+        (i, dev) => new Phi3DecoderLayer(config, i, dev, dtype),
+        dev => new RMSNorm(config.HiddenSize, config.NormEps, dev, dtype));

@@ -13,6 +13,7 @@ namespace Tunebook.Tuning.Tests.Gguf;
 /// at every position of the prompts of <see cref="GgufParityTests"/> (all longer than the tiny models'
 /// sliding window and longrope pretraining length) and 32-token greedy continuations must equal Tunebook's.
 /// </summary>
+[Collection(TorchCollection.Name)]
 public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArchitectureParityTests.Exports exports)
     : IClassFixture<GgufNewArchitectureParityTests.Exports>
 {
@@ -103,7 +104,7 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
         {
             // llama.cpp's CPU GELU reads a float16 table (GGML_GELU_FP16): its input and output are
             // rounded to float16, which moves probabilities by about 1e-4 (GPT-2 shows the same). Held
-            // to KL here; the next test shows that the table is all of the difference.
+            // to KL here; the next test shows that the table is most of the difference.
             Assert.True(stats.MeanKL < 1e-6, $"mean KL {stats.MeanKL}");
             Assert.True(stats.MaxDiff <= 1e-3, $"max |Δp| {stats.MaxDiff}");
         }
@@ -111,28 +112,34 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
     }
 
     [LlamaCppFact]
-    public void Gemma3_with_llama_cpps_float16_gelu_table_agrees_within_1e_4()
+    public void Gemma3_with_llama_cpps_float16_gelu_table_is_most_of_the_gap()
     {
         var stats = exports.GemmaWithFloat16Gelu!;
+        var exact = exports.Results["gemma3"].Stats;
         output.WriteLine($"gemma3, Tunebook with GELU through float16 like llama.cpp: max |Δp| {stats.MaxDiff:0.0e0}, top-1 {stats.Top1:P1}, mean KL {stats.MeanKL:0.0e0}, greedy equal {stats.GreedyEqual}");
-        Assert.True(stats.MaxDiff <= 1e-4, $"max |Δp| {stats.MaxDiff}");
+        output.WriteLine($"gemma3, exact GELU: max |Δp| {exact.MaxDiff:0.0e0}, mean KL {exact.MeanKL:0.0e0}");
         Assert.Equal(1.0, stats.Top1);
         Assert.True(stats.GreedyEqual, "greedy continuations differ");
-        // And the emulation is closer than the exact GELU: the table explains the gap.
-        Assert.True(stats.MaxDiff < exports.Results["gemma3"].Stats.MaxDiff / 4, $"{stats.MaxDiff} vs {exports.Results["gemma3"].Stats.MaxDiff}");
+        // Measured: the table takes the mean KL from 1.2e-7 to 4.7e-9, but the largest single probability
+        // difference stays at 1.4e-4 (1.5e-4 with the exact GELU), so the 1e-4 bound is not held here and
+        // the table is not the whole difference; the bound below is the measured one, with a small margin.
+        Assert.True(stats.MeanKL < exact.MeanKL / 10, $"mean KL {stats.MeanKL} vs {exact.MeanKL} with the exact GELU");
+        Assert.True(stats.MaxDiff <= 2e-4, $"max |Δp| {stats.MaxDiff}");
     }
 
     /// <summary>
-    /// Gemma's MLP computing GELU as llama.cpp's CPU table does: the input rounded to float16, GELU
-    /// (tanh form) in float32, the result rounded to float16.
+    /// Gemma's MLP computing GELU as llama.cpp's CPU GeGLU does (ggml_vec_geglu_f32): the input rounded to
+    /// float16, GELU (tanh form) in float32, the result rounded to float16; inputs beyond ±10 bypass the table.
     /// </summary>
     sealed class Float16TableGeluMlp(Tunebook.Models.Gemma3.Gemma3MLP inner) : Tunebook.Torch.nn.Module<Tensor, Tensor>
     {
         public override Tensor forward(Tensor x)
         {
             using var scope = torch.NewDisposeScope();
-            var gate = inner.gate_proj.forward(x).to(ScalarType.Float16).to(ScalarType.Float32);
-            var gelu = gate.gelu("tanh").to(ScalarType.Float16).to(ScalarType.Float32);
+            var exact = inner.gate_proj.forward(x);
+            var table = exact.to(ScalarType.Float16).to(ScalarType.Float32).gelu("tanh").to(ScalarType.Float16).to(ScalarType.Float32);
+            // Outside [-10, 10] ggml skips the table: 0 below, the input itself above.
+            var gelu = torch.where(exact.ge(10.0), exact, torch.where(exact.le(-10.0), torch.zeros_like(exact), table));
             return scope.MoveToOuter(inner.down_proj.forward(gelu * inner.up_proj.forward(x)));
         }
     }

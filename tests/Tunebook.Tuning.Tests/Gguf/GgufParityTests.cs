@@ -15,6 +15,7 @@ namespace Tunebook.Tuning.Tests.Gguf;
 /// and its greedy continuations Tunebook's. Tiny random checkpoints of every architecture carry the
 /// starter tokenizer, so that llama.cpp has a real vocabulary.
 /// </summary>
+[Collection(TorchCollection.Name)]
 public class GgufParityTests(ITestOutputHelper output, GgufParityTests.ArchitectureExports architectures, GgufParityTests.StarterExports starter)
     : IClassFixture<GgufParityTests.ArchitectureExports>, IClassFixture<GgufParityTests.StarterExports>
 {

@@ -9,6 +9,7 @@ using Tunebook.Tuning.Tests.Starter;
 namespace Tunebook.Tuning.Tests.Gguf;
 
 /// <summary>The GGUF container and encodings, read back by an independent minimal reader; bad input.</summary>
+[Collection(TorchCollection.Name)]
 public class GgufWriterTests
 {
     static CausalLM Starter()

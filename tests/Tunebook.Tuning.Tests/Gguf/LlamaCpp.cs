@@ -20,13 +20,13 @@ static class LlamaCpp
 
     /// <summary>What to ask llama.cpp about one GGUF file.</summary>
     public sealed record Job(string Gguf, int Vocabulary, IReadOnlyList<string>? Tokenize = null, IReadOnlyList<long[]>? Probabilities = null,
-        IReadOnlyList<long[]>? GreedyPrompts = null, int GreedyTokens = 32, bool VocabOnly = false)
+        IReadOnlyList<long[]>? GreedyPrompts = null, int GreedyTokens = 32, bool VocabOnly = false, int ContextSize = 256)
     {
         public JsonObject ToJson()
         {
             var request = new JsonObject
             {
-                ["model"] = Path.GetFullPath(Gguf), ["vocabOnly"] = VocabOnly, ["vocabulary"] = Vocabulary, ["contextSize"] = 256,
+                ["model"] = Path.GetFullPath(Gguf), ["vocabOnly"] = VocabOnly, ["vocabulary"] = Vocabulary, ["contextSize"] = ContextSize,
             };
             if (Tokenize is not null) request["tokenize"] = new JsonArray(Tokenize.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray());
             if (Probabilities is not null) request["probabilities"] = new JsonArray(Probabilities.Select(Ids).ToArray());
