@@ -117,6 +117,7 @@ public static class TrainRun
         {
             lora.SaveAdapter(output, Path.GetFullPath(folder));
             log($"adapter saved to {output} ({LoraAdapter.ConfigFile}, {LoraAdapter.WeightsFile})");
+            record.RecordOutput("adapter", output);
         }
         else
         {
@@ -124,6 +125,7 @@ public static class TrainRun
                 foreach (var (name, master) in trainer.OptimizedParameters) using (torch.no_grad()) model.get_parameter(name).copy_(master);
             model.SavePretrained(output);
             log($"model saved to {output}");
+            record.RecordOutput("model", output);
         }
         var last = trainer.Steps.LastOrDefault();
         return new Result(reason, trainer.GlobalStep, last?.Loss, trainer.BestLoss, trainer.BestStep, output);
