@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Tunebook.Tuning.Config;
+using Tunebook.Tuning.Lora;
 using Tunebook.Tuning.Runs;
 
 namespace Tunebook.Tuning.Tests;
@@ -65,6 +66,7 @@ public class RunRecordTests
         Assert.Equal(4, (int)record.Options["adapter"]!["r"]!);
         Assert.Equal(48, (int)record.Options["data"]!["max_length"]!);
         Assert.Equal(42, record.Seeds["trainer"]);
+        Assert.Equal(new LoraConfig().Seed, record.Seeds["lora"]);
         Assert.NotNull(record.Config);
         // The end: times and losses agree with metrics.jsonl.
         Assert.NotNull(record.Ended);

@@ -17,7 +17,7 @@ public sealed record RecipeFile(string Role, string Path, string Sha256, long By
 /// were loaded (format, text split, bad rows), the preparation options (template, lengths, masking, split, seed,
 /// packing) and the data checks. A run record keeps it (run.json's <c>options.data</c>) so a notebook run can be
 /// replayed: <see cref="Prepare"/> makes the same data again from the same files. Data built in memory
-/// (<see cref="Dataset.FromRecords"/>, <see cref="Dataset.FromJsonLines"/>) has no recipe: there is no file to read again.
+/// (<c>Dataset.FromRecords</c>, <see cref="Dataset.FromJsonLines"/>) has no recipe: there is no file to read again.
 /// </summary>
 public sealed record DataRecipe
 {
