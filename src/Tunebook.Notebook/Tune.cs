@@ -123,38 +123,22 @@ public static class Tune
     }
 
     /// <summary>
-    /// Records <paramref name="trainer"/>'s run in <paramref name="runFolder"/>: run.json (environment, the model folder and
-    /// data file with their SHA-256, the prepared token ids' fingerprint, the trainer options, the data preparation and
-    /// LoRA settings, seeds, times, losses) and metrics.jsonl, as <c>./tunebook train</c> does (docs/reproducibility.md).
+    /// Records <paramref name="trainer"/>'s run in <paramref name="runFolder"/> (<see cref="RunInputs.Of"/>): run.json (environment,
+    /// the model folder and data files with their SHA-256, the prepared token ids' fingerprint, the trainer options, the data
+    /// recipe, the LoRA config and seed, seeds, times, losses, the saved adapter) and metrics.jsonl, as <c>./tunebook train</c>
+    /// does; the adapter is saved into RUN/adapter whenever a run call stops (docs/reproducibility.md).
     /// </summary>
     public static RunRecorder Record(Trainer trainer, PreparedData data, string runFolder)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(data);
-        var source = trainer.Model.LoadReport?.Source
-            ?? throw new InvalidOperationException("the model was not loaded from a folder, so the run record cannot name its weights (load it with Tune.LoadModel or #!model load)");
-        var modelFolder = File.Exists(source) ? Path.GetDirectoryName(Path.GetFullPath(source))! : source;
-        var layers = trainer.Model.named_modules().Select(m => m.module).OfType<LoraLinear>().ToList();
-        var options = new Dictionary<string, object?>
-        {
-            ["data"] = new { source = DisplayPath.Of(Path.GetFullPath(data.Report.Source)), format = data.Report.Format.ToString().ToLowerInvariant(),
-                             max_length = data.Report.MaxLength, packed = data.Report.Packed, examples = data.Report.Examples,
-                             train_examples = data.Report.TrainExamples, validation_examples = data.Report.ValidationExamples },
-            ["adapter"] = layers.Count == 0 ? new { mode = "full" } : new
-            {
-                mode = "lora", r = layers[0].Rank, alpha = layers[0].Alpha, dropout = layers[0].Dropout, rslora = layers[0].UseRsLora, layers = layers.Count,
-            },
-        };
-        return new RunRecorder(trainer, runFolder, new RunInputs
-        {
-            ModelFolder = modelFolder, Train = data.Train, Validation = data.Validation, StartedBy = "notebook", Options = options,
-            DataFiles = File.Exists(data.Report.Source) ? [("train", data.Report.Source)] : [],
-        });
+        return new RunRecorder(trainer, runFolder, RunInputs.Of(trainer.Model, data, startedBy: "notebook"));
     }
 
     /// <summary>
-    /// Replays a run recorded by <c>./tunebook train</c> (<c>./tunebook replay</c>): checks the model and data digests, retrains
-    /// <paramref name="steps"/> steps (default: all) into RUN/replay and compares every logged loss with the record.
+    /// Replays a recorded run (<c>./tunebook replay</c>; a notebook run's data is prepared again from its recipe): checks the
+    /// model and data digests, retrains <paramref name="steps"/> steps (default: all) into RUN/replay and compares every
+    /// logged loss with the record.
     /// </summary>
     public static ReplayReport Replay(string runFolder, int? steps = null, bool allowChanged = false, CancellationToken cancellation = default) =>
         RunReplay.Replay(runFolder, steps, allowChanged, cancellationToken: cancellation);
@@ -220,27 +204,8 @@ public static class Tune
     /// </summary>
     public static GenerationResult Generate(CausalLM model, string prompt, GenerationOptions? options = null, bool chat = true)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompt);
-        options ??= new GenerationOptions { MaxNewTokens = 64, DoSample = false };
-        var stream = new StreamingText(prompt);
-        var handle = Interactive.Frontend.Display(stream);
-        var clock = TimeProvider.System;
-        long last = clock.GetTimestamp();
-        var streaming = options with
-        {
-            CancellationToken = options.CancellationToken.CanBeCanceled ? options.CancellationToken : Interactive.Frontend.Cancellation,
-            OnToken = chunk =>
-            {
-                options.OnToken?.Invoke(chunk);
-                stream.Append(chunk.TextDelta);
-                if (clock.GetElapsedTime(last) >= TimeSpan.FromMilliseconds(100)) { handle.Update(stream); last = clock.GetTimestamp(); }
-            },
-        };
-        var result = UseChat(model, chat) ? model.Chat([new ChatMessage("user", prompt)], streaming) : model.Generate(prompt, streaming);
-        stream.Finish(result);
-        handle.Update(stream);
-        return result;
+        return Stream(model, [prompt], options, chat, [new StreamingText(prompt)]);
     }
 
     /// <summary>
@@ -250,11 +215,21 @@ public static class Tune
     /// </summary>
     public static GenerationResult Generate(CausalLM model, IReadOnlyList<string> prompts, GenerationOptions? options = null, bool chat = true)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompts);
         if (prompts.Count == 0) throw new ArgumentException("Generate: give at least one prompt");
+        return Stream(model, prompts, options, chat,
+            prompts.Select((p, i) => new StreamingText(p ?? throw new ArgumentNullException(nameof(prompts), $"prompt {i} is null"), i)).ToArray());
+    }
+
+    /// <summary>
+    /// One batched generation of <paramref name="prompts"/>, each reply streamed into its own display (<paramref name="streams"/>,
+    /// one per prompt), the displays refreshed at most every 100 ms. A run recorded for the model records the settings.
+    /// </summary>
+    static GenerationResult Stream(CausalLM model, IReadOnlyList<string> prompts, GenerationOptions? options, bool chat, StreamingText[] streams)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         options ??= new GenerationOptions { MaxNewTokens = 64, DoSample = false };
-        var streams = prompts.Select((p, i) => new StreamingText(p ?? throw new ArgumentNullException(nameof(prompts), $"prompt {i} is null"), i)).ToArray();
+        RunRecorder.Of(model)?.RecordGeneration(options);
         var handles = streams.Select(s => Interactive.Frontend.Display(s)).ToArray();
         var clock = TimeProvider.System;
         long last = clock.GetTimestamp();
@@ -299,6 +274,7 @@ public static class Tune
         options ??= new GenerationOptions { MaxNewTokens = 48, DoSample = false };
         options = options with { CancellationToken = options.CancellationToken.CanBeCanceled ? options.CancellationToken : Interactive.Frontend.Cancellation };
         var model = lora.Model;
+        RunRecorder.Of(model)?.RecordGeneration(options);
         bool wasTraining = model.training;
         model.eval();
         try

@@ -57,4 +57,38 @@ public class RunsViewTests
         Assert.DoesNotContain(diff.Fields, f => f.Field == "data.train_fingerprint");                          // same prepared data
         Assert.Throws<KeyNotFoundException>(() => view.Compare("lr-1e-3", "nope"));
     }
+
+    [Fact]
+    public void A_notebook_run_records_its_data_recipe_and_samples_and_replays_bit_for_bit()
+    {
+        var dir = TinyModel.TempDir();
+        var modelFolder = Path.Combine(dir, "model");
+        using (var tiny = TinyModel.Create())
+        {
+            tiny.SavePretrained(modelFolder);
+            tiny.Tokenizer!.Save(modelFolder);
+        }
+        var file = Path.Combine(dir, "train.jsonl");
+        File.WriteAllLines(file, File.ReadLines(Tune.RepoPath("datasets/puddle/train.jsonl")!).Take(24));
+        var run = Path.Combine(dir, "runs", "notebook");
+        using (var model = Tune.LoadModel(modelFolder))
+        {
+            var data = Tune.LoadData(file, model.Tokenizer!, val: 0.25, maxLength: 64);
+            Tune.ApplyLora(model, new LoraConfig { R = 4, Alpha = 8, Dropout = 0.1 });
+            using var trainer = Tune.CreateTrainer(model, data, new TrainerOptions { MaxSteps = 3, LearningRate = 3e-3, BatchSize = 4, EvalEvery = 3 }, run);
+            trainer.Run();
+            Tune.Generate(model, "How do I list my zones?", new GenerationOptions { MaxNewTokens = 3, DoSample = false });
+        }
+
+        var record = RunRecord.Load(run);
+        Assert.Equal("notebook", record.StartedBy);
+        Assert.Equal("train.jsonl", Path.GetFileName((string)record.Options["data"]!["path"]!));
+        Assert.Equal(42, record.Seeds["lora"]);
+        Assert.Equal(3, (int)record.Options["generation"]![0]!["max_new_tokens"]!);
+        Assert.Equal("adapter", record.Output!.Kind);
+
+        var report = Tune.Replay(run);
+        Assert.True(report.BitIdentical, report.ToString());
+        Assert.Equal(3 + 1, report.Losses.Count);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Tunebook.Tuning.Config;
+using Tunebook.Tuning.Lora;
 using Tunebook.Tuning.Runs;
 
 namespace Tunebook.Tuning.Tests;
@@ -65,6 +66,7 @@ public class RunRecordTests
         Assert.Equal(4, (int)record.Options["adapter"]!["r"]!);
         Assert.Equal(48, (int)record.Options["data"]!["max_length"]!);
         Assert.Equal(42, record.Seeds["trainer"]);
+        Assert.Equal(new LoraConfig().Seed, record.Seeds["lora"]);
         Assert.NotNull(record.Config);
         // The end: times and losses agree with metrics.jsonl.
         Assert.NotNull(record.Ended);
@@ -74,6 +76,10 @@ public class RunRecordTests
         Assert.Equal(losses.Last(l => l.Kind == "train").Loss, record.Result.FinalLoss);
         Assert.Equal(losses.Where(l => l.Kind == "validation").Min(l => l.Loss), record.Result.BestLoss);
         Assert.True(File.Exists(Path.Combine(run, "adapter_model.safetensors")));
+        // The adapter is the run's recorded output, with the SHA-256 of its files.
+        Assert.Equal("adapter", record.Output!.Kind);
+        var saved = record.Output.Files.Single(f => f.Path.EndsWith("adapter_model.safetensors", StringComparison.Ordinal));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(run, "adapter_model.safetensors")))), saved.Sha256);
         Assert.Empty(Directory.EnumerateFiles(run, "*.tmp-*"));
     }
 

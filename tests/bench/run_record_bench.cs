@@ -4,7 +4,6 @@
 #:project ../../src/Tunebook.Tuning/Tunebook.Tuning.csproj
 #:property PublishAot=false
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Tunebook.Tuning.Runs;
 using Tunebook.Tuning.Training;
@@ -12,13 +11,14 @@ using Tunebook.Tuning.Training;
 var weights = args.Length > 0 ? args[0] : "datasets/starter/model.safetensors";
 var dir = Directory.CreateTempSubdirectory("tunebook-run-record-bench").FullName;
 
-// Per step: exactly MetricsLogger's work for one StepCompleted event (MetricsLogger.ToJsonLine, WriteLine, Flush).
+// Per step: exactly MetricsLogger's work for one StepCompleted event (MetricsLogger.Append: serialise, one write, flush),
+// on the same kind of stream (append mode, unbuffered).
 const int steps = 20_000;
-using (var writer = new StreamWriter(Path.Combine(dir, "metrics.jsonl"), append: false, new UTF8Encoding(false)))
+using (var file = new FileStream(Path.Combine(dir, "metrics.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0))
 {
-    for (int i = 0; i < 500; i++) { writer.WriteLine(MetricsLogger.ToJsonLine(Event(i))); writer.Flush(); }
+    for (int i = 0; i < 500; i++) MetricsLogger.Append(file, Event(i));
     var clock = Stopwatch.StartNew();
-    for (int i = 0; i < steps; i++) { writer.WriteLine(MetricsLogger.ToJsonLine(Event(i))); writer.Flush(); }
+    for (int i = 0; i < steps; i++) MetricsLogger.Append(file, Event(i));
     clock.Stop();
     Console.WriteLine(JsonSerializer.Serialize(new { bench = "run_record", what = "metrics_line_per_step", seconds = clock.Elapsed.TotalSeconds / steps }));
 }

@@ -84,7 +84,10 @@ public static class TrainRun
         {
             ModelFolder = folder, DataFiles = dataFiles, Train = train, Validation = validation, StartedBy = "config",
             Options = new Dictionary<string, object?> { ["adapter"] = config.Adapter, ["data"] = config.Data },
-            Seeds = new Dictionary<string, long> { ["data"] = config.Trainer.Seed },
+            // The adapters' initialisation seed is LoraConfig's (the config has no field for it): recorded all the same.
+            Seeds = lora?.Config.Seed is { } loraSeed
+                ? new Dictionary<string, long> { ["data"] = config.Trainer.Seed, ["lora"] = loraSeed }
+                : new Dictionary<string, long> { ["data"] = config.Trainer.Seed },
             Config = config.ToYaml(), ConfigFile = config.SourceFile is null ? null : Path.GetFullPath(config.SourceFile),
         });
         Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(output, "train_config.yaml"), config.ToYaml());
@@ -117,6 +120,7 @@ public static class TrainRun
         {
             lora.SaveAdapter(output, Path.GetFullPath(folder));
             log($"adapter saved to {output} ({LoraAdapter.ConfigFile}, {LoraAdapter.WeightsFile})");
+            record.RecordOutput("adapter", output);
         }
         else
         {
@@ -124,6 +128,7 @@ public static class TrainRun
                 foreach (var (name, master) in trainer.OptimizedParameters) using (torch.no_grad()) model.get_parameter(name).copy_(master);
             model.SavePretrained(output);
             log($"model saved to {output}");
+            record.RecordOutput("model", output);
         }
         var last = trainer.Steps.LastOrDefault();
         return new Result(reason, trainer.GlobalStep, last?.Loss, trainer.BestLoss, trainer.BestStep, output);

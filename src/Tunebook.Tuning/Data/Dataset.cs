@@ -26,16 +26,24 @@ public static class Dataset
         var skipped = new List<DataLoadException>();
         Action<DataLoadException> onRowError = options.SkipBadRows ? skipped.Add : e => throw e;
         List<(JsonObject, RowLocation)> records;
+        List<string> files;
         if (Directory.Exists(path))
         {
             // A folder: every data file in it, in name order (with TextSplit.Document, one document per file).
-            var files = Directory.GetFiles(path).Where(f => DataFiles.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            files = Directory.GetFiles(path).Where(f => DataFiles.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
                 .Order(StringComparer.Ordinal).ToList();
             if (files.Count == 0) throw new InvalidDataException($"{path}: no data files ({string.Join(", ", DataFiles.Extensions)}) in the folder");
             records = files.SelectMany(f => DataFiles.Read(f, options, onRowError)).ToList();
         }
-        else records = DataFiles.Read(path, options, onRowError);
-        return FromRecords(records, format, path, onRowError, skipped);
+        else
+        {
+            records = DataFiles.Read(path, options, onRowError);
+            files = [path];
+        }
+        // The digests are taken now, so a file edited between loading and training is not recorded as what was trained on.
+        var loaded = FromRecords(records, format, path, onRowError, skipped);
+        loaded.Origin = DataOrigin.Of(path, files, format, options);
+        return loaded;
     }
 
     /// <summary>Examples given as JSON objects (for example built in a notebook cell).</summary>

@@ -9,6 +9,12 @@ namespace Tunebook.Tuning.Data;
 /// <param name="Report">Statistics and warnings.</param>
 public sealed record PreparedData(TrainingSet Train, TrainingSet? Validation, DataReport Report)
 {
+    /// <summary>How to make this data again from its files (what a run record keeps for replay); null for data built in memory.</summary>
+    public DataRecipe? Recipe { get; init; }
+
+    /// <summary>Why there is no <see cref="Recipe"/> (for example "the data was built in memory (records), not loaded from a file").</summary>
+    public string? NoRecipeReason { get; init; }
+
     /// <summary>The report's summary.</summary>
     public override string ToString() => Report.ToString();
 }
@@ -82,7 +88,8 @@ public sealed partial class RawDataset
             : TrainingSet.Unpacked(examples, pad);
         var trainSet = Build(train);
         var validationSet = held > 0 ? Build(validation) : null;
-        return new PreparedData(trainSet, validationSet, Report(all, kept, trainSet, validation, dropped, options));
+        var (recipe, missing) = DataRecipe.Of(this, template, options, checks: null, heldOut: null);
+        return new PreparedData(trainSet, validationSet, Report(all, kept, trainSet, validation, dropped, options)) { Recipe = recipe, NoRecipeReason = missing };
     }
 
     (ChatTemplate? Template, string Hint) ResolveTemplate(Tokenizer tokenizer, ChatTemplate? given, PrepareOptions options)

@@ -63,6 +63,8 @@ public sealed record PrepareOptions
     public string? BuiltInTemplate { get; init; }
 
     /// <summary>Extra variables for the chat template (for example <c>enable_thinking = false</c> for Qwen3).</summary>
+    /// (A <see cref="DataRecipe"/> keeps them as JSON values of its own.)
+    [System.Text.Json.Serialization.JsonIgnore]
     public IDictionary<string, object?>? TemplateVariables { get; init; }
 
     /// <summary>Append the end-of-sequence token to text, plain and Alpaca-prompt examples so the model learns to stop.

@@ -53,6 +53,9 @@ public sealed partial class RawDataset : IReadOnlyList<RawExample>
         SkippedRows = skipped;
     }
 
+    /// <summary>Where the examples were loaded from (null for in-memory records): what <see cref="DataRecipe"/> records.</summary>
+    internal DataOrigin? Origin { get; set; }
+
     /// <summary>The file the examples came from (or a name given to in-memory records).</summary>
     public string Source { get; }
 

@@ -90,7 +90,19 @@ public sealed class LoraModel
                 saved[path] = (module, original);
             }
         }
-        return new LoraModel(model, config, layers, saved);
+        var lora = new LoraModel(model, config, layers, saved);
+        Applied.AddOrUpdate(model, lora);
+        return lora;
+    }
+
+    // The adapters applied to each model, so code that has only the model (a run record, the trainer's owner) can find their config.
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<CausalLM, LoraModel> Applied = new();
+
+    /// <summary>The adapters <see cref="Apply"/> put on <paramref name="model"/> and not yet merged or unloaded, or null.</summary>
+    public static LoraModel? Of(CausalLM model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Applied.TryGetValue(model, out var lora) && lora._layers.Count > 0 ? lora : null;
     }
 
     /// <summary>

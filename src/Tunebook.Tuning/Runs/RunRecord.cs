@@ -14,6 +14,11 @@ public sealed record RecordedModel(string Folder, IReadOnlyList<RecordedFile> Fi
 /// <summary>The data a run trained on: the files and fingerprints of the prepared token ids.</summary>
 public sealed record RecordedData(IReadOnlyList<RecordedFile> Files, string TrainFingerprint, int TrainRows, string? ValidationFingerprint, int? ValidationRows);
 
+/// <summary>What a run saved at its end: the adapter (PEFT layout) or the full model, with the SHA-256 of each file.</summary>
+/// <param name="Kind">"adapter" or "model".</param>
+/// <param name="Folder">The folder saved to, relative to the run folder.</param>
+public sealed record RecordedOutput(string Kind, string Folder, IReadOnlyList<RecordedFile> Files);
+
 /// <summary>How a run ended (null fields while it runs).</summary>
 public sealed record RecordedResult(int Steps, StopReason? StopReason, double? FinalLoss, double? BestLoss, int? BestStep, double? TokensPerSecond);
 
@@ -38,7 +43,8 @@ public sealed record RunRecord
     public required RunEnvironment Environment { get; init; }
     public required RecordedModel Model { get; init; }
     public required RecordedData Data { get; init; }
-    /// <summary>The resolved options by section: "trainer", "adapter", "data", "generation" (each a JSON object, or absent).</summary>
+    /// <summary>The resolved options by section: "trainer", "adapter", "data" (a config's data section, or the <see cref="Data.DataRecipe"/> of
+    /// a notebook run), "model" (dtype, quantization), "generation" (the settings of samples made from the run's model), each absent when unknown.</summary>
     public required JsonObject Options { get; init; }
     /// <summary>Every seed the run used, by what it seeds ("trainer": data order and dropout; "data": the validation split).</summary>
     public required IReadOnlyDictionary<string, long> Seeds { get; init; }
@@ -49,6 +55,8 @@ public sealed record RunRecord
     public required DateTimeOffset Started { get; init; }
     public DateTimeOffset? Ended { get; init; }
     public RecordedResult? Result { get; init; }
+    /// <summary>The adapter or model saved when the run last stopped (null before, or when nothing was saved).</summary>
+    public RecordedOutput? Output { get; init; }
 
     /// <summary>Writes <c>folder/run.json</c> atomically; returns its path.</summary>
     public string Save(string folder) =>

@@ -1,7 +1,14 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Tunebook.Models;
+using Tunebook.Torch;
 using Tunebook.Tuning.Config;
+using Tunebook.Tuning.Data;
+using Tunebook.Tuning.Lora;
+using Tunebook.Tuning.Quantization;
+using Tunebook.Tuning.Training;
 
 namespace Tunebook.Tuning.Runs;
 
@@ -47,7 +54,9 @@ public sealed record ReplayReport(string RunFolder, string ReplayFolder, IReadOn
 
 /// <summary>
 /// Replays a recorded run (<c>./tunebook replay RUN_DIR</c>, <c>Tune.Replay</c>): checks the model and data digests
-/// first, rebuilds the run from the record's resolved config, trains into RUN_DIR/replay and compares every logged loss.
+/// first, rebuilds the run — from the record's resolved config (<c>./tunebook train</c>), or from its model, adapter and
+/// trainer settings and its data recipe (notebook and <c>new Trainer</c> runs) — trains into RUN_DIR/replay and compares
+/// every logged loss.
 /// </summary>
 public static class RunReplay
 {
@@ -65,20 +74,39 @@ public static class RunReplay
         if (steps is < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "--steps: expected at least 1");
         var record = RunRecord.Load(runFolder);
         var recordPath = Path.Combine(runFolder, RunRecord.FileName);
-        if (record.Config is null)
-            throw new InvalidDataException($"{recordPath}: field 'config' is missing: only runs started from a config (./tunebook train) can be replayed");
+        // A notebook run is rebuilt from its objects' settings and its data recipe; one without a recipe cannot be.
+        var recipe = record.Config is null ? Recipe(runFolder, record, recordPath) : null;
 
         var changed = ChangedInputs(runFolder, record);
         if (changed.Count > 0 && !allowChanged)
             throw new RunInputsChangedException($"{runFolder}: the inputs differ from the record (pass --allow-changed to replay anyway):\n  " + string.Join("\n  ", changed));
 
+        var output = Path.Combine(Path.GetFullPath(runFolder), ReplayFolderName);
+        var recorded = LoggedLosses(Path.Combine(runFolder, RunRecord.MetricsFileName));
+        int recordedSteps = recorded.Where(l => l.Kind == "train").Select(l => l.Step).DefaultIfEmpty(0).Max();
+        int stop = Math.Min(steps ?? recordedSteps, Math.Max(recordedSteps, 1));
+        if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        if (recipe is null) RunConfig(runFolder, record, recordPath, output, stop, log ?? (_ => { }), cancellationToken);
+        else RunObjects(runFolder, record, recordPath, recipe, output, stop, cancellationToken);
+
+        var replay = RunRecord.Load(output);
+        var replayed = LoggedLosses(Path.Combine(output, RunRecord.MetricsFileName)).ToDictionary(l => (l.Kind, l.Step), l => l.Loss);
+        var pairs = recorded.Where(l => l.Step <= stop && replayed.ContainsKey((l.Kind, l.Step)))
+            .Select(l => new LossPair(l.Kind, l.Step, l.Loss, replayed[(l.Kind, l.Step)])).ToList();
+        bool fingerprints = replay.Data.TrainFingerprint == record.Data.TrainFingerprint && replay.Data.ValidationFingerprint == record.Data.ValidationFingerprint;
+        return new ReplayReport(runFolder, output, changed, record.Environment.Differences(replay.Environment),
+            record.Environment.ReplaysExactly(replay.Environment), pairs, fingerprints);
+    }
+
+    /// <summary>Retrains a run started from a config, from the record's resolved config with the recorded files.</summary>
+    static void RunConfig(string runFolder, RunRecord record, string recordPath, string output, int stop, Action<string> log, CancellationToken cancellationToken)
+    {
         var configFile = record.ConfigFile is null ? null : RunRecord.Resolve(runFolder, record.ConfigFile);
         TrainConfig config;
-        try { config = TrainConfig.Parse(record.Config, configFile); }
+        try { config = TrainConfig.Parse(record.Config!, configFile); }
         catch (TrainConfigException e) { throw new InvalidDataException($"{recordPath}: field 'config': {e.Message}", e); }
         string File(string role) => RunRecord.Resolve(runFolder, record.Data.Files.FirstOrDefault(f => f.Role == role)?.Path
             ?? throw new InvalidDataException($"{recordPath}: field 'data.files': no '{role}' file"));
-        var output = Path.Combine(Path.GetFullPath(runFolder), ReplayFolderName);
         config = config with
         {
             Model = RunRecord.Resolve(runFolder, record.Model.Folder),
@@ -90,19 +118,48 @@ public static class RunReplay
             },
             Output = output,
         };
-        var recorded = LoggedLosses(Path.Combine(runFolder, RunRecord.MetricsFileName));
-        int recordedSteps = recorded.Where(l => l.Kind == "train").Select(l => l.Step).DefaultIfEmpty(0).Max();
-        int stop = Math.Min(steps ?? recordedSteps, Math.Max(recordedSteps, 1));
-        if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
-        TrainRun.Run(config, log ?? (_ => { }), resume: false, stopAtStep: stop, cancellationToken);
+        TrainRun.Run(config, log, resume: false, stopAtStep: stop, cancellationToken);
+    }
 
-        var replay = RunRecord.Load(output);
-        var replayed = LoggedLosses(Path.Combine(output, RunRecord.MetricsFileName)).ToDictionary(l => (l.Kind, l.Step), l => l.Loss);
-        var pairs = recorded.Where(l => l.Step <= stop && replayed.ContainsKey((l.Kind, l.Step)))
-            .Select(l => new LossPair(l.Kind, l.Step, l.Loss, replayed[(l.Kind, l.Step)])).ToList();
-        bool fingerprints = replay.Data.TrainFingerprint == record.Data.TrainFingerprint && replay.Data.ValidationFingerprint == record.Data.ValidationFingerprint;
-        return new ReplayReport(runFolder, output, changed, record.Environment.Differences(replay.Environment),
-            record.Environment.ReplaysExactly(replay.Environment), pairs, fingerprints);
+    /// <summary>The data recipe of a notebook run's record, with its paths resolved; a record without one is refused with the reason it gives.</summary>
+    static DataRecipe Recipe(string runFolder, RunRecord record, string recordPath)
+    {
+        var data = record.Options["data"] as JsonObject;
+        if (data is null || data["path"] is null)
+        {
+            var reason = (string?)data?["no_recipe"] ?? "it was recorded without one";
+            throw new InvalidDataException($"{recordPath}: field 'options.data' has no data recipe, so the run cannot be replayed: {reason}. " +
+                "Load the data from a file (Tune.LoadData, #!data load, Dataset.Load) to record how to prepare it again.");
+        }
+        try { return DataRecipe.FromJson(data).MapPaths(p => RunRecord.Resolve(runFolder, p)); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{recordPath}: field 'options.data{e.Path?.TrimStart('$')}': {e.Message}", e); }
+    }
+
+    /// <summary>
+    /// Retrains a run built from objects (notebook, <c>new Trainer</c>): loads the recorded model folder as recorded (dtype, NF4),
+    /// applies the recorded adapters (seed included), prepares the data again from its recipe and trains with the recorded options.
+    /// </summary>
+    static void RunObjects(string runFolder, RunRecord record, string recordPath, DataRecipe recipe, string output, int stop, CancellationToken cancellationToken)
+    {
+        T? Section<T>(string name, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class
+        {
+            try { return record.Options[name]?.Deserialize(type); }
+            catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{recordPath}: field 'options.{name}{e.Path?.TrimStart('$')}': {e.Message}", e); }
+        }
+        var settings = Section("model", RunSettingsJson.Default.RecordedModelSettings);
+        var adapter = Section("adapter", RunSettingsJson.Default.RecordedAdapter)
+            ?? throw new InvalidDataException($"{recordPath}: field 'options.adapter' is missing");
+        using var scope = torch.NewDisposeScope();
+        var model = CausalLM.FromPretrained(RunRecord.Resolve(runFolder, record.Model.Folder), Device.ParseSpec(record.Environment.Device),
+            settings is null ? null : ScalarTypes.Parse(settings.Dtype));
+        if (settings?.Quantization == "nf4") Nf4Quantizer.QuantizeModel(model);
+        if (adapter.ToLoraConfig() is { } lora) LoraModel.Apply(model, lora);
+        else model.requires_grad_(true);
+        var tokenizer = model.Tokenizer ?? throw new InvalidDataException($"{recordPath}: field 'model.folder': the model has no tokenizer (tokenizer.json)");
+        var data = recipe.Rebuild(tokenizer);
+        using var trainer = new Trainer(model, data.Train, data.Validation, record.TrainerOptions);
+        using var recorder = new RunRecorder(trainer, output, RunInputs.Of(model, data, startedBy: record.StartedBy));
+        trainer.RunUntilStep(stop, cancellationToken);
     }
 
     /// <summary>Each recorded model or data file whose SHA-256 differs now (or that is missing), with both digests.</summary>
@@ -130,12 +187,15 @@ public static class RunReplay
         if (!System.IO.File.Exists(metricsPath)) throw new FileNotFoundException($"{metricsPath}: no metrics log", metricsPath);
         var list = new List<(string, int, double)>();
         int lineNumber = 0;
-        foreach (var line in System.IO.File.ReadLines(metricsPath))
+        var lines = System.IO.File.ReadAllText(metricsPath).Split('\n');
+        foreach (var line in lines)
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             JsonObject? obj;
             try { obj = JsonNode.Parse(line) as JsonObject; }
+            // A line torn by a crash (MetricsLogger ends it with a newline before appending again) is not a logged loss.
+            catch (System.Text.Json.JsonException) when (IsTorn(lines, lineNumber - 1)) { continue; }
             catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{metricsPath}:{lineNumber}: not valid JSON: {e.Message}", e); }
             var kind = (string?)obj?["event"] switch { "step" => "train", "eval" => "validation", _ => null };
             if (kind is null) continue;
@@ -144,6 +204,10 @@ public static class RunReplay
         }
         return list;
     }
+
+    // A torn line is the file's last (no newline after it) or was followed by a fresh start: the next line is the appending run's "started" event.
+    static bool IsTorn(string[] lines, int index) =>
+        index == lines.Length - 1 || (index + 1 < lines.Length && lines[index + 1].Contains("\"event\":\"started\"", StringComparison.Ordinal));
 
     // NaN and ∞ are written as strings ("NaN") by the trainer's JSON options.
     static double ReadDouble(JsonNode node) =>

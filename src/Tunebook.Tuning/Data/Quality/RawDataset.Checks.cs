@@ -56,6 +56,7 @@ public sealed partial class RawDataset
             };
         }
         report = report with { Quality = quality, Warnings = [.. report.Warnings, .. quality.Warnings] };
-        return new PreparedData(train, prepared.Validation, report);
+        var (recipe, missing) = DataRecipe.Of(this, template, options, checks, heldOut);
+        return new PreparedData(train, prepared.Validation, report) { Recipe = recipe, NoRecipeReason = missing };
     }
 }
