@@ -8,7 +8,9 @@ namespace Tunebook.IO;
 /// fresh temp folder beside the destination, which then takes the destination's place in one rename
 /// (renameat2 RENAME_EXCHANGE on Linux when the destination exists). A process killed at any moment leaves
 /// either the previous folder or the new one under the final name, never a mix of files from both; the
-/// temp folders such a kill leaves behind are removed by the next save of the same destination.
+/// temp folders such a kill leaves behind are removed by the next save of the same destination. The one
+/// exception is a destination holding the process's working directory (`#!save adapter .`): swapping it would
+/// strand the process in the deleted old folder, so there each file is renamed into place on its own.
 /// Compiled into each assembly that saves folders (see the Compile links in their .csproj).
 /// </summary>
 internal static class AtomicFolder
@@ -34,6 +36,13 @@ internal static class AtomicFolder
         try
         {
             write(temp);
+            if (HoldsWorkingDirectory(full))
+            {
+                // Swapping the folder the process works in would leave it in the deleted old one: move file by file.
+                MoveInto(temp, full, carryOver);
+                TryDeleteFolder(temp);
+                return full;
+            }
             if (carryOver is not null && Directory.Exists(full))
                 foreach (var entry in new DirectoryInfo(full).EnumerateFileSystemInfos())
                     if (carryOver(entry.Name) && !Path.Exists(Path.Combine(temp, entry.Name))) Link(entry, Path.Combine(temp, entry.Name));
@@ -62,6 +71,30 @@ internal static class AtomicFolder
     static void RemoveStaleTemps(string full)
     {
         foreach (var stale in StaleTemps(full)) TryDeleteFolder(stale);
+    }
+
+    static bool HoldsWorkingDirectory(string full)
+    {
+        var cwd = Path.TrimEndingDirectorySeparator(Environment.CurrentDirectory);
+        return cwd == full || cwd.StartsWith(full + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+    }
+
+    /// <summary>Each new file renamed over its old version; old entries <paramref name="carryOver"/> rejects are removed.</summary>
+    static void MoveInto(string temp, string full, Func<string, bool>? carryOver)
+    {
+        Directory.CreateDirectory(full);
+        foreach (var entry in new DirectoryInfo(full).EnumerateFileSystemInfos())
+            if ((carryOver is null || !carryOver(entry.Name)) && !Path.Exists(Path.Combine(temp, entry.Name)))
+            {
+                if (entry is DirectoryInfo dir) dir.Delete(recursive: true);
+                else entry.Delete();
+            }
+        foreach (var file in Directory.EnumerateFiles(temp, "*", SearchOption.AllDirectories))
+        {
+            var destination = Path.Combine(full, Path.GetRelativePath(temp, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Move(file, destination, overwrite: true);
+        }
     }
 
     static void Swap(string temp, string full)
