@@ -14,8 +14,27 @@ internal static class AtomicFile
     /// <summary>A fresh temp name next to <paramref name="path"/> (same directory, so the rename is atomic).</summary>
     public static string TempPathFor(string path) => $"{path}.tmp-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
 
-    /// <summary>Moves a finished temp file over the destination.</summary>
-    public static void Commit(string tempPath, string path) => File.Move(tempPath, path, overwrite: true);
+    /// <summary>
+    /// Moves a finished temp file over the destination, then removes the temp files of the same destination that
+    /// an earlier, killed write left behind (a SIGKILL runs no cleanup, so the next save does it).
+    /// </summary>
+    public static void Commit(string tempPath, string path)
+    {
+        File.Move(tempPath, path, overwrite: true);
+        foreach (var stale in StaleTemps(path)) TryDelete(stale);
+    }
+
+    /// <summary>Temp files of <paramref name="path"/> ("NAME.tmp-XXXXXXXXXXXX") left by writes that never finished.</summary>
+    public static IEnumerable<string> StaleTemps(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full);
+        if (folder is null || !Directory.Exists(folder)) return [];
+        var prefix = Path.GetFileName(full) + ".tmp-";
+        return Directory.EnumerateFiles(folder, prefix + "*")
+            .Where(f => Path.GetFileName(f) is var n && n.Length == prefix.Length + 12 && n[prefix.Length..].All(Uri.IsHexDigit))
+            .ToList();
+    }
 
     /// <summary>Removes a temp file after a failure, without hiding the original exception.</summary>
     public static void TryDelete(string path)

@@ -344,14 +344,16 @@ public static class Tune
 
     /// <summary>
     /// Merges the adapters into the base weights and saves a plain Hugging Face model folder (with the tokenizer).
-    /// The adapters are gone afterwards: the returned model is the merged one.
+    /// The adapters are gone afterwards: the returned model is the merged one. Weights above <paramref name="maxShardSize"/>
+    /// ("5GB", "200MB", a byte count) are split into shards with an index, as transformers does.
     /// </summary>
-    public static CausalLM SaveMerged(LoraModel lora, string folder)
+    public static CausalLM SaveMerged(LoraModel lora, string folder, string maxShardSize = "5GB")
     {
         ArgumentNullException.ThrowIfNull(lora);
+        Tunebook.Torch.ShardSize.Parse(maxShardSize);
         var merged = lora.MergeAndUnload();
-        merged.SavePretrained(Path.GetFullPath(folder));
-        merged.Tokenizer?.Save(Path.GetFullPath(folder));
+        // One folder swap writes weights, config and tokenizer together (ModelSaver).
+        merged.SavePretrained(Path.GetFullPath(folder), maxShardSize);
         return merged;
     }
 

@@ -14,11 +14,16 @@ namespace Tunebook.LoadFuzz;
 /// the outcome (ok, tunebook = a Tunebook exception, other = anything else), the exception's type and
 /// message, whether the message names the file, the time and the bytes allocated. A load that crashes
 /// the process leaves a "begin" without its result: the parent counts it and starts a new child.
+/// With arguments it is the killed-write harness's saver instead (<see cref="SaveLoop"/>).
 /// </summary>
 public static class Program
 {
-    public static int Main()
+    public static int Main(string[] args)
     {
+        if (args is ["save", var saveKind, var output, var first, ..])
+            return SaveLoop.Save(saveKind, output, int.Parse(first, System.Globalization.CultureInfo.InvariantCulture),
+                args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : int.MaxValue - int.Parse(first, System.Globalization.CultureInfo.InvariantCulture));
+        if (args is ["check", var checkKind, var checkOutput]) return SaveLoop.Check(checkKind, checkOutput);
         var stdout = Console.Out;
         string? line;
         while ((line = Console.In.ReadLine()) is not null)

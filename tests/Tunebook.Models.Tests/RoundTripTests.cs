@@ -56,6 +56,31 @@ public class RoundTripTests
         Assert.Empty(Directory.GetFiles(sharded.Path, "model-*-of-*.safetensors"));
     }
 
+    [Fact]
+    public void SavingOverAFolderSwapsItWholeKeepsForeignFilesAndSweepsTempsOfKilledSaves()
+    {
+        using var parent = new TempFolder();
+        var folder = Path.Combine(parent.Path, "model");
+        using var model = TinyModels.Create("llama");
+        model.SavePretrained(folder, maxShardSize: "20KB");
+        File.WriteAllText(Path.Combine(folder, "README.md"), "notes");
+        Directory.CreateDirectory(Path.Combine(folder, "runs", "a"));
+        File.WriteAllText(Path.Combine(folder, "runs", "a", "metrics.jsonl"), "{}\n");
+        // What a save killed mid-write leaves: a temp folder beside the model and a temp file inside it.
+        var stale = Path.Combine(parent.Path, "model.tmp-0123456789ab");
+        Directory.CreateDirectory(stale);
+        File.WriteAllText(Path.Combine(stale, "config.json"), "{");
+        model.SavePretrained(folder);
+        Assert.Equal("notes", File.ReadAllText(Path.Combine(folder, "README.md")));
+        Assert.Equal("{}\n", File.ReadAllText(Path.Combine(folder, "runs", "a", "metrics.jsonl")));
+        Assert.Empty(Directory.GetFiles(folder, "model-*-of-*.safetensors"));
+        Assert.Equal(["model"], Directory.GetFileSystemEntries(parent.Path).Select(Path.GetFileName));
+        using var scope = torch.NewDisposeScope();
+        using var loaded = CausalLM.FromPretrained(folder);
+        var ids = TinyModels.Ids(Prompt);
+        Assert.True(model.Forward(ids).equal(loaded.Forward(ids)));
+    }
+
     [Theory]
     [InlineData("llama")]
     [InlineData("gpt2")]

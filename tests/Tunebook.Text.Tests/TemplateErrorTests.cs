@@ -18,6 +18,25 @@ public class TemplateErrorTests
     }
 
     [Fact]
+    public void Render_errors_of_a_template_read_from_a_file_name_the_file()
+    {
+        // A template that parses but fails when rendered (a misspelt variable) must still say which file to fix.
+        var folder = Directory.CreateTempSubdirectory("tunebook-template-origin-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "tokenizer_config.json");
+            File.WriteAllText(path, """{"chat_template": "{% for m in meSsages %}{{ m.content }}{% endfor %}"}""");
+            var template = ChatTemplate.FromTokenizerConfig(path);
+            var e = Assert.Throws<TemplateException>(() => template.Render([ChatMessage.User("Hi")]));
+            Assert.Contains(path, e.Message, StringComparison.Ordinal);
+            Assert.Equal(1, e.Line);
+            Assert.DoesNotContain(path, e.Reason, StringComparison.Ordinal);
+            Assert.Equal($"chat_template of {path}", e.Origin);
+        }
+        finally { folder.Delete(recursive: true); }
+    }
+
+    [Fact]
     public void Lines_count_in_the_original_source_after_trim_and_lstrip_blocks()
     {
         // trim_blocks removes the newlines after the tags and lstrip_blocks the indentation; positions must not shift.

@@ -442,6 +442,33 @@ public class TrainerTests
     }
 
     [Fact]
+    public void MetricsOfAResumedRunHoldEachStepOnce()
+    {
+        // A process that ran past its last checkpoint (killed, or interrupted without saving) left records of steps
+        // the resumed run repeats: the file must hold each step once, as the uninterrupted run's file does.
+        using var scope = torch.NewDisposeScope();
+        var dir = Tiny.TempDir();
+        var path = Path.Combine(dir, "metrics.jsonl");
+        var data = Tiny.Examples(8);
+        var options = new TrainerOptions { MaxSteps = 4, BatchSize = 2 };
+        using (var model = LoraLlama())
+        using (var trainer = new Trainer(model, data, null, options))
+        using (new MetricsLogger(trainer, path))
+        {
+            trainer.RunUntilStep(2);
+            trainer.SaveCheckpoint(Path.Combine(dir, "ckpt"));
+            trainer.Run();
+        }
+        using (var model = LoraLlama())
+        using (var trainer = Trainer.Resume(Path.Combine(dir, "ckpt"), model, data))
+        using (new MetricsLogger(trainer, path))
+            trainer.Run();
+        var steps = File.ReadAllLines(path).Select(l => JsonNode.Parse(l)!.AsObject())
+            .Where(l => l["event"]!.GetValue<string>() == "step").Select(l => l["step"]!.GetValue<int>());
+        Assert.Equal(new[] { 1, 2, 3, 4 }, steps);
+    }
+
+    [Fact]
     public void FullFineTuningTrainsEveryParameter()
     {
         using var scope = torch.NewDisposeScope();

@@ -224,6 +224,8 @@ public sealed partial class CellExecutor : IExtensionContext
             throw new ArgumentException($"\"{name}\" is not a valid C# variable name", nameof(name));
         var identifier = SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
         Session.Globals.__vars[name] = value;
+        // Most magic calls set a variable that exists with the same type (generation, trainer): assign it in place.
+        if (Session.TrySetVariable(name, value)) return;
         var key = SymbolDisplay.FormatLiteral(name, quote: true);
         var type = value is null ? "object" : TypeNames.CSharpName(value.GetType());
         try

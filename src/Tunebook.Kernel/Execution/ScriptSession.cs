@@ -179,6 +179,19 @@ public sealed class ScriptSession
     public object? GetVariable(string name) => _state?.GetVariable(name)?.Value;
 
     /// <summary>
+    /// Assigns <paramref name="value"/> to the latest variable named <paramref name="name"/> when it is declared with exactly
+    /// the value's runtime type (object for null); false when there is no such variable. Nothing is compiled: every
+    /// submission stays in memory for the session's life, so redefining a variable per magic call would grow it without end.
+    /// </summary>
+    public bool TrySetVariable(string name, object? value)
+    {
+        var variable = _state?.GetVariable(name);
+        if (variable is null || variable.IsReadOnly || variable.Type != (value?.GetType() ?? typeof(object))) return false;
+        variable.Value = value;
+        return true;
+    }
+
+    /// <summary>
     /// A semantic model of <paramref name="code"/> as if it were the next cell, for completion and
     /// inspection. Nothing runs.
     /// </summary>

@@ -7,23 +7,26 @@ namespace Tunebook.Models;
 /// <summary>Writes a model folder that transformers (and <see cref="ModelLoader"/>) read back.</summary>
 static partial class ModelSaver
 {
+    /// <summary>
+    /// Writes the weights (sharded past <paramref name="maxShardSize"/>), config, generation config and tokenizer
+    /// into a temp folder that then replaces <paramref name="folder"/> in one rename (AtomicFolder): a kill
+    /// mid-save leaves the previous model whole. Other files already in the folder are kept; weight files of an
+    /// earlier save (another shard count) are not, since they would confuse loaders.
+    /// </summary>
     public static void Save(CausalLM model, string folder, string maxShardSize)
     {
         ArgumentNullException.ThrowIfNull(folder);
-        Directory.CreateDirectory(folder);
-        using var scope = torch.NewDisposeScope();
-        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, t) in model.CheckpointTensors()) tensors[name] = t.is_contiguous() ? t : t.contiguous();
-        var result = Safetensors.SaveSharded(folder, tensors, maxShardSize);
+        ShardSize.Parse(maxShardSize);
+        Tunebook.IO.AtomicFolder.Replace(folder, temp => Write(model, temp, maxShardSize), carryOver: name => !IsWeightFile(name));
+    }
 
-        // Files of an earlier save with another shard count would confuse loaders: remove them.
-        var written = new HashSet<string>(result.Files.Select(Path.GetFileName)!, StringComparer.Ordinal);
-        if (result.IndexPath is not null) written.Add(Path.GetFileName(result.IndexPath));
-        foreach (var file in Directory.EnumerateFiles(folder))
+    static void Write(CausalLM model, string folder, string maxShardSize)
+    {
+        using (var scope = torch.NewDisposeScope())
         {
-            var name = Path.GetFileName(file);
-            if (written.Contains(name)) continue;
-            if (name == "model.safetensors" || name == "model.safetensors.index.json" || ShardName().IsMatch(name)) File.Delete(file);
+            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var (name, t) in model.CheckpointTensors()) tensors[name] = t.is_contiguous() ? t : t.contiguous();
+            Safetensors.SaveSharded(folder, tensors, maxShardSize);
         }
 
         var config = model.Config;
@@ -35,6 +38,8 @@ static partial class ModelSaver
             model.GenerationConfig.ToJsonObject().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
         model.Tokenizer?.Save(folder);
     }
+
+    static bool IsWeightFile(string name) => name == "model.safetensors" || name == "model.safetensors.index.json" || ShardName().IsMatch(name);
 
     [GeneratedRegex(@"^model-\d{5}-of-\d{5}\.safetensors$")]
     private static partial Regex ShardName();

@@ -8,6 +8,7 @@ public sealed class SaveOptions
     public string What { get; set; } = "";
     [Argument(1, "path", Help = "Output folder (a .gguf file for gguf)")] public string Path { get; set; } = "";
     [Option("--type", Help = "gguf: tensor type, one of f32, f16, bf16, q8_0, q4_k_m, q4_0")] public string Type { get; set; } = "q8_0";
+    [Option("--max-shard-size", Help = "merged: split the weights into shards of at most this size (5GB, 200MB, a byte count)")] public string MaxShardSize { get; set; } = "5GB";
 }
 
 /// <summary>#!save adapter|merged PATH, #!save gguf FILE [--type q8_0].</summary>
@@ -19,6 +20,7 @@ public sealed class SaveMagic : MagicCommand<SaveOptions>
     [
         "#!save adapter out/puddle-adapter      C#: Tune.SaveAdapter(lora, \"out/puddle-adapter\")",
         "#!save merged out/puddle-merged        C#: model = Tune.SaveMerged(lora, \"out/puddle-merged\")",
+        "#!save merged out/m --max-shard-size 200MB  C#: model = Tune.SaveMerged(lora, \"out/m\", \"200MB\")",
         "#!save gguf out/puddle.gguf --type q8_0 C#: Tune.SaveGguf(lora, \"out/puddle.gguf\", \"q8_0\")",
     ];
 
@@ -49,7 +51,9 @@ public sealed class SaveMagic : MagicCommand<SaveOptions>
         }
         else
         {
-            var merged = Tune.SaveMerged(lora, o.Path);
+            try { Tunebook.Torch.ShardSize.Parse(o.MaxShardSize); }
+            catch (FormatException e) { throw new MagicUsageException($"--max-shard-size: {e.Message}"); }
+            var merged = Tune.SaveMerged(lora, o.Path, o.MaxShardSize);
             // The adapters are merged into the weights: `model` is now the merged model and `lora` is gone.
             context.SetVariable(SessionVariables.Model, merged);
             context.SetVariable(SessionVariables.Lora, null);

@@ -32,6 +32,9 @@ public sealed partial class ChatTemplate
     /// <summary>The Jinja source.</summary>
     public string Source { get; }
 
+    /// <summary>Where the template was read ("chat_template of models/x/tokenizer_config.json"); render errors name it. Null for parsed strings.</summary>
+    public string? Origin { get; private init; }
+
     /// <summary>The template's name when it came from a named list (for example "default" or "tool_use").</summary>
     public string? Name { get; }
 
@@ -57,11 +60,11 @@ public sealed partial class ChatTemplate
 
     /// <summary>The same template with other special tokens (for example bos/eos of a built-in template).</summary>
     public ChatTemplate WithSpecialTokens(IReadOnlyDictionary<string, string> tokens) =>
-        new(Source, _program, Name) { SpecialTokens = new Dictionary<string, string>(tokens), Clock = Clock, _named = _named };
+        new(Source, _program, Name) { SpecialTokens = new Dictionary<string, string>(tokens), Clock = Clock, Origin = Origin, _named = _named };
 
     /// <summary>The same template reading dates from another clock.</summary>
     public ChatTemplate WithClock(TimeProvider clock) =>
-        new(Source, _program, Name) { SpecialTokens = SpecialTokens, Clock = clock, _named = _named };
+        new(Source, _program, Name) { SpecialTokens = SpecialTokens, Clock = clock, Origin = Origin, _named = _named };
 
     /// <summary>One of the built-in templates (chatml, llama3, llama2, alpaca), for models that ship none.</summary>
     public static ChatTemplate BuiltIn(string name, string? bosToken = null, string? eosToken = null)
@@ -220,7 +223,8 @@ public sealed partial class ChatTemplate
     {
         try
         {
-            return parse();
+            var template = parse();
+            return new ChatTemplate(template.Source, template._program, template.Name) { Origin = $"{what} of {where}" };
         }
         catch (TemplateException e)
         {
@@ -293,7 +297,12 @@ public sealed partial class ChatTemplate
         }
         catch (InsufficientExecutionStackException e)
         {
-            throw new TemplateException("template recursion or nesting is too deep", 0, 0, inner: e);
+            var error = new TemplateException("template recursion or nesting is too deep", 0, 0, inner: e);
+            throw Origin is null ? error : error.WithOrigin(Origin);
+        }
+        catch (TemplateException e) when (Origin is not null)
+        {
+            throw e.WithOrigin(Origin);
         }
     }
 }

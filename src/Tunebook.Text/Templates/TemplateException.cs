@@ -19,15 +19,28 @@ public sealed class TemplateException : Exception
     /// <summary>True when the template itself called <c>raise_exception</c> (for example on a bad role order).</summary>
     public bool RaisedByTemplate { get; }
 
+    /// <summary>Where the template came from ("chat_template of models/x/tokenizer_config.json"), or null when it was parsed from a string.</summary>
+    public string? Origin { get; }
+
     /// <summary>Creates an error located at a line and column of the template source.</summary>
     public TemplateException(string reason, int line, int column, bool raisedByTemplate = false, Exception? inner = null)
-        : base(Format(reason, line, column), inner)
+        : this(reason, line, column, raisedByTemplate, inner, origin: null)
+    {
+    }
+
+    TemplateException(string reason, int line, int column, bool raisedByTemplate, Exception? inner, string? origin)
+        : base(Format(reason, line, column) + (origin is null ? "" : $" (in {origin})"), inner)
     {
         Reason = reason;
         Line = line;
         Column = column;
         RaisedByTemplate = raisedByTemplate;
+        Origin = origin;
     }
+
+    /// <summary>The same error naming the template's origin, so a render-time failure says which file to fix.</summary>
+    internal TemplateException WithOrigin(string origin) =>
+        Origin is not null ? this : new TemplateException(Reason, Line, Column, RaisedByTemplate, this, origin);
 
     static string Format(string reason, int line, int column) =>
         line > 0 ? $"chat template line {line}, col {column}: {reason}" : $"chat template: {reason}";

@@ -44,22 +44,26 @@ public sealed class LoraAdapter : IDisposable
     public IReadOnlyDictionary<string, Tensor> Tensors { get; }
 
     /// <summary>
-    /// Writes <paramref name="lora"/>'s adapter to <paramref name="folder"/> (created if needed), each file
-    /// through a temp file and a rename.
+    /// Writes <paramref name="lora"/>'s adapter to <paramref name="folder"/> (created if needed) through a temp
+    /// folder that replaces it in one rename.
     /// </summary>
     public static void Save(LoraModel lora, string folder, string? baseModelNameOrPath = null)
     {
         ArgumentNullException.ThrowIfNull(lora);
         ArgumentNullException.ThrowIfNull(folder);
         if (lora.Layers.Count == 0) throw new InvalidOperationException("LoraAdapter.Save: the model has no adapters (already merged?)");
-        Directory.CreateDirectory(folder);
-        using (var scope = torch.NewDisposeScope())
-        {
-            var tensors = lora.AdapterStateDict().ToDictionary(kv => kv.Key, kv => kv.Value.contiguous());
-            Safetensors.Save(Path.Combine(folder, WeightsFile), tensors);
-        }
         var config = ConfigJson(lora, baseModelNameOrPath ?? DefaultBaseModel(lora.Model));
-        Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        // Both files are swapped in together (AtomicFolder), so a kill never pairs new weights with an old config;
+        // whatever else is in the folder (a training run's metrics and checkpoint) is kept.
+        Tunebook.IO.AtomicFolder.Replace(folder, temp =>
+        {
+            using (var scope = torch.NewDisposeScope())
+            {
+                var tensors = lora.AdapterStateDict().ToDictionary(kv => kv.Key, kv => kv.Value.contiguous());
+                Safetensors.Save(Path.Combine(temp, WeightsFile), tensors);
+            }
+            Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(temp, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        }, carryOver: _ => true);
     }
 
     static string? DefaultBaseModel(CausalLM model) =>

@@ -16,12 +16,20 @@ public sealed class MetricsLogger : IDisposable
     readonly Trainer _trainer;
     readonly FileStream _file;
 
-    /// <summary>Starts logging <paramref name="trainer"/>'s events to <paramref name="path"/> (appending when it exists, as after a resume).</summary>
+    /// <summary>
+    /// Starts logging <paramref name="trainer"/>'s events to <paramref name="path"/>. A trainer with a history (resumed from a
+    /// checkpoint, or attached mid-run) first has the file rewritten to exactly that history, then appended to.
+    /// </summary>
     public MetricsLogger(Trainer trainer, string path)
     {
         _trainer = trainer ?? throw new ArgumentNullException(nameof(trainer));
         ArgumentNullException.ThrowIfNull(path);
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
+        // A resumed trainer carries its history from the checkpoint; the file may hold more (the steps a killed or
+        // interrupted process ran past that checkpoint). Rewriting it from the history keeps every record once.
+        if (_trainer.History.Count > 0)
+            Tunebook.IO.AtomicFile.WriteAllText(path, string.Concat(_trainer.History.Select(e => ToJsonLine(e) + "
+")));
         _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         FilePath = path;
         if (_file.Length > 0 && LastByte(path) != (byte)'\n') _file.Write("\n"u8);

@@ -29,17 +29,13 @@ public sealed partial class Trainer
     /// Writes a checkpoint folder: the trainable weights (float32 masters under bf16), the optimizer's
     /// moments and step counts, the torch RNG state, the counters, the options, the best-evaluation
     /// snapshot and the event history. Everything is written into a temporary sibling folder that then
-    /// replaces <paramref name="folder"/>, so a crash never leaves a half-written checkpoint.
+    /// takes the place of <paramref name="folder"/> in one rename, so a crash never leaves a half-written checkpoint.
     /// </summary>
     public void SaveCheckpoint(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
-        var full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
-        var parent = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(parent);
-        var temp = $"{full}.tmp-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(temp);
-        try
+        // The folder is swapped in whole (AtomicFolder): a kill mid-save leaves the previous checkpoint.
+        Tunebook.IO.AtomicFolder.Replace(folder, temp =>
         {
             using (var scope = torch.NewDisposeScope())
             {
@@ -75,21 +71,7 @@ public sealed partial class Trainer
                 };
                 File.WriteAllText(Path.Combine(temp, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             }
-            // Swap the finished folder in: move the old one aside, rename, then delete the old one.
-            string? old = null;
-            if (Directory.Exists(full))
-            {
-                old = $"{full}.old-{Guid.NewGuid():N}";
-                Directory.Move(full, old);
-            }
-            Directory.Move(temp, full);
-            if (old is not null) Directory.Delete(old, recursive: true);
-        }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+        });
     }
 
     /// <summary>
