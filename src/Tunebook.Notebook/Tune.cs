@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Tunebook.Interactive;
 using Tunebook.Models;
 using Tunebook.Notebook.Displays;
@@ -135,14 +136,18 @@ public static class Tune
             ?? throw new InvalidOperationException("the model was not loaded from a folder, so the run record cannot name its weights (load it with Tune.LoadModel or #!model load)");
         var modelFolder = File.Exists(source) ? Path.GetDirectoryName(Path.GetFullPath(source))! : source;
         var layers = trainer.Model.named_modules().Select(m => m.module).OfType<LoraLinear>().ToList();
+        // JSON objects rather than anonymous types: those would need reflection, which file-based apps turn off.
         var options = new Dictionary<string, object?>
         {
-            ["data"] = new { source = DisplayPath.Of(Path.GetFullPath(data.Report.Source)), format = data.Report.Format.ToString().ToLowerInvariant(),
-                             max_length = data.Report.MaxLength, packed = data.Report.Packed, examples = data.Report.Examples,
-                             train_examples = data.Report.TrainExamples, validation_examples = data.Report.ValidationExamples },
-            ["adapter"] = layers.Count == 0 ? new { mode = "full" } : new
+            ["data"] = new JsonObject
             {
-                mode = "lora", r = layers[0].Rank, alpha = layers[0].Alpha, dropout = layers[0].Dropout, rslora = layers[0].UseRsLora, layers = layers.Count,
+                ["source"] = DisplayPath.Of(Path.GetFullPath(data.Report.Source)), ["format"] = data.Report.Format.ToString().ToLowerInvariant(),
+                ["max_length"] = data.Report.MaxLength, ["packed"] = data.Report.Packed, ["examples"] = data.Report.Examples,
+                ["train_examples"] = data.Report.TrainExamples, ["validation_examples"] = data.Report.ValidationExamples,
+            },
+            ["adapter"] = layers.Count == 0 ? new JsonObject { ["mode"] = "full" } : new JsonObject
+            {
+                ["mode"] = "lora", ["r"] = layers[0].Rank, ["alpha"] = layers[0].Alpha, ["dropout"] = layers[0].Dropout, ["rslora"] = layers[0].UseRsLora, ["layers"] = layers.Count,
             },
         };
         return new RunRecorder(trainer, runFolder, new RunInputs

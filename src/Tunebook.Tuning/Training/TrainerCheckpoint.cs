@@ -23,6 +23,8 @@ public sealed partial class Trainer
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        // Source-generated metadata, so saving and loading work where reflection is off (file-based apps).
+        TypeInfoResolver = TuningJsonContext.Default,
     };
 
     /// <summary>
