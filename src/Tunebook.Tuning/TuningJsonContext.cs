@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Tunebook.Tuning.Config;
@@ -7,10 +8,10 @@ using Tunebook.Tuning.Training;
 namespace Tunebook.Tuning;
 
 /// <summary>
-/// Compile-time JSON metadata for every type this assembly reads or writes. Programs that turn
+/// Compile-time JSON metadata for every type this assembly reads or writes, so programs that turn
 /// System.Text.Json's reflection off (file-based apps do by default, and trimmed or AOT builds) can
-/// then still save checkpoints, run records and metrics. It only supplies metadata: naming, enum and
-/// number settings come from the options it is attached to (<see cref="Trainer.JsonOptions"/>).
+/// still save checkpoints, run records and metrics. <see cref="Snake"/> and <see cref="SnakeIndented"/>
+/// carry the settings (<see cref="Trainer.JsonOptions"/> and <see cref="RunRecord.Json"/> are their options).
 /// </summary>
 [JsonSerializable(typeof(TrainingEvent))]
 [JsonSerializable(typeof(List<TrainingEvent>))]
@@ -25,4 +26,19 @@ namespace Tunebook.Tuning;
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(double))]
 [JsonSerializable(typeof(double?))]
-internal sealed partial class TuningJsonContext : JsonSerializerContext;
+internal sealed partial class TuningJsonContext : JsonSerializerContext
+{
+    /// <summary>Trainer state and metrics: snake_case names, enums as snake_case strings, NaN/∞ allowed.</summary>
+    public static TuningJsonContext Snake { get; } = new(SnakeOptions(indented: false));
+
+    /// <summary>run.json: the same, indented.</summary>
+    public static TuningJsonContext SnakeIndented { get; } = new(SnakeOptions(indented: true));
+
+    static JsonSerializerOptions SnakeOptions(bool indented) => new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        WriteIndented = indented,
+    };
+}

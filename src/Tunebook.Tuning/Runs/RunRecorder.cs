@@ -71,9 +71,9 @@ public sealed class RunRecorder : IDisposable
             .Order(StringComparer.Ordinal)
             .Select(f => Digest("model", folder, f))
             .ToList();
-        var options = new JsonObject { ["trainer"] = JsonSerializer.SerializeToNode(trainer.Options, Trainer.JsonOptions) };
+        var options = new JsonObject { ["trainer"] = JsonSerializer.SerializeToNode(trainer.Options, TuningJsonContext.Snake.TrainerOptions) };
         foreach (var (section, value) in inputs.Options)
-            options[section] = value is null ? null : JsonSerializer.SerializeToNode(value, value.GetType(), Trainer.JsonOptions);
+            options[section] = value is null ? null : JsonSerializer.SerializeToNode(value, value.GetType(), TuningJsonContext.Snake);
         var seeds = new Dictionary<string, long> { ["trainer"] = trainer.Options.Seed };
         foreach (var (name, seed) in inputs.Seeds) seeds[name] = seed;
         return new RunRecord
