@@ -13,12 +13,13 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export GLOG_minloglevel := 2
 
-.PHONY: help setup setup-test native build kernel test demo bench reliability gpu-bundle clean
+.PHONY: help setup setup-test native build kernel pack test demo bench reliability gpu-bundle clean
 
 help:
 	@echo "make demo   fine-tune the built-in starter model in notebook 01, headless"
 	@echo "make test   run every test (unit, parity, kernel conformance, notebooks)"
 	@echo "make bench  run the benchmarks (JSON lines + table)"
+	@echo "make pack   the NuGet packages (Tunebook.Torch with the native shim, Text, Models, Tuning, Interactive, Notebook) into build/packages"
 	@echo "make gpu-bundle  build/gpu-bundle.tar.xz for scripts/gpu-check.sh on a GPU machine without .NET (docs/gpu.md)"
 	@echo "make reliability  the full reliability counts of docs/reliability.md (make test runs a reduced set)"
 
@@ -42,6 +43,12 @@ build: native
 
 kernel: build
 	@./tunebook kernel install --prefix $(JUPYTER_PREFIX) >/dev/null
+
+# Every project with IsPackable=true, with symbols (.snupkg) and source link (docs/packages.md). The
+# repository URL comes from git's origin remote; REPOSITORY_URL=... sets it where there is none.
+pack: build
+	@rm -rf build/packages
+	@$(DOTNET) pack Notebooks.sln -c $(CONFIG) --no-build -o build/packages -v quiet -nologo -clp:ErrorsOnly $(if $(REPOSITORY_URL),-p:RepositoryUrl=$(REPOSITORY_URL))
 
 test: setup setup-test kernel
 	@scripts/run-tests.sh

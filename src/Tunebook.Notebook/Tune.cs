@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Tunebook.Interactive;
 using Tunebook.Models;
 using Tunebook.Notebook.Displays;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Tunebook.Starter;
 
@@ -72,8 +73,8 @@ public sealed class DomainDataset
         ["README.md"] = CliManual.Markdown(Spec),
         ["docs.txt"] = CliManual.PlainText(Spec),
         ["train.jsonl"] = Jsonl(Train, ChatRecord),
-        ["train.alpaca.jsonl"] = Jsonl(Train, p => new { instruction = p.Question, input = "", output = p.Answer }),
-        ["train.completion.jsonl"] = Jsonl(Train, p => new { prompt = CompletionPrompt(p.Question), completion = " " + p.Answer }),
+        ["train.alpaca.jsonl"] = Jsonl(Train, p => new JsonObject { ["instruction"] = p.Question, ["input"] = "", ["output"] = p.Answer }),
+        ["train.completion.jsonl"] = Jsonl(Train, p => new JsonObject { ["prompt"] = CompletionPrompt(p.Question), ["completion"] = " " + p.Answer }),
         ["heldout.jsonl"] = Jsonl(HeldOut, ChatRecord),
     };
 
@@ -81,18 +82,21 @@ public sealed class DomainDataset
     /// with a space). The starter corpus uses the same layout for its Q&amp;A text.</summary>
     public static string CompletionPrompt(string question) => $"Question: {question}\nAnswer:";
 
-    static object ChatRecord(QaPair p) => new
+    // JSON objects rather than anonymous types: those would need reflection, which file-based apps turn off.
+    static JsonNode ChatRecord(QaPair p) => new JsonObject
     {
-        messages = new[] { new { role = "user", content = p.Question }, new { role = "assistant", content = p.Answer } },
+        ["messages"] = new JsonArray(
+            new JsonObject { ["role"] = "user", ["content"] = p.Question },
+            new JsonObject { ["role"] = "assistant", ["content"] = p.Answer }),
     };
 
     /// <summary>JSON as people write it: non-ASCII letters and quotes kept readable, one record per line.</summary>
     static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    static string Jsonl<T>(IEnumerable<QaPair> pairs, Func<QaPair, T> record)
+    static string Jsonl(IEnumerable<QaPair> pairs, Func<QaPair, JsonNode> record)
     {
         var sb = new StringBuilder();
-        foreach (var p in pairs) sb.Append(JsonSerializer.Serialize(record(p), JsonOptions)).Append('\n');
+        foreach (var p in pairs) sb.Append(record(p).ToJsonString(JsonOptions)).Append('\n');
         return sb.ToString();
     }
 

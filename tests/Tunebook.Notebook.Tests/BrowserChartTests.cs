@@ -150,7 +150,7 @@ public sealed class BrowserChartTests(BrowserFixture browser)
             {
                 data = new[] { new { type = "scatter", mode = "markers", x = values.Select((_, i) => i), y = values } },
                 layout = new { yaxis = new { tickmode = "array", tickvals = values, tickformat = format, range = new[] { values.Min() - 1, values.Max() + 1 } } },
-            });
+            }, Tunebook.Tests.TestJson.Options);
             var labels = await page.Page.EvaluateAsync<string[]>("""
                 async (json) => {
                   const fig = JSON.parse(json);

@@ -85,7 +85,7 @@ public sealed class ChartHistogramTests
             values = values.Select(v => double.IsFinite(v) ? (double?)v : null),
             edges,
             bins,
-        }));
+        }, Tunebook.Tests.TestJson.Options));
         process.StandardInput.Close();
         string output = process.StandardOutput.ReadToEnd();
         string errors = process.StandardError.ReadToEnd();

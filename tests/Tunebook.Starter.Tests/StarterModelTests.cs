@@ -61,7 +61,7 @@ public class StarterModelTests
                 template = StarterModel.ChatTemplate,
                 messages = messages.Select(m => new { role = m.Role, content = m.Content }),
                 add_generation_prompt = addGenerationPrompt,
-            });
+            }, Tunebook.Tests.TestJson.Options);
             var expected = StarterCorpus.Chat(messages) + (addGenerationPrompt ? "<|im_start|>assistant\n" : "");
             Assert.Equal(expected, RunNode(request));
         }

@@ -101,7 +101,7 @@ public class JinjaFuzzParityTests
         Assert.True(failures.Length == 0, failures.ToString());
     }
 
-    static string JsonSerializerEscape(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+    static string JsonSerializerEscape(string s) => System.Text.Json.JsonSerializer.Serialize(s, Tunebook.Tests.TestJson.Options);
 
     [Fact]
     public void Random_templates_match_the_reference()

@@ -21,8 +21,8 @@ public class TemplateCliTests
         Assert.Equal(0, ChatTemplateCli.Run(template, addGenerationPrompt: true, input, output, error));
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
-        Assert.Equal("<|im_start|>user\nHi ✓<|im_end|>\n<|im_start|>assistant\n", JsonSerializer.Deserialize<string>(lines[0]));
-        Assert.StartsWith("<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n", JsonSerializer.Deserialize<string>(lines[1]));
+        Assert.Equal("<|im_start|>user\nHi ✓<|im_end|>\n<|im_start|>assistant\n", JsonSerializer.Deserialize<string>(lines[0], Tunebook.Tests.TestJson.Options));
+        Assert.StartsWith("<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n", JsonSerializer.Deserialize<string>(lines[1], Tunebook.Tests.TestJson.Options));
         Assert.Equal("", error.ToString());
     }
 
@@ -35,7 +35,7 @@ public class TemplateCliTests
         var error = new StringWriter();
         int code = ChatTemplateCli.Run(template, addGenerationPrompt: false, new StringReader(line), output, error);
         Assert.True(code == 0, error.ToString());
-        var text = JsonSerializer.Deserialize<string>(output.ToString().Trim())!;
+        var text = JsonSerializer.Deserialize<string>(output.ToString().Trim(), Tunebook.Tests.TestJson.Options)!;
         var expected = template.Render(JsonNode.Parse("[{\"role\": \"user\", \"content\": \"Hi\"}]")!, addGenerationPrompt: true,
             new Dictionary<string, object?> { ["tools"] = JsonNode.Parse("[{\"name\": \"f\"}]"), ["enable_thinking"] = false });
         Assert.Equal(expected, text);
@@ -73,6 +73,6 @@ public class TemplateCliTests
         string stderr = process.StandardError.ReadToEnd();
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, stderr);
-        Assert.Equal("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n", JsonSerializer.Deserialize<string>(stdout.Trim()));
+        Assert.Equal("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n", JsonSerializer.Deserialize<string>(stdout.Trim(), Tunebook.Tests.TestJson.Options));
     }
 }

@@ -77,7 +77,7 @@ public static class TemplateReference
         {
             string actual;
             try { actual = RenderOurs(c); }
-            catch (TemplateException e) { throw new Xunit.Sdk.XunitException($"{c.Id}: reference rendered {JsonSerializer.Serialize(expected.Output)} but we failed: {e.Message}"); }
+            catch (TemplateException e) { throw new Xunit.Sdk.XunitException($"{c.Id}: reference rendered {JsonSerializer.Serialize(expected.Output, Tunebook.Tests.TestJson.Options)} but we failed: {e.Message}"); }
             Assert.Equal(expected.Output, actual);
         }
         else

@@ -163,10 +163,10 @@ public class TokenizerBehaviourTests
         Assert.True(File.Exists(dll), $"build the CLI first ({dll} is missing): make build");
         var folder = TokenizerReference.ModelFolder("llama3");
         var texts = TokenizerReference.Corpus.Take(30).ToList();
-        var stdin = string.Join("\n", texts.Select(t => System.Text.Json.JsonSerializer.Serialize(t))) + "\n";
+        var stdin = string.Join("\n", texts.Select(t => System.Text.Json.JsonSerializer.Serialize(t, Tunebook.Tests.TestJson.Options))) + "\n";
         var stdout = TokenizerReference.Run("dotnet", [dll, "tokenize", "--tokenizer", folder, "--json"], stdin);
         var expected = TokenizerReference.HuggingFace(Path.Combine(folder, "tokenizer.json"), Path.Combine(folder, "tokenizer_config.json"), texts, true);
-        var actual = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonSerializer.Deserialize<int[]>(l)!).ToList();
+        var actual = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonSerializer.Deserialize<int[]>(l, Tunebook.Tests.TestJson.Options)!).ToList();
         TokenizerReference.AssertSameIds(texts, expected.Ids, actual);
     }
 

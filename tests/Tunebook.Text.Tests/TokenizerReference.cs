@@ -21,7 +21,7 @@ internal static class TokenizerReference
 
     /// <summary>The committed test corpus: one JSON string per line.</summary>
     public static IReadOnlyList<string> Corpus { get; } = File.ReadAllLines(Path.Combine(RepoRoot, "tests/Tunebook.Text.Tests/data/tokenizer_corpus.jsonl"))
-        .Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<string>(l)!).ToList();
+        .Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<string>(l, Tunebook.Tests.TestJson.Options)!).ToList();
 
     /// <summary>Corpus lines plus multi-line texts (the whole corpus, and chunks of it) so newlines runs are covered.</summary>
     public static IReadOnlyList<string> CorpusTexts { get; } = Corpus
@@ -104,7 +104,7 @@ internal static class TokenizerReference
             if (expected[i].SequenceEqual(actual[i])) continue;
             string Show(int[] ids) => string.Join(" ", ids.Select(id => tokenOf is null ? id.ToString() : $"{id}:{tokenOf(id)}"));
             var t = texts[i].Length > 120 ? texts[i][..120] + "…" : texts[i];
-            failures.Add($"text {i} {JsonSerializer.Serialize(t)}\n  expected {Show(expected[i])}\n  actual   {Show(actual[i].ToArray())}");
+            failures.Add($"text {i} {JsonSerializer.Serialize(t, Tunebook.Tests.TestJson.Options)}\n  expected {Show(expected[i])}\n  actual   {Show(actual[i].ToArray())}");
         }
         Assert.True(failures.Count == 0, $"{failures.Count} of {texts.Count} texts differ:\n" + string.Join("\n", failures.Take(5)));
     }

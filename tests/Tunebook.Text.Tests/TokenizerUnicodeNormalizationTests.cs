@@ -21,10 +21,10 @@ public class TokenizerUnicodeNormalizationTests
                      "texts = json.load(sys.stdin)\n" +
                      "print(json.dumps({f: [u.normalize(f, t) for t in texts] for f in ('NFC', 'NFD', 'NFKC', 'NFKD')}))";
         var answer = JsonSerializer.Deserialize<Dictionary<string, string[]>>(
-            TokenizerReference.Run("python3", ["-c", script], JsonSerializer.Serialize(texts)))!;
+            TokenizerReference.Run("python3", ["-c", script], JsonSerializer.Serialize(texts, Tunebook.Tests.TestJson.Options)), Tunebook.Tests.TestJson.Options)!;
         foreach (var form in Enum.GetValues<UnicodeForm>())
             for (int i = 0; i < texts.Count; i++)
                 Assert.True(answer[form.ToString()][i] == UnicodeNormalization.Normalize(texts[i], form),
-                    $"{form} of {JsonSerializer.Serialize(texts[i])}: expected {JsonSerializer.Serialize(answer[form.ToString()][i])}, got {JsonSerializer.Serialize(UnicodeNormalization.Normalize(texts[i], form))}");
+                    $"{form} of {JsonSerializer.Serialize(texts[i], Tunebook.Tests.TestJson.Options)}: expected {JsonSerializer.Serialize(answer[form.ToString()][i], Tunebook.Tests.TestJson.Options)}, got {JsonSerializer.Serialize(UnicodeNormalization.Normalize(texts[i], form), Tunebook.Tests.TestJson.Options)}");
     }
 }

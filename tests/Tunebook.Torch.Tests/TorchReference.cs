@@ -59,7 +59,7 @@ public sealed class TensorExchange : IDisposable
     }
 
     public void WriteManifest() =>
-        File.WriteAllText(Path.Combine(Folder, "inputs.json"), JsonSerializer.Serialize(_manifest));
+        File.WriteAllText(Path.Combine(Folder, "inputs.json"), JsonSerializer.Serialize(_manifest, Tunebook.Tests.TestJson.Options));
 
     /// <summary>Reads a tensor the python side wrote (described in outputs.json).</summary>
     public Tensor Read(string name)

@@ -24,7 +24,7 @@ public sealed class ConnectionInfo
     public static ConnectionInfo Load(string path)
     {
         ConnectionInfo? info;
-        try { info = JsonSerializer.Deserialize<ConnectionInfo>(File.ReadAllText(path)); }
+        try { info = JsonSerializer.Deserialize(File.ReadAllText(path), KernelJsonContext.Default.ConnectionInfo); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid connection file ({e.Message})", e); }
         if (info is null) throw new InvalidDataException($"{path}: the connection file is empty");
         if (info.Transport is not ("tcp" or "ipc"))

@@ -97,7 +97,7 @@ public static class StarterPretraining
         var logLines = new List<string>();
         trainer.EventRaised += e =>
         {
-            logLines.Add(JsonSerializer.Serialize(e, e.GetType()));
+            logLines.Add(JsonSerializer.Serialize(e, e.GetType(), StarterJsonContext.Default));
             switch (e)
             {
                 case StepCompleted s when s.Step % options.LogEvery == 0 || s.Step == options.Steps:

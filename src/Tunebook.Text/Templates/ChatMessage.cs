@@ -44,7 +44,7 @@ public sealed record ChatMessage(string Role, string? Content)
         if (Name is not null) o["name"] = Name;
         if (Extra is not null)
             foreach (var (k, v) in Extra)
-                o[k] = v is JsonNode n ? n.DeepClone() : global::System.Text.Json.JsonSerializer.SerializeToNode(v);
+                o[k] = v is JsonNode n ? n.DeepClone() : v is null ? null : global::System.Text.Json.JsonSerializer.SerializeToNode(v, v.GetType(), TextJsonContext.Default);
         return o;
     }
 

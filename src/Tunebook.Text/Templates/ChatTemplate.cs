@@ -211,11 +211,11 @@ public sealed partial class ChatTemplate
         }
         var list = new JsonArray();
         main ??= config["chat_template"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-        if (main is not null) list.Add(new JsonObject { ["name"] = "default", ["template"] = main });
+        if (main is not null) list.Add((JsonNode)new JsonObject { ["name"] = "default", ["template"] = main });
         else if (config["chat_template"] is JsonArray existing)
             foreach (var entry in existing) list.Add(entry?.DeepClone());
         foreach (var file in named)
-            list.Add(new JsonObject { ["name"] = Path.GetFileNameWithoutExtension(file), ["template"] = File.ReadAllText(file) });
+            list.Add((JsonNode)new JsonObject { ["name"] = Path.GetFileNameWithoutExtension(file), ["template"] = File.ReadAllText(file) });
         config["chat_template"] = list;
     }
 

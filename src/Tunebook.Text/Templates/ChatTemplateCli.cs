@@ -11,7 +11,7 @@ namespace Tunebook.Text.Templates;
 /// </summary>
 public static class ChatTemplateCli
 {
-    static readonly JsonSerializerOptions Output = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    static readonly TextJsonContext Output = new(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     /// <summary>Renders every line of <paramref name="input"/>; returns the process exit code (0, or 1 on the first bad line).</summary>
     public static int Run(ChatTemplate template, bool addGenerationPrompt, TextReader input, TextWriter output, TextWriter error)
@@ -55,7 +55,7 @@ public static class ChatTemplateCli
             try
             {
                 string text = template.Render(messages, generation, extra);
-                output.WriteLine(JsonSerializer.Serialize(text, Output));
+                output.WriteLine(JsonSerializer.Serialize(text, Output.String));
                 output.Flush();
             }
             catch (TemplateException e)

@@ -56,7 +56,7 @@ static class ValueConverter
         null => NullValue.Instance,
         JsonObject o => new ObjectValue(ToOrdered(o.Select(kv => (kv.Key, FromJson(kv.Value))))),
         JsonArray a => new ArrayValue(a.Select(FromJson).ToList()),
-        JsonValue v => FromJson(v.TryGetValue<JsonElement>(out var element) ? element : JsonSerializer.SerializeToElement(v)),
+        JsonValue v => FromJson(v.TryGetValue<JsonElement>(out var element) ? element : JsonSerializer.SerializeToElement(v, TextJsonContext.Default.JsonNode)),
         _ => NullValue.Instance,
     };
 

@@ -25,7 +25,7 @@ public static class TokenizeCli
             {
                 try
                 {
-                    text = JsonSerializer.Deserialize<string>(raw) ?? throw new JsonException("null is not a string");
+                    text = JsonSerializer.Deserialize(raw, TextJsonContext.Default.String) ?? throw new JsonException("null is not a string");
                 }
                 catch (JsonException e)
                 {

@@ -5,9 +5,10 @@ using System.Runtime.InteropServices;
 namespace Tunebook.Torch.Interop;
 
 /// <summary>
-/// Finds libtunebook_torch.so: $TUNEBOOK_NATIVE_LIB, then next to this assembly, then the
-/// repository's build/native/ (walking up from the assembly), so tests and notebooks run from a
-/// checkout without installing anything.
+/// Finds libtunebook_torch.so: $TUNEBOOK_NATIVE_LIB, then next to this assembly, then in the
+/// Tunebook.Torch package's runtimes/&lt;rid&gt;/native/ (beside the assembly in the NuGet cache, or under
+/// the program's output), then the repository's build/native/ (walking up from the assembly), so tests
+/// and notebooks run from a checkout without installing anything and programs run from the package.
 /// </summary>
 internal static class NativeLoader
 {
@@ -30,13 +31,33 @@ internal static class NativeLoader
         foreach (var candidate in Ordered())
         {
             tried.Add(candidate);
-            if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out var handle)) return handle;
+            if (!File.Exists(candidate)) continue;
+            // The file is there, so a failure is its dependencies (libtorch) not loading: dlopen's message says which.
+            try { return NativeLibrary.Load(candidate); }
+            catch (DllNotFoundException e) { throw new DllNotFoundException(MissingLibtorch(candidate, e.Message), e); }
         }
         if (NativeLibrary.TryLoad(FileName, assembly, searchPath, out var fallback)) return fallback;
         throw new DllNotFoundException(
             $"Could not load {FileName}. Looked in: {string.Join(", ", tried)}. " +
-            "Build it with `make native` (needs libtorch-dev; see scripts/setup-deps.sh) or set TUNEBOOK_NATIVE_LIB to its path.");
+            "Reference the Tunebook.Torch package (it carries the library for linux-x64), build it with `make native` " +
+            "in a checkout (needs libtorch-dev; see scripts/setup-deps.sh), or set TUNEBOOK_NATIVE_LIB to its path.");
     }
+
+    /// <summary>
+    /// The error for a shim that exists but cannot be loaded, almost always because the libtorch it was
+    /// built against is not installed: names the libtorch it needs (from the build, <see cref="LibtorchRequirement"/>)
+    /// and how to install it, with the loader's own message.
+    /// </summary>
+    internal static string MissingLibtorch(string path, string loaderMessage) =>
+        $"{path} was found but could not be loaded: {loaderMessage.Trim()}. " +
+        $"Tunebook.Torch needs {LibtorchRequirement}. Install it, or point LD_LIBRARY_PATH at the folder that holds " +
+        "libtorch.so, libtorch_cpu.so and libc10.so; a shim built against another libtorch (`make native TORCH_PREFIX=...`) " +
+        "can be selected with TUNEBOOK_NATIVE_LIB.";
+
+    /// <summary>The libtorch the shim was built against and how to install it, as Tunebook.Torch.csproj states it (one source for the package description and this error).</summary>
+    internal static string LibtorchRequirement { get; } =
+        typeof(NativeLoader).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "LibtorchRequirement")?.Value ?? "libtorch";
 
     /// <summary>
     /// libtorch's intra-op pool is OpenMP (libgomp), and its fp32 matrix products run on OpenBLAS's own
@@ -72,6 +93,11 @@ internal static class NativeLoader
         return all.OrderByDescending(p => File.Exists(p) ? File.GetLastWriteTimeUtc(p) : DateTime.MinValue);
     }
 
+    /// <summary>The runtime identifier the package's native folder is named by (runtimes/linux-x64/native/).</summary>
+    internal static string PackageRid =>
+        (OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : "win") + "-" +
+        RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
+
     internal static IEnumerable<string> Candidates()
     {
         var env = Environment.GetEnvironmentVariable("TUNEBOOK_NATIVE_LIB");
@@ -79,6 +105,12 @@ internal static class NativeLoader
         var dir = Path.GetDirectoryName(typeof(NativeLoader).Assembly.Location);
         if (string.IsNullOrEmpty(dir)) dir = AppContext.BaseDirectory;
         yield return Path.Combine(dir, FileName);
+        // From the package: lib/net10.0/Tunebook.Torch.dll sits two levels below runtimes/<rid>/native/ in the
+        // NuGet cache (hosts that load packages in place, such as .NET Interactive's #r "nuget:"); a program's
+        // build output gets runtimes/<rid>/native/ copied under it.
+        var packaged = Path.Combine("runtimes", PackageRid, "native", FileName);
+        yield return Path.GetFullPath(Path.Combine(dir, "..", "..", packaged));
+        yield return Path.Combine(dir, packaged);
         for (var d = new DirectoryInfo(dir); d != null; d = d.Parent)
         {
             var candidate = Path.Combine(d.FullName, "build", "native", FileName);

@@ -172,6 +172,8 @@ public abstract class Module : IDisposable
     /// it fails when such a field's type cannot hold the replacement. Override for other storage
     /// (ModuleList does).
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075",
+        Justification = "Only fields that hold a child module matter, and the module's own code assigns them, so trimming keeps them.")]
     protected virtual void OnModuleReplaced(string name, Module old, Module replacement)
     {
         const BindingFlags flags = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;

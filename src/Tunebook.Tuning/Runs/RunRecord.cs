@@ -60,10 +60,10 @@ public sealed record RunRecord
 
     /// <summary>Writes <c>folder/run.json</c> atomically; returns its path.</summary>
     public string Save(string folder) =>
-        Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, Json) + "\n");
+        Tunebook.IO.AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, TuningJsonContext.SnakeIndented.RunRecord) + "\n");
 
     /// <summary>JSON settings of run.json: those of the trainer's state and metrics (snake_case, enums as strings), indented.</summary>
-    public static JsonSerializerOptions Json { get; } = new(Trainer.JsonOptions) { WriteIndented = true };
+    public static JsonSerializerOptions Json => TuningJsonContext.SnakeIndented.Options;
 
     /// <summary>
     /// Reads <c>folder/run.json</c>. A missing file, malformed JSON or a missing or mistyped field is an
@@ -91,7 +91,7 @@ public sealed record RunRecord
         }
         try
         {
-            return root.Deserialize<RunRecord>(Json) ?? throw new InvalidDataException($"{path}: empty record");
+            return root.Deserialize(TuningJsonContext.SnakeIndented.RunRecord) ?? throw new InvalidDataException($"{path}: empty record");
         }
         catch (JsonException e)
         {
@@ -101,7 +101,7 @@ public sealed record RunRecord
     }
 
     /// <summary>The trainer options of the run.</summary>
-    public TrainerOptions TrainerOptions => Options["trainer"].Deserialize<TrainerOptions>(Trainer.JsonOptions)!;
+    public TrainerOptions TrainerOptions => Options["trainer"].Deserialize(TuningJsonContext.Snake.TrainerOptions)!;
 
     /// <summary>A path recorded relative to <paramref name="runFolder"/> (or absolute) as an absolute path.</summary>
     public static string Resolve(string runFolder, string recorded) => Path.GetFullPath(recorded, Path.GetFullPath(runFolder));

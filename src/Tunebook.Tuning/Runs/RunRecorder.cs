@@ -87,13 +87,13 @@ public sealed class RunRecorder : IDisposable
             .Order(StringComparer.Ordinal)
             .Select(f => Digest("model", folder, f))
             .ToList();
-        var options = new JsonObject { ["trainer"] = JsonSerializer.SerializeToNode(trainer.Options, Trainer.JsonOptions) };
+        var options = new JsonObject { ["trainer"] = JsonSerializer.SerializeToNode(trainer.Options, TuningJsonContext.Snake.TrainerOptions) };
         foreach (var (section, value) in inputs.Options)
             options[section] = value switch
             {
                 null => null,
                 JsonNode node => node.DeepClone(),
-                _ => JsonSerializer.SerializeToNode(value, value.GetType(), Trainer.JsonOptions),
+                _ => JsonSerializer.SerializeToNode(value, value.GetType(), TuningJsonContext.Snake),
             };
         var dataFiles = inputs.DataFiles.Select(d => Digest(d.Role, folder, d.Path)).ToList();
         if (inputs.Recipe is { } recipe)

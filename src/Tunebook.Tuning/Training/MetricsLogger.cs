@@ -40,7 +40,7 @@ public sealed class MetricsLogger : IDisposable
     public string FilePath { get; }
 
     /// <summary>One event as a JSON line (the format of metrics.jsonl).</summary>
-    public static string ToJsonLine(TrainingEvent e) => JsonSerializer.Serialize(e, Trainer.JsonOptions);
+    public static string ToJsonLine(TrainingEvent e) => JsonSerializer.Serialize(e, TuningJsonContext.Snake.TrainingEvent);
 
     static int LastByte(string path)
     {

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Tunebook.Models;
 using Tunebook.Torch;
 using Tunebook.Torch.optim;
@@ -18,12 +18,8 @@ public sealed partial class Trainer
     const string Format = "tunebook-trainer-checkpoint";
 
     /// <summary>JSON settings for trainer state and metrics: enums as strings, NaN/∞ allowed, snake_case names.</summary>
-    public static JsonSerializerOptions JsonOptions { get; } = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
+    /// <remarks>Backed by source-generated metadata (<see cref="TuningJsonContext.Snake"/>), so it works where reflection is off.</remarks>
+    public static JsonSerializerOptions JsonOptions => TuningJsonContext.Snake.Options;
 
     /// <summary>
     /// Writes a checkpoint folder: the trainable weights (float32 masters under bf16), the optimizer's
@@ -58,16 +54,16 @@ public sealed partial class Trainer
                     ["total_steps"] = TotalSteps,
                     ["finish_reason"] = FinishReason is { } r ? JsonValue.Create(r.ToString()) : null,
                     ["best_step"] = BestStep,
-                    ["best_loss"] = BestLoss is { } b ? JsonSerializer.SerializeToNode(b, JsonOptions) : null,
+                    ["best_loss"] = BestLoss is { } b ? JsonSerializer.SerializeToNode(b, TuningJsonContext.Snake.Double) : null,
                     ["evals_without_improvement"] = _evalsWithoutImprovement,
                     ["last_eval_step"] = _lastEvalStep,
                     ["elapsed_seconds"] = Elapsed,
                     ["train_examples"] = _train.Count,
                     ["trainable_parameters"] = new JsonArray(_trainable.Select(t => (JsonNode)JsonValue.Create(t.Name)!).ToArray()),
                     ["reported_empty_examples"] = new JsonArray(_reportedEmptyExamples.Order().Select(i => (JsonNode)JsonValue.Create(i)!).ToArray()),
-                    ["optimizer_scalars"] = JsonSerializer.SerializeToNode(optState.Scalars, JsonOptions),
-                    ["options"] = JsonSerializer.SerializeToNode(Options, JsonOptions),
-                    ["history"] = JsonSerializer.SerializeToNode(_history, JsonOptions),
+                    ["optimizer_scalars"] = JsonSerializer.SerializeToNode(optState.Scalars, TuningJsonContext.Snake.DictionaryStringDouble),
+                    ["options"] = JsonSerializer.SerializeToNode(Options, TuningJsonContext.Snake.TrainerOptions),
+                    ["history"] = JsonSerializer.SerializeToNode(_history, TuningJsonContext.Snake.ListTrainingEvent),
                 };
                 File.WriteAllText(Path.Combine(temp, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             }
@@ -90,7 +86,7 @@ public sealed partial class Trainer
         catch (JsonException e) { throw new InvalidDataException($"{statePath}: invalid JSON: {e.Message}", e); }
         if (state["format"]?.GetValue<string>() != Format) throw new InvalidDataException($"{statePath}: not a Tunebook trainer checkpoint (field 'format')");
 
-        T Field<T>(string name) => state[name] is { } node ? node.Deserialize<T>(JsonOptions)! : throw new InvalidDataException($"{statePath}: missing field '{name}'");
+        T Field<T>(string name) => state[name] is { } node ? node.Deserialize((JsonTypeInfo<T>)TuningJsonContext.Snake.GetTypeInfo(typeof(T))!)! : throw new InvalidDataException($"{statePath}: missing field '{name}'");
         var saved = Field<TrainerOptions>("options");
         var trainer = new Trainer(model, train, validation, options ?? saved);
         try
@@ -125,7 +121,7 @@ public sealed partial class Trainer
             trainer.Epoch = Field<int>("epoch");
             trainer.BatchInEpoch = Field<int>("batch_in_epoch");
             trainer.BestStep = state["best_step"]?.GetValue<int>();
-            trainer.BestLoss = state["best_loss"]?.Deserialize<double>(JsonOptions);
+            trainer.BestLoss = state["best_loss"]?.Deserialize(TuningJsonContext.Snake.Double);
             trainer._evalsWithoutImprovement = Field<int>("evals_without_improvement");
             trainer._lastEvalStep = Field<int>("last_eval_step");
             trainer._elapsedBefore = Field<double>("elapsed_seconds");

