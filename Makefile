@@ -19,7 +19,7 @@ help:
 	@echo "make demo   fine-tune the built-in starter model in notebook 01, headless"
 	@echo "make test   run every test (unit, parity, kernel conformance, notebooks)"
 	@echo "make bench  run the benchmarks (JSON lines + table)"
-	@echo "make pack   the NuGet packages (Tunebook.Torch with the native shim, Text, Models, Tuning, Interactive, Notebook) into build/packages"
+	@echo "make pack   the NuGet packages (Tunebook.Torch with the native shim, Text, Models, Tuning, Interactive, Notebook, Interactive.DotNet) into build/packages"
 	@echo "make gpu-bundle  build/gpu-bundle.tar.xz for scripts/gpu-check.sh on a GPU machine without .NET (docs/gpu.md)"
 	@echo "make reliability  the full reliability counts of docs/reliability.md (make test runs a reduced set)"
 

@@ -21,6 +21,7 @@ EXPECTED = [
     "Tunebook.Tuning",
     "Tunebook.Interactive",
     "Tunebook.Notebook",
+    "Tunebook.Interactive.DotNet",
 ]
 NATIVE = "runtimes/linux-x64/native/libtunebook_torch.so"
 SAMPLE_STEPS = os.environ.get("TUNEBOOK_SAMPLE_STEPS", "40")

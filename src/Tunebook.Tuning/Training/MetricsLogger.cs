@@ -28,8 +28,7 @@ public sealed class MetricsLogger : IDisposable
         // A resumed trainer carries its history from the checkpoint; the file may hold more (the steps a killed or
         // interrupted process ran past that checkpoint). Rewriting it from the history keeps every record once.
         if (_trainer.History.Count > 0)
-            Tunebook.IO.AtomicFile.WriteAllText(path, string.Concat(_trainer.History.Select(e => ToJsonLine(e) + "
-")));
+            Tunebook.IO.AtomicFile.WriteAllText(path, string.Concat(_trainer.History.Select(e => ToJsonLine(e) + "\n")));
         _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         FilePath = path;
         if (_file.Length > 0 && LastByte(path) != (byte)'\n') _file.Write("\n"u8);
