@@ -223,13 +223,7 @@ public static class GgufQuantization
     /// </summary>
     static void QuantizeQ4_0(ReadOnlySpan<float> x, Span<byte> block)
     {
-        float amax = 0, max = 0;
-        for (int j = 0; j < 32; j++)
-        {
-            float a = MathF.Abs(x[j]);
-            if (amax < a) { amax = a; max = x[j]; }
-        }
-        float d = max / -8;
+        float d = LargestMagnitude(x) / -8;
         float id = d != 0 ? 1.0f / d : 0.0f;
         BinaryPrimitives.WriteUInt16LittleEndian(block, ToFloat16(d));
         for (int j = 0; j < 16; j++)
@@ -242,10 +236,10 @@ public static class GgufQuantization
     }
 
     /// <summary>
-    /// Q5_0 block (22 bytes): like Q4_0 with 5-bit values, the value of largest magnitude at −16, so
-    /// d = that value / −16 and q = min(31, trunc(x / d + 16.5)); the fifth bits of the 32 values in a uint32.
+    /// The block's value of largest magnitude, with its sign; the first of equals, as ggml's loop keeps it
+    /// (Q4_0 and Q5_0 map it to the most negative code).
     /// </summary>
-    static void QuantizeQ5_0(ReadOnlySpan<float> x, Span<byte> block)
+    static float LargestMagnitude(ReadOnlySpan<float> x)
     {
         float amax = 0, max = 0;
         for (int j = 0; j < 32; j++)
@@ -253,7 +247,16 @@ public static class GgufQuantization
             float a = MathF.Abs(x[j]);
             if (amax < a) { amax = a; max = x[j]; }
         }
-        float d = max / -16;
+        return max;
+    }
+
+    /// <summary>
+    /// Q5_0 block (22 bytes): like Q4_0 with 5-bit values, the value of largest magnitude at −16, so
+    /// d = that value / −16 and q = min(31, trunc(x / d + 16.5)); the fifth bits of the 32 values in a uint32.
+    /// </summary>
+    static void QuantizeQ5_0(ReadOnlySpan<float> x, Span<byte> block)
+    {
+        float d = LargestMagnitude(x) / -16;
         float id = d != 0 ? 1.0f / d : 0.0f;
         BinaryPrimitives.WriteUInt16LittleEndian(block, ToFloat16(d));
         uint qh = 0;
