@@ -13,17 +13,18 @@ import json
 import queue
 import os
 import pathlib
+import sys
 import random
 import shutil
 import struct
 import subprocess
 import tempfile
 import threading
-import time
 import unittest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FULL = os.environ.get("RELIABILITY_MODE", "REDUCED").upper() == "FULL"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from reliability_common import ROOT, FULL, record  # noqa: E402
+
 MUTATIONS = 1000 if FULL else 20
 LOAD_SECONDS = 5.0
 LOAD_BYTES = 512 << 20
@@ -34,12 +35,6 @@ CHAT_TEMPLATE = (
     "{% elif message['role'] == 'user' %}<|user|>\n{{ message['content'] }}{% else %}<|assistant|>\n{{ message['content'] }}{{ eos_token }}"
     "{% endif %}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
 
-
-def record(name, trials, failures, worst, unit=""):
-    path = os.environ.get("RELIABILITY_FIGURES")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps({"figure": name, "trials": trials, "failures": failures, "worst": worst, "unit": unit}) + "\n")
 
 
 def small_safetensors(offsets=None, dtype="F32"):

@@ -9,8 +9,8 @@ Each test appends its figures (trials, failures, worst case) to $RELIABILITY_FIG
 import hashlib
 import hmac
 import json
-import os
 import pathlib
+import sys
 import random
 import time
 import unittest
@@ -19,8 +19,9 @@ import uuid
 import zmq
 from jupyter_client.manager import start_new_kernel
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FULL = os.environ.get("RELIABILITY_MODE", "REDUCED").upper() == "FULL"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from reliability_common import ROOT, FULL, record  # noqa: E402
+
 ABUSE_MESSAGES = 200 if FULL else 40
 LOOP_INTERRUPTS = 20 if FULL else 6
 TIMEOUT = 120
@@ -34,12 +35,6 @@ LOOPS = [
     "long n = 0; for (int i = 0; ; i++) { for (int j = 0; j < 1000; j++) { n++; } }",
 ]
 
-
-def record(name, trials, failures, worst, unit=""):
-    path = os.environ.get("RELIABILITY_FIGURES")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps({"figure": name, "trials": trials, "failures": failures, "worst": worst, "unit": unit}) + "\n")
 
 
 class KernelAbuseTests(unittest.TestCase):

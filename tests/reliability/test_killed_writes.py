@@ -14,6 +14,7 @@ KILLS (50 in FULL, 2 in REDUCED) trials per kind; RELIABILITY_KINDS (train, adap
 import json
 import os
 import pathlib
+import sys
 import random
 import re
 import shutil
@@ -25,21 +26,15 @@ import threading
 import time
 import unittest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FULL = os.environ.get("RELIABILITY_MODE", "REDUCED").upper() == "FULL"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from reliability_common import ROOT, FULL, CLI, record, write_train_config  # noqa: E402
+
 KILLS = int(os.environ.get("RELIABILITY_KILLS", 50 if FULL else 2))
 KINDS = set(filter(None, os.environ.get("RELIABILITY_KINDS", "").split(","))) or {"train", "adapter", "merged", "gguf"}
 DRIVER = ROOT / "tests/Tunebook.LoadFuzz/bin/Release/net10.0/Tunebook.LoadFuzz.dll"
-CLI = ROOT / "src/Tunebook.Cli/bin/Release/net10.0/tunebook.dll"
 TRAIN_STEPS = 12
 TEMP = re.compile(r"\.tmp-[0-9a-f]{12}$")
 
-
-def record(name, trials, failures, worst, unit=""):
-    path = os.environ.get("RELIABILITY_FIGURES")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps({"figure": name, "trials": trials, "failures": failures, "worst": worst, "unit": unit}) + "\n")
 
 
 class Lines:
@@ -230,26 +225,7 @@ class KilledWriteTests(unittest.TestCase):
 
     def write_config(self, folder):
         folder.mkdir(parents=True)
-        config = folder / "train.yaml"
-        config.write_text(f"""model: starter
-data:
-  file: {ROOT / 'datasets/puddle/train.jsonl'}
-  max_length: 64
-  val_fraction: 0.0
-adapter:
-  mode: lora
-  r: 4
-  alpha: 8
-trainer:
-  steps: {TRAIN_STEPS}
-  lr: 1e-3
-  warmup: 0
-  batch: 2
-  log_every: 1
-  checkpoint_every: 1
-output: out
-""")
-        return config
+        return write_train_config(folder / "train.yaml", TRAIN_STEPS, "1e-3", warmup=0, log_every=1, checkpoint_every=1)
 
     def test_killed_training_checkpoints(self):
         if "train" not in KINDS:

@@ -8,32 +8,25 @@ After warm-up (the first WARMUP of the samples) the resident memory may not grow
 its value at the end of warm-up; the growth per step or call is recorded as the figure.
 FULL: 10,000 steps and 2,000 calls; REDUCED: 200 steps and 200 calls (the 0.9 MiB per call once measured fails it).
 """
-import json
 import os
 import pathlib
+import sys
 import re
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FULL = os.environ.get("RELIABILITY_MODE", "REDUCED").upper() == "FULL"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from reliability_common import ROOT, FULL, CLI, record, write_train_config  # noqa: E402
+
 TRAIN_STEPS = int(os.environ.get("RELIABILITY_TRAIN_STEPS", 10000 if FULL else 200))
 SAMPLE_STEPS = 100 if FULL else 20
 GENERATE_CALLS = int(os.environ.get("RELIABILITY_GENERATE_CALLS", 2000 if FULL else 200))
 WARMUP = 0.25
 GROWTH = 0.05
-CLI = ROOT / "src/Tunebook.Cli/bin/Release/net10.0/tunebook.dll"
 TIMEOUT = 300
 
-
-def record(name, trials, failures, worst, unit=""):
-    path = os.environ.get("RELIABILITY_FIGURES")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps({"figure": name, "trials": trials, "failures": failures, "worst": worst, "unit": unit}) + "\n")
 
 
 def rss_mib(pid):
@@ -54,23 +47,7 @@ class LongRunTests(unittest.TestCase):
     def test_resident_memory_is_flat_over_a_long_training_run(self):
         tmp = pathlib.Path(tempfile.mkdtemp(prefix="tunebook-long-train-"))
         try:
-            config = tmp / "train.yaml"
-            config.write_text(f"""model: starter
-data:
-  file: {ROOT / 'datasets/puddle/train.jsonl'}
-  max_length: 64
-  val_fraction: 0.0
-adapter:
-  mode: lora
-  r: 4
-  alpha: 8
-trainer:
-  steps: {TRAIN_STEPS}
-  lr: 1e-4
-  batch: 2
-  log_every: {SAMPLE_STEPS}
-output: out
-""")
+            config = write_train_config(tmp / "train.yaml", TRAIN_STEPS, "1e-4", log_every=SAMPLE_STEPS)
             child = subprocess.Popen(["dotnet", str(CLI), "train", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             samples, tail = [], []
             for line in child.stdout:

@@ -6,9 +6,9 @@ says "stopped at step N" with N where `trainer.GlobalStep` is (a step boundary),
 finishes the run with exactly the losses of an uninterrupted run of the same seed.
 INTERRUPTS: 20 in FULL, 3 in REDUCED.
 """
-import json
 import os
 import pathlib
+import sys
 import random
 import re
 import shutil
@@ -19,8 +19,9 @@ import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FULL = os.environ.get("RELIABILITY_MODE", "REDUCED").upper() == "FULL"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from reliability_common import ROOT, FULL, record  # noqa: E402
+
 INTERRUPTS = int(os.environ.get("RELIABILITY_TRAIN_INTERRUPTS", 20 if FULL else 3))
 STEPS = 16
 TIMEOUT = 300
@@ -29,12 +30,6 @@ SETUP = [f"#!model load starter", f"#!data load {ROOT / 'datasets/puddle/train.j
 TRAIN = f"#!train --steps {STEPS} --batch 2 --lr 1e-3 --no-record"
 LOSSES = 'string.Join(" ", trainer.Steps.Select(s => s.Step + ":" + s.Loss.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))'
 
-
-def record(name, trials, failures, worst, unit=""):
-    path = os.environ.get("RELIABILITY_FIGURES")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps({"figure": name, "trials": trials, "failures": failures, "worst": worst, "unit": unit}) + "\n")
 
 
 class TrainInterruptCountTests(unittest.TestCase):
