@@ -37,6 +37,11 @@ public class GradCheckTests
         ["matmul_batched"] = new(x => x[0].matmul(x[1]), [[2, 3, 4], [4, 2]]),
         ["bmm"] = new(x => x[0].bmm(x[1]), [[2, 3, 4], [2, 4, 2]]),
         ["linear"] = new(x => F.linear(x[0], x[1], x[2]), [[3, 4], [2, 4], [2]]),
+        // One input row takes the matrix-vector path (shim tb_linear): vector, [1, in] and [1, 1, in] inputs.
+        ["linear_single_row_vector"] = new(x => F.linear(x[0], x[1], x[2]), [[4], [2, 4], [2]]),
+        ["linear_single_row_no_bias"] = new(x => F.linear(x[0], x[1]), [[1, 4], [3, 4]]),
+        ["linear_single_row_3d"] = new(x => F.linear(x[0], x[1], x[2]), [[1, 1, 4], [3, 4], [3]]),
+        ["linear_single_row_transposed_weight"] = new(x => F.linear(x[0], x[1].t(), x[2]), [[1, 4], [4, 3], [3]]),
         ["softmax"] = new(x => x[0].softmax(-1), [[3, 4]]),
         ["log_softmax"] = new(x => x[0].log_softmax(1), [[3, 4]]),
         ["logsumexp"] = new(x => x[0].logsumexp(-1), [[3, 4]]),

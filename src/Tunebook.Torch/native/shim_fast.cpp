@@ -56,11 +56,33 @@ TB_API tb_tensor tb_matmul(tb_tensor a, tb_tensor b) {
   TB_GUARD_END(nullptr)
 }
 
+// A single input row on the CPU (each step of decoding one sequence) is a matrix-vector product.
+// at::linear sends it to BLAS's gemm, and OpenBLAS (0.3.21 in Debian 12) packs the whole weight into
+// panels even for one row: measured 2-10x slower than gemv on the same weight (docs/engine.md, Single
+// rows). gemv is only faster for float32/float64; bfloat16 has no BLAS gemv and stays with linear.
+static bool is_single_row_on_cpu(const at::Tensor& x, const at::Tensor& w, const at::Tensor* b) {
+  if (!x.device().is_cpu() || !w.device().is_cpu() || x.dim() < 1 || w.dim() != 2) return false;
+  const auto dtype = x.scalar_type();
+  if ((dtype != at::kFloat && dtype != at::kDouble) || w.scalar_type() != dtype) return false;
+  if (b != nullptr && (b->dim() != 1 || b->scalar_type() != dtype || !b->device().is_cpu() || b->size(0) != w.size(0))) return false;
+  const int64_t features = x.size(-1);
+  return features > 0 && features == w.size(1) && x.numel() == features && w.size(0) > 0;
+}
+
 TB_API tb_tensor tb_linear(tb_tensor x, tb_tensor w, tb_tensor b) {
   TB_GUARD_BEGIN
+  const at::Tensor& input = T(x);
+  const at::Tensor& weight = T(w);
+  if (is_single_row_on_cpu(input, weight, b == nullptr ? nullptr : &T(b))) {
+    const at::Tensor row = input.reshape({-1});
+    at::Tensor y = b == nullptr ? at::mv(weight, row) : at::addmv(T(b), weight, row);
+    std::vector<int64_t> sizes = input.sizes().vec();
+    sizes.back() = weight.size(0);
+    return tb::wrap(y.reshape(sizes));
+  }
   c10::optional<at::Tensor> bias;
   if (b != nullptr) bias = T(b);
-  return tb::wrap(at::linear(T(x), T(w), bias));
+  return tb::wrap(at::linear(input, weight, bias));
   TB_GUARD_END(nullptr)
 }
 
