@@ -65,6 +65,9 @@ public class GradCheckTests
         ["sdpa_fused_causal"] = new(x => F.scaled_dot_product_attention(x[0], x[1], x[2], is_causal: true), [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]),
         ["sdpa_composed_mask"] = new(x => F.scaled_dot_product_attention_composed(x[0], x[1], x[2], attn_mask: torch.tensor(new bool[] { true, false, true, true, true, false }, [2, 3]).unsqueeze(0).unsqueeze(0)), [[1, 2, 2, 4], [1, 2, 3, 4], [1, 2, 3, 4]]),
         ["sdpa_gqa"] = new(x => F.scaled_dot_product_attention(x[0], x[1], x[2], is_causal: true), [[1, 4, 3, 2], [1, 2, 3, 2], [1, 2, 3, 2]]),
+        // Grouped-query attention without a per-row mask folds the query heads instead of repeating keys.
+        ["sdpa_gqa_one_query"] = new(x => F.scaled_dot_product_attention(x[0], x[1], x[2]), [[2, 4, 1, 2], [2, 2, 3, 2], [2, 2, 3, 2]]),
+        ["sdpa_gqa_padding_mask"] = new(x => F.scaled_dot_product_attention(x[0], x[1], x[2], torch.tensor(new bool[] { false, true, true, true, true, true }, [2, 1, 1, 3])), [[2, 4, 1, 2], [2, 2, 3, 2], [2, 2, 3, 2]]),
         ["dropout_fixed_seed"] = new(x => { torch.manual_seed(7); return F.dropout(x[0], 0.3, true); }, [[4, 5]]),
         ["log1p_reciprocal"] = new(x => x[0].log1p() + x[0].reciprocal(), [[5]], Positive),
         ["erf"] = new(x => x[0].erf(), [[5]]),

@@ -109,6 +109,15 @@ public static class functional
     {
         CheckAttention(query, key, value, attn_mask, is_causal);
         using var scope = torch.NewDisposeScope();
+        if (FoldedQueryShape(query, key, attn_mask, is_causal) is { } folded)
+        {
+            // Grouped-query attention where every query row sees the same keys: fold each key/value head's
+            // group of query heads into the query length instead of repeating keys and values, which would
+            // copy the whole KV cache on every decoding step. Rows are independent in attention, so this
+            // is the same computation.
+            var output = scaled_dot_product_attention(query.reshape(folded), key, value, attn_mask, dropout_p, false, scale);
+            return scope.MoveToOuter(output.reshape(query.shape));
+        }
         (key, value) = RepeatKv(query, key, value);
         Tensor result;
         if (SdpaPublic is not null)
@@ -175,6 +184,30 @@ public static class functional
             throw new ArgumentException($"scaled_dot_product_attention: query heads ({qs[^3]}) must be a multiple of key/value heads ({ks[^3]})");
         if (q.dtype != k.dtype || q.dtype != v.dtype)
             throw new ArgumentException($"scaled_dot_product_attention: query, key and value must share a dtype, got {q.dtype.Name()}, {k.dtype.Name()}, {v.dtype.Name()}");
+    }
+
+    /// <summary>
+    /// [..., kv_heads, group·L, E] when query heads outnumber key/value heads and no query row needs a mask
+    /// of its own (not causal; a mask, if any, the same for every head and query row, as a padding mask in
+    /// one-token decoding is); null otherwise. Query head h attends with key/value head h / group, as
+    /// repeat_interleave pairs them.
+    /// </summary>
+    static long[]? FoldedQueryShape(Tensor q, Tensor k, Tensor? mask, bool isCausal)
+    {
+        var qs = q.shape; var ks = k.shape;
+        if (qs.Length < 3 || qs[^3] == ks[^3] || isCausal) return null;
+        if (mask is not null)
+        {
+            var ms = mask.shape;
+            bool sameForEveryRow = ms.Length < 2 || ms[^2] == 1;
+            bool sameForEveryHead = ms.Length < 3 || ms[^3] == 1;
+            if (!sameForEveryRow || !sameForEveryHead) return null;
+        }
+        long groups = qs[^3] / ks[^3];
+        var folded = (long[])qs.Clone();
+        folded[^3] = ks[^3];
+        folded[^2] = groups * qs[^2];
+        return folded;
     }
 
     static (Tensor, Tensor) RepeatKv(Tensor q, Tensor k, Tensor v)
