@@ -24,6 +24,7 @@ public static class EngineBenchmark
         Emit("tiny_neg_dispatcher_ns", TinyOp((a, _) => a.neg()), "ns/call");
         Emit("matmul_1024_fp32_gflops", Matmul(ScalarType.Float32), "GFLOP/s");
         Emit("matmul_1024_bf16_gflops", Matmul(ScalarType.BFloat16), "GFLOP/s");
+        Emit("linear_one_row_576x1536_us", LinearOneRow(), "us/call");
         var mlp = MlpStep();
         Emit("mlp_step_ms", mlp.Step, "ms/step");
         Emit("mlp_forward_ms", mlp.Forward, "ms/step");
@@ -59,6 +60,27 @@ public static class EngineBenchmark
             samples.Add(sw.Elapsed.TotalNanoseconds / calls);
         }
         return Median(samples.Skip(2)); // the first repeats include JIT tiering
+    }
+
+    /// <summary>
+    /// Median time of a linear layer on one row (a decoding step's product: SmolLM2-135M's 576 → 1536
+    /// gate projection, float32), which the engine runs as a matrix-vector product.
+    /// </summary>
+    static double LinearOneRow()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(0);
+        var weight = torch.randn(1536, 576);
+        var x = torch.randn(1, 1, 576);
+        for (int i = 0; i < 20; i++) Tunebook.Torch.nn.functional.linear(x, weight).Dispose();
+        var samples = new List<double>();
+        for (int repeat = 0; repeat < 9; repeat++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < 200; i++) Tunebook.Torch.nn.functional.linear(x, weight).Dispose();
+            samples.Add(sw.Elapsed.TotalMicroseconds / 200);
+        }
+        return Median(samples);
     }
 
     static double Matmul(ScalarType dtype)

@@ -49,6 +49,22 @@ def matmul(dtype):
     return 2.0 * 1024 ** 3 / statistics.median(samples) / 1e9
 
 
+def linear_one_row():
+    """Median time of F.linear on one row: SmolLM2-135M's 576 -> 1536 gate projection, float32."""
+    torch.manual_seed(0)
+    weight = torch.randn(1536, 576)
+    x = torch.randn(1, 1, 576)
+    for _ in range(20):
+        F.linear(x, weight)
+    samples = []
+    for _ in range(9):
+        start = time.perf_counter()
+        for _ in range(200):
+            F.linear(x, weight)
+        samples.append((time.perf_counter() - start) / 200 * 1e6)
+    return statistics.median(samples)
+
+
 def mlp_step():
     """Median step time and its phases (forward + loss, backward, zero_grad + AdamW step)."""
     torch.manual_seed(0)
@@ -80,6 +96,7 @@ emit("tiny_add_ns", tiny_op(lambda a, b: a + b), "ns/call")
 emit("tiny_neg_dispatcher_ns", tiny_op(lambda a, b: a.neg()), "ns/call")
 emit("matmul_1024_fp32_gflops", matmul(torch.float32), "GFLOP/s")
 emit("matmul_1024_bf16_gflops", matmul(torch.bfloat16), "GFLOP/s")
+emit("linear_one_row_576x1536_us", linear_one_row(), "us/call")
 mlp = mlp_step()
 emit("mlp_step_ms", mlp[0], "ms/step")
 emit("mlp_forward_ms", mlp[1], "ms/step")
