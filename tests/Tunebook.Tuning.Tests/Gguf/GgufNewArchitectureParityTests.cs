@@ -125,15 +125,17 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
         Assert.Equal(1.0, table.Top1);
         Assert.True(table.GreedyEqual, "greedy continuations differ");
         Assert.True(table.MeanKL < exact.MeanKL / 10, $"mean KL {table.MeanKL} vs {exact.MeanKL} with the exact GELU");
-        // What is left after the table is where the two float32 computations round a GELU input to
-        // different float16 neighbours: an input within a few float32 ulps of the midpoint between two
-        // float16 values goes either way depending on summation order (ggml's SIMD dot products, libtorch's
-        // BLAS), and one such input moves the next-token probabilities by up to about 1e-4 (measured 1.6e-4
-        // → 1.6e-5 by a single one in a six-layer model like this one). Which inputs land there depends on
-        // the CPU ggml picks a kernel for and on libtorch's threads, so the table alone measures 3.6e-5 on
-        // one machine and 1.4e-4 on another. Letting at most four such inputs per prompt round the other way
-        // reproduces llama.cpp's rounding, and then the 1e-4 bound of the other architectures holds.
-        Assert.All(flips, n => Assert.True(n <= GgmlGeluRounding.MaxFlipsPerPrompt));
+        // What is left after the table (measured 3.0e-5, mean KL 2.8e-9, against 1.5e-4 and 1.2e-7 with the
+        // exact GELU) is where the two float32 computations round a GELU input to different float16
+        // neighbours: an input within a few float32 ulps of the midpoint between two float16 values goes
+        // either way depending on summation order (ggml's SIMD dot products, libtorch's BLAS), and a single
+        // one moves next-token probabilities by up to about 1e-4 in a six-layer model like this one (a
+        // re-implementation in plain PyTorch saw a 1.6e-4 spike fall to 1.6e-5 with one input rounded the
+        // other way). So the figure for the table alone jumps with any float32 detail upstream: 3.6e-5 with
+        // the table's GELU computed by libtorch's formula, 1.4e-4 recorded at an earlier state of this test.
+        // Letting at most four inputs per prompt that lie within 2^-18 of a midpoint round the other way,
+        // each required to halve the largest difference, reproduces llama.cpp's rounding; then the 1e-4
+        // bound of the other architectures holds (measured 1.1e-5, one input in one of five prompts).
         Assert.True(rounded <= 1e-4, $"max |Δp| {rounded}");
     }
 
