@@ -11,6 +11,8 @@
 // and prints the answer (or { "results": [answer, ...] }) as JSON on stdout. Settings that make llama.cpp compute like Tunebook's float32
 // forward pass: a float32 KV cache and no flash attention (both would round attention to float16),
 // one thread (deterministic, and these machines are small), CPU only with the prebuilt binary.
+// No option reaches the CPU GELU, which rounds to float16 through a table built into the binary (GPT-2,
+// Gemma 3's GeGLU); GgufNewArchitectureParityTests reproduces it on Tunebook's side.
 import { getLlama } from "node-llama-cpp";
 
 const chunks = [];
