@@ -206,19 +206,9 @@ public abstract class CausalLM : Module
         using var scope = torch.NewDisposeScope();
         long vocab = logits.size(-1), T = logits.size(1);
         if (T < 2) throw new ArgumentException($"CausalLMLoss: need at least 2 positions to shift, got logits {Tensor.ShapeString(logits.shape)}");
-        if (reduction == "none")
-        {
-            var shiftedLogits = logits.narrow(1, 0, T - 1).reshape(-1, vocab).to(ScalarType.Float32);
-            var shiftedLabels = labels.narrow(1, 1, T - 1).reshape(-1).to(ScalarType.Int64);
-            return scope.MoveToOuter(functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: ignoreIndex, reduction: reduction));
-        }
-        // A mean or sum needs no copy of the logits without their last position (a [B·(T−1), V] copy
-        // forward and a zero-filled [B, T, V] gradient to scatter into backward): the labels shift
-        // left instead and the last position gets ignoreIndex, so it counts in neither sum nor mean.
-        var shifted = torch.cat([labels.narrow(1, 1, T - 1).to(ScalarType.Int64),
-            torch.full([labels.size(0), 1], ignoreIndex, ScalarType.Int64, labels.device)], 1).reshape(-1);
-        var flat = logits.reshape(-1, vocab).to(ScalarType.Float32);
-        return scope.MoveToOuter(functional.cross_entropy(flat, shifted, ignore_index: ignoreIndex, reduction: reduction));
+        var shiftedLogits = logits.narrow(1, 0, T - 1).reshape(-1, vocab).to(ScalarType.Float32);
+        var shiftedLabels = labels.narrow(1, 1, T - 1).reshape(-1).to(ScalarType.Int64);
+        return scope.MoveToOuter(functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: ignoreIndex, reduction: reduction));
     }
 
     /// <summary>Generates a continuation of <paramref name="prompt"/> with the model's tokenizer (see <see cref="Generator"/>).</summary>

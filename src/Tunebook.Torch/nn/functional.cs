@@ -194,6 +194,10 @@ public static class functional
     {
         var qs = query.shape; var ks = key.shape;
         if (qs.Length != 4 || qs[1] == ks[1] || SdpaPrivate113 is null) return null;
+        // bfloat16 products go to oneDNN, which ran the grouped shape ([g·L, E] @ [E, S] per key/value head)
+        // slower than the repeated one (2.0 against 0.9 ms for the 32M benchmark's scores, best of 15),
+        // so the grouped form is taken in float32 and float64 only.
+        if (query.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return null;
         long B = qs[0], H = qs[1], L = qs[2], E = qs[3], Hkv = ks[1], S = ks[2], g = H / Hkv;
         if (ks[0] != B) return null;
         if (attn_mask is not null && (attn_mask.dim() is not (2 or 4) || attn_mask.dim() == 4 && attn_mask.size(1) is var mh && mh != 1 && mh != H))
