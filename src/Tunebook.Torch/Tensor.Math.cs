@@ -59,6 +59,8 @@ public partial class Tensor
     // ---- unary ---------------------------------------------------------------------------------
 
     public Tensor neg() => Aten.Neg.Call(this);
+    /// <summary>this + value·t1·t2 in one pass (broadcasting), with autograd.</summary>
+    public Tensor addcmul(Tensor t1, Tensor t2, double value = 1) => Aten.Addcmul.Call(this, t1, t2, value);
     public Tensor abs() => Aten.Abs.Call(this);
     public Tensor exp() => Aten.Exp.Call(this);
     public Tensor log() => Aten.Log.Call(this);

@@ -91,6 +91,63 @@ public class AutogradTests
         var mask = torch.rand(7, 7).gt(0.3).logical_or_diag();
         Assert.True(nn.functional.scaled_dot_product_attention(q, k, v, mask).allclose(nn.functional.scaled_dot_product_attention_composed(q, k, v, mask), 1e-5, 1e-6));
     }
+
+    /// <summary>
+    /// Grouped-query attention (fewer key/value heads than query heads) through the fused entry point
+    /// equals the composed formula with keys and values repeated, outputs and the gradients of q, k and v,
+    /// for every mask form the grouped path takes (causal, boolean [L, S], additive [B, 1, L, S], per-head
+    /// boolean [B, H, L, S], causal plus a mask, a padding mask [B, 1, 1, S] broadcast over queries) and with
+    /// more keys than queries.
+    /// </summary>
+    [Fact]
+    public void GroupedQueryAttentionEqualsRepeatedKeysAndValuesWithGradients()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        const long B = 2, H = 6, Hkv = 2, L = 5, E = 4;
+        foreach (var S in new long[] { 5, 7 })
+        {
+            var masks = new (string Name, Tensor? Mask, bool Causal)[]
+            {
+                ("causal", null, true),
+                ("none", null, false),
+                ("bool [L,S]", KeepFirstKey(torch.rand(L, S - 1).gt(0.4)), false),
+                ("float [B,1,L,S]", torch.randn(B, 1, L, S), false),
+                ("bool [B,H,L,S]", KeepFirstKey(torch.rand(B, H, L, S - 1).gt(0.4)), false),
+                ("causal + float [L,S]", torch.randn(L, S), true),
+                ("padding bool [B,1,1,S]", KeepFirstKey(torch.rand(B, 1, 1, S - 1).gt(0.4)), false),
+            };
+            foreach (var (name, mask, causal) in masks)
+            {
+                var q = torch.randn(B, H, L, E).requires_grad_();
+                var k = torch.randn(B, Hkv, S, E).requires_grad_();
+                var v = torch.randn(B, Hkv, S, E).requires_grad_();
+                var q2 = q.detach().clone().requires_grad_();
+                var k2 = k.detach().clone().requires_grad_();
+                var v2 = v.detach().clone().requires_grad_();
+                var upstream = torch.randn(B, H, L, E);
+                var grouped = nn.functional.scaled_dot_product_attention(q, k, v, mask, is_causal: causal);
+                var repeated = nn.functional.scaled_dot_product_attention_composed(q2, k2, v2, mask, is_causal: causal);
+                Assert.Equal(new[] { B, H, L, E }, grouped.shape);
+                Assert.True(grouped.allclose(repeated, 1e-5, 1e-6), $"S={S} {name}: output differs");
+                (grouped * upstream).sum().backward();
+                (repeated * upstream).sum().backward();
+                Assert.True(q.grad!.allclose(q2.grad!, 1e-5, 1e-6), $"S={S} {name}: dq differs");
+                Assert.True(k.grad!.allclose(k2.grad!, 1e-5, 1e-6), $"S={S} {name}: dk differs");
+                Assert.True(v.grad!.allclose(v2.grad!, 1e-5, 1e-6), $"S={S} {name}: dv differs");
+                using (torch.no_grad())
+                    Assert.True(nn.functional.scaled_dot_product_attention(q, k, v, mask, is_causal: causal).allclose(repeated, 1e-5, 1e-6), $"S={S} {name}: no-grad output differs");
+            }
+        }
+
+        // Boolean masks with key 0 always attendable, so no row is fully masked.
+        static Tensor KeepFirstKey(Tensor rest)
+        {
+            var shape = rest.shape.ToArray();
+            shape[^1] = 1;
+            return torch.cat([torch.ones(shape, ScalarType.Bool), rest], -1);
+        }
+    }
 }
 
 static class MaskHelpers

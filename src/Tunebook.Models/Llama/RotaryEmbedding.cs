@@ -145,9 +145,10 @@ public sealed class RotaryEmbedding
         var c = cos.unsqueeze(1);
         var s = sin.unsqueeze(1);
         long half = x.size(-1) / 2;
-        var x1 = x.narrow(-1, 0, half);
-        var x2 = x.narrow(-1, half, half);
-        var rotated = torch.cat([x2.neg(), x1], -1);
-        return scope.MoveToOuter(x * c + rotated * s);
+        // rotate_half(x)·sin = [x₂, x₁]·[−sin₁, sin₂]: the sign moves onto the small [B, 1, T, D] table, so
+        // the head-sized tensor gets no negation pass, and addcmul does the product and the sum in one.
+        var swapped = torch.cat([x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+        var signedSin = torch.cat([s.narrow(-1, 0, half).neg(), s.narrow(-1, half, half)], -1);
+        return scope.MoveToOuter((x * c).addcmul(swapped, signedSin));
     }
 }

@@ -177,6 +177,7 @@ internal static class Aten
     internal static readonly Op Div__Tensor = Op.Get("aten::div_.Tensor");
     internal static readonly Op Div__Scalar = Op.Get("aten::div_.Scalar");
     internal static readonly Op Addcmul_ = Op.Get("aten::addcmul_");
+    internal static readonly Op Addcmul = Op.Get("aten::addcmul");
     internal static readonly Op Addcdiv_ = Op.Get("aten::addcdiv_");
     internal static readonly Op Copy_ = Op.Get("aten::copy_");
     internal static readonly Op Zero_ = Op.Get("aten::zero_");

@@ -111,13 +111,19 @@ public static class functional
         using var scope = torch.NewDisposeScope();
         if (FoldedQueryShape(query, key, attn_mask, is_causal) is { } folded)
         {
-            // Grouped-query attention where every query row sees the same keys: fold each key/value head's
-            // group of query heads into the query length instead of repeating keys and values, which would
-            // copy the whole KV cache on every decoding step. Rows are independent in attention, so this
-            // is the same computation.
+            // Grouped-query attention where every query row sees the same keys (one-token decoding): fold
+            // each key/value head's group of query heads into the query length instead of repeating keys
+            // and values, which would copy the whole KV cache on every decoding step. Rows are independent
+            // in attention, so this is the same computation, on every libtorch version.
             var output = scaled_dot_product_attention(query.reshape(folded), key, value, attn_mask, dropout_p, false, scale);
             return scope.MoveToOuter(output.reshape(query.shape));
         }
+        // The other grouped cases (causal, per-row masks: training and prompts). 1.13 has no fused kernel
+        // (its private entry point is the composite formula), so repeating keys and values gains nothing
+        // there: the grouped form skips the copies (and the index_add_ that is their backward) and
+        // multiplies larger matrices. 2.x keeps the repeat, which lets its fused (flash) kernel run.
+        if (SdpaPublic is null && scale is null && GroupedAttention(query, key, value, attn_mask, dropout_p, is_causal) is { } grouped)
+            return scope.MoveToOuter(grouped);
         (key, value) = RepeatKv(query, key, value);
         Tensor result;
         if (SdpaPublic is not null)
@@ -196,6 +202,8 @@ public static class functional
     {
         var qs = q.shape; var ks = k.shape;
         if (qs.Length < 3 || qs[^3] == ks[^3] || isCausal) return null;
+        // Float32/float64 only, as GroupedAttention below (oneDNN's bfloat16 products were slower grouped).
+        if (q.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return null;
         if (mask is not null)
         {
             var ms = mask.shape;
@@ -208,6 +216,50 @@ public static class functional
         folded[^3] = ks[^3];
         folded[^2] = groups * qs[^2];
         return folded;
+    }
+
+    /// <summary>
+    /// Grouped-query attention without repeating keys and values: [B, H, L, E] queries are viewed as
+    /// [B, H_kv, g·L, E] (query head h belongs to key/value head h / g, as repeat_interleave pairs them),
+    /// so each key/value head meets its g query heads in one product; the mask is tiled over the group.
+    /// Returns null where this form does not apply (equal head counts, ranks other than 4, masks whose
+    /// head dimension is neither 1 nor H); the caller then repeats keys and values.
+    /// </summary>
+    internal static Tensor? GroupedAttention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask, double dropout_p, bool is_causal)
+    {
+        var qs = query.shape; var ks = key.shape;
+        if (qs.Length != 4 || qs[1] == ks[1] || SdpaPrivate113 is null) return null;
+        // bfloat16 products go to oneDNN, which ran the grouped shape ([g·L, E] @ [E, S] per key/value head)
+        // slower than the repeated one (2.0 against 0.9 ms for the 32M benchmark's scores, best of 15),
+        // so the grouped form is taken in float32 and float64 only.
+        if (query.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return null;
+        long B = qs[0], H = qs[1], L = qs[2], E = qs[3], Hkv = ks[1], S = ks[2], g = H / Hkv;
+        if (ks[0] != B) return null;
+        if (attn_mask is not null && (attn_mask.dim() is not (2 or 4) || attn_mask.dim() == 4 && attn_mask.size(1) is var mh && mh != 1 && mh != H))
+            return null;
+        using var scope = torch.NewDisposeScope();
+        // One additive mask [.., L, S] in the queries' dtype: the causal triangle (top-left aligned, as
+        // is_causal means) and the caller's mask (boolean: true = attend).
+        Tensor? mask = null;
+        if (is_causal) mask = torch.full([L, S], double.NegativeInfinity, query.dtype, query.device).triu(1);
+        if (attn_mask is not null)
+        {
+            var additive = attn_mask.dtype == ScalarType.Bool
+                ? torch.zeros(attn_mask.shape, query.dtype, query.device).masked_fill(attn_mask.logical_not(), double.NegativeInfinity)
+                : attn_mask.to(query.dtype);
+            mask = mask is null ? additive : mask + additive;
+        }
+        if (mask is not null)
+        {
+            // Rows broadcast over queries ([.., 1, S]) are expanded first, so tiling sees L rows.
+            if (mask.dim() == 2) mask = mask.expand(L, S).repeat(g, 1);                                    // [g·L, S]
+            else if (mask.size(1) == 1) mask = mask.expand(mask.size(0), 1, L, S).repeat(1, 1, g, 1);      // [Bm, 1, g·L, S]
+            else mask = mask.expand(mask.size(0), H, L, S).reshape(mask.size(0), Hkv, g * L, S);          // per-head rows, grouped
+        }
+        var q = query.reshape(B, Hkv, g * L, E);
+        var (output, weights) = SdpaPrivate113!.Call2(q, key, value, mask, dropout_p, false, false);
+        weights.Dispose();
+        return scope.MoveToOuter(output.view(B, H, L, E));
     }
 
     static (Tensor, Tensor) RepeatKv(Tensor q, Tensor k, Tensor v)

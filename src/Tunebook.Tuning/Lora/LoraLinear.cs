@@ -90,10 +90,12 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         // master weights live in the trainer, not here).
         var dtype = x.dtype;
         var a = lora_A.weight.dtype == dtype ? lora_A.weight : lora_A.weight.to(dtype);
-        var b = lora_B.weight.dtype == dtype ? lora_B.weight : lora_B.weight.to(dtype);
+        // The scaling goes onto B ([out, r]) rather than onto the [.., out] update: the same product,
+        // without a pass over the layer's output forward and another over its gradient backward.
+        var b = (lora_B.weight.dtype == dtype ? lora_B.weight : lora_B.weight.to(dtype)) * Scaling;
         var input = x.dtype == dtype ? x : x.to(dtype);
         if (Dropout > 0 && training) input = functional.dropout(input, Dropout, true);
-        var update = functional.linear(functional.linear(input, a), b) * Scaling;
+        var update = functional.linear(functional.linear(input, a), b);
         if (update.dtype != result.dtype) update = update.to(result.dtype);
         return scope.MoveToOuter(result + update);
     }
