@@ -29,7 +29,7 @@ public sealed class ForwardContext
     public bool IsCausal { get; init; }
     /// <summary>Rotary cosine table [B, T, head_dim] (models with rotary positions; null otherwise).</summary>
     public Tensor? Cos { get; init; }
-    /// <summary>Rotary sine table [B, T, head_dim] (models with rotary positions; null otherwise).</summary>
+    /// <summary>Rotary sine table [B, T, head_dim] with rotate_half's sign (<see cref="Llama.RotaryEmbedding.Compute"/>; null without rotary positions).</summary>
     public Tensor? Sin { get; init; }
     /// <summary>
     /// Rotary tables of the sliding-window layers when their RoPE differs from the global layers'

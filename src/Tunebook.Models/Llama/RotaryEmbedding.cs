@@ -102,8 +102,9 @@ public sealed class RotaryEmbedding
     }
 
     /// <summary>
-    /// cos and sin tables [B, T, head_dim] for integer positions [B, T], in <paramref name="dtype"/>.
-    /// <paramref name="sequenceLength"/> (the longest position + 1) drives "dynamic" scaling.
+    /// cos and sin tables [B, T, head_dim] for integer positions [B, T], in <paramref name="dtype"/>. The sin
+    /// table carries rotate_half's sign (−sin in the first half, +sin in the second), as <see cref="Apply"/>
+    /// uses it. <paramref name="sequenceLength"/> (the longest position + 1) drives "dynamic" scaling.
     /// </summary>
     public (Tensor cos, Tensor sin) Compute(Tensor positionIds, ScalarType dtype, long sequenceLength)
     {
@@ -119,9 +120,11 @@ public sealed class RotaryEmbedding
         }
         var inv = torch.tensor(freqs, device: positionIds.device);
         var angles = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inv;   // [B, T, d/2]
-        var emb = torch.cat([angles, angles], -1);                             // [B, T, d]
-        var cos = emb.cos();
-        var sin = emb.sin();
+        var cos = torch.cat([angles, angles], -1).cos();                       // [B, T, d]
+        // rotate_half(x)·sin = [x₂, x₁]·[−sin, sin]: the sign goes onto this small table once per forward
+        // pass, so applying it to every layer's queries and keys needs no negation pass.
+        var halfSin = angles.sin();
+        var sin = torch.cat([halfSin.neg(), halfSin], -1);
         if (_attentionScaling != 1.0) { cos = cos * _attentionScaling; sin = sin * _attentionScaling; }
         cos = cos.to(dtype);
         sin = sin.to(dtype);
@@ -129,7 +132,8 @@ public sealed class RotaryEmbedding
     }
 
     /// <summary>
-    /// Rotates [B, H, T, head_dim] queries or keys: x·cos + rotate_half(x)·sin, with cos/sin [B, T, d]. When
+    /// Rotates [B, H, T, head_dim] queries or keys: x·cos + rotate_half(x)·sin, with the cos and signed sin
+    /// tables [B, T, d] of <see cref="Compute"/>. When
     /// d is less than head_dim (partial rotary) the first d channels rotate and the others pass unchanged.
     /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
@@ -145,10 +149,9 @@ public sealed class RotaryEmbedding
         var c = cos.unsqueeze(1);
         var s = sin.unsqueeze(1);
         long half = x.size(-1) / 2;
-        // rotate_half(x)·sin = [x₂, x₁]·[−sin₁, sin₂]: the sign moves onto the small [B, 1, T, D] table, so
-        // the head-sized tensor gets no negation pass, and addcmul does the product and the sum in one.
+        // x·cos + rotate_half(x)·sin = x·cos + [x₂, x₁]·(the signed sin table of Compute); addcmul does the
+        // product and the sum in one pass.
         var swapped = torch.cat([x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        var signedSin = torch.cat([s.narrow(-1, 0, half).neg(), s.narrow(-1, half, half)], -1);
-        return scope.MoveToOuter((x * c).addcmul(swapped, signedSin));
+        return scope.MoveToOuter((x * c).addcmul(swapped, s));
     }
 }
