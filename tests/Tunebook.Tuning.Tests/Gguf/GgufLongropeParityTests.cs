@@ -76,7 +76,7 @@ public class GgufLongropeParityTests(ITestOutputHelper output)
         // Tunebook's distributions (full forward passes, short factors up to the switch, long beyond) at every position.
         var oursShort = LlamaCpp.TunebookProbabilities(model, upToSwitch);
         var oursLong = LlamaCpp.TunebookProbabilities(model, sequence);
-        double shortDiff = MaxDiff(oursShort, shortSide), longDiff = MaxDiff(oursLong, longSide);
+        double shortDiff = LlamaCpp.MaxDiff(oursShort, shortSide), longDiff = LlamaCpp.MaxDiff(oursLong, longSide);
         output.WriteLine($"max |Δp| up to the switch (context {Original}) {shortDiff:0.0e0}, across it (context {2 * Original}) {longDiff:0.0e0}");
         Assert.True(shortDiff <= 1e-4, $"up to the switch: max |Δp| {shortDiff}");
         Assert.True(longDiff <= 1e-4, $"across the switch: max |Δp| {longDiff}");
@@ -94,14 +94,5 @@ public class GgufLongropeParityTests(ITestOutputHelper output)
         double overlap = 0;
         for (int v = 0; v < 4096; v++) overlap = Math.Max(overlap, Math.Abs(shortSide[^1][v] - longSide[Original - 2][v]));
         Assert.True(overlap > 1e-3, $"short and long factors gave nearly the same distribution ({overlap})");
-    }
-
-    static double MaxDiff(double[][] ours, double[][] theirs)
-    {
-        Assert.Equal(ours.Length, theirs.Length);
-        double max = 0;
-        for (int t = 0; t < ours.Length; t++)
-            for (int v = 0; v < ours[t].Length; v++) max = Math.Max(max, Math.Abs(ours[t][v] - theirs[t][v]));
-        return max;
     }
 }

@@ -283,8 +283,7 @@ public class GgufNewArchitectureParityTests(ITestOutputHelper output, GgufNewArc
         {
             double worst = 0;
             var flips = new int[prompts.Count];
-            double MaxDiff(int p) => LlamaCpp.TunebookProbabilities(model, prompts[p])
-                .Zip(llama[p]).Max(pair => pair.First.Zip(pair.Second).Max(x => Math.Abs(x.First - x.Second)));
+            double MaxDiff(int p) => LlamaCpp.MaxDiff(LlamaCpp.TunebookProbabilities(model, prompts[p]), llama[p]);
             for (int p = 0; p < prompts.Count; p++)
             {
                 rounding.Flipped.Clear();

@@ -92,9 +92,7 @@ static class LlamaCpp
         for (int i = 0; i < tokens; i++)
         {
             var p = TunebookProbabilities(model, ids.ToArray());
-            var last = p[^1];
-            int best = 0;
-            for (int j = 1; j < last.Length; j++) if (last[j] > last[best]) best = j;
+            int best = ArgMax(p[^1]);
             result.Add(best);
             ids.Add(best);
         }
@@ -111,6 +109,16 @@ static class LlamaCpp
             if (pi > 0) kl += pi * Math.Log(pi / qi);
         }
         return kl;
+    }
+
+    /// <summary>Largest |Δp| between two prompts' next-token distributions, over every position and token.</summary>
+    public static double MaxDiff(double[][] ours, double[][] theirs)
+    {
+        Xunit.Assert.Equal(ours.Length, theirs.Length);
+        double max = 0;
+        for (int t = 0; t < ours.Length; t++)
+            for (int v = 0; v < ours[t].Length; v++) max = Math.Max(max, Math.Abs(ours[t][v] - theirs[t][v]));
+        return max;
     }
 
     public static int ArgMax(double[] p)
