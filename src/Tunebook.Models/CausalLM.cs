@@ -67,6 +67,20 @@ public abstract class CausalLM : Module
     /// <summary>Final norm and lm_head: hidden [B, T, H] → logits [B, T, V].</summary>
     protected abstract Tensor Head(Tensor hidden);
 
+    /// <summary>The final norm alone: hidden [B, T, H] → what the output projection reads.</summary>
+    protected abstract Tensor FinalNorm(Tensor hidden);
+
+    /// <summary>
+    /// The output projection as plain tensors (<see cref="Head"/> = this projection of <see cref="FinalNorm"/>),
+    /// which lets training take the loss a block of rows at a time (<see cref="ChunkedCrossEntropy"/>);
+    /// null when lm_head has been replaced by a module of another kind (a LoRA adapter, a quantized
+    /// layer), whose forward only that module knows: the loss then goes through <see cref="Head"/>.
+    /// </summary>
+    protected abstract OutputProjection? PlainOutputProjection { get; }
+
+    /// <summary>Whether training (<see cref="ForwardBackward(Tensor, Tensor, double, Tensor?, Tensor?, Tensor?, long, Action?)"/>) takes the loss a block of rows at a time, without the batch's logits.</summary>
+    public bool ChunkedTrainingLoss => PlainOutputProjection is not null;
+
     /// <summary>Sliding window of a layer (null = full attention).</summary>
     protected virtual int? SlidingWindowOf(int layer) => null;
 
@@ -145,12 +159,51 @@ public abstract class CausalLM : Module
     public Tensor ForwardBackward(Tensor inputIds, Func<Tensor, Tensor> loss, Tensor? attentionMask = null, Tensor? positionIds = null, Tensor? segmentIds = null)
     {
         ArgumentNullException.ThrowIfNull(loss);
+        return ForwardBackwardFromHidden(inputIds, top => loss(Head(top)), attentionMask, positionIds, segmentIds);
+    }
+
+    /// <summary>
+    /// Forward pass, the causal-LM loss (<see cref="CausalLMLoss"/> with reduction "sum", times
+    /// <paramref name="lossScale"/>) and backward, in one call; returns the loss (detached). Where the
+    /// output projection is a plain weight (<see cref="PlainOutputProjection"/>), the loss is taken a block
+    /// of rows at a time (<see cref="ChunkedCrossEntropy"/>) and the logits of the whole batch never exist;
+    /// otherwise it goes through the logits. Either way the gradients are those of the same loss.
+    /// </summary>
+    /// <param name="inputIds">[B, T] token ids.</param>
+    /// <param name="labels">[B, T]; position t's logits predict label t+1; <paramref name="ignoreIndex"/> counts for nothing.</param>
+    /// <param name="lossScale">Multiplies the summed token losses (1 / target tokens gives the mean).</param>
+    /// <param name="attentionMask">[B, T], 1 = token, 0 = padding.</param>
+    /// <param name="positionIds">[B, T], optional.</param>
+    /// <param name="segmentIds">[B, T] packed-example ids, optional.</param>
+    /// <param name="ignoreIndex">Label value skipped by the loss.</param>
+    /// <param name="forwardDone">Called once the loss is computed, before backward starts (for timing the two).</param>
+    public Tensor ForwardBackward(Tensor inputIds, Tensor labels, double lossScale, Tensor? attentionMask = null, Tensor? positionIds = null, Tensor? segmentIds = null,
+        long ignoreIndex = -100, Action? forwardDone = null)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var projection = PlainOutputProjection;
+        Tensor HeadLoss(Tensor top)
+        {
+            var loss = projection is not null
+                ? ChunkedCrossEntropy.CausalLMLoss(FinalNorm(top), labels, projection, lossScale, ignoreIndex)
+                : CausalLMLoss(Head(top), labels, ignoreIndex, "sum") * lossScale;
+            forwardDone?.Invoke();
+            return loss;
+        }
+        return ForwardBackwardFromHidden(inputIds, HeadLoss, attentionMask, positionIds, segmentIds);
+    }
+
+    /// <summary>The two ForwardBackward overloads: <paramref name="headLoss"/> takes the last decoder layer's output [B, T, H] to the scalar loss.</summary>
+    Tensor ForwardBackwardFromHidden(Tensor inputIds, Func<Tensor, Tensor> headLoss, Tensor? attentionMask, Tensor? positionIds, Tensor? segmentIds)
+    {
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
         if (!GradientCheckpointing)
         {
-            var logits = Forward(inputIds, attentionMask, positionIds, null, segmentIds);
-            var value = loss(logits);
+            var pass = Prepare(inputIds, attentionMask, positionIds, null, segmentIds);
+            var hidden = Embed(pass.InputIds, pass.Context);
+            for (int i = 0; i < NumLayers; i++) hidden = RunLayer(i, hidden, pass.Context);
+            var value = headLoss(hidden);
             value.backward();
             return scope.MoveToOuter(value.detach());
         }
@@ -175,7 +228,7 @@ public abstract class CausalLM : Module
         }
 
         var top = layerInputs[NumLayers].detach().requires_grad_();
-        var lossValue = loss(Head(top));
+        var lossValue = headLoss(top);
         lossValue.backward();
         var upstream = top.grad ?? throw new InvalidOperationException("ForwardBackward: the loss does not depend on the model output");
         for (int i = NumLayers - 1; i >= 0; i--)

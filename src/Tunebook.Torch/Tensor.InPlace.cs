@@ -29,6 +29,7 @@ public partial class Tensor
     public Tensor neg_() { Aten.Neg_.CallVoid(this); return this; }
     public Tensor exp_() { Aten.Exp_.CallVoid(this); return this; }
     public Tensor masked_fill_(Tensor mask, double value) { Aten.MaskedFill__Scalar.CallVoid(this, mask, value); return this; }
+    public Tensor scatter_add_(int dim, Tensor index, Tensor src) { Aten.ScatterAdd_.CallVoid(this, dim, index, src); return this; }
     /// <summary>Fills with uniform samples from [from, to).</summary>
     public Tensor uniform_(double from = 0, double to = 1) { Aten.Uniform_.CallVoid(this, from, to); return this; }
     /// <summary>Fills with normal samples.</summary>

@@ -96,6 +96,7 @@ public partial class Tensor
     public Tensor nan_to_num(double nan = 0, double? posinf = null, double? neginf = null) => Aten.NanToNum.Call(this, nan, OpArg.OptDouble(posinf), OpArg.OptDouble(neginf));
     public Tensor logical_not() => Aten.LogicalNot.Call(this);
     public Tensor logical_and(Tensor other) => Aten.LogicalAnd.Call(this, other);
+    public Tensor logical_or(Tensor other) => Aten.LogicalOr.Call(this, other);
     public Tensor bitwise_and(Tensor other) => Aten.BitwiseAnd_Tensor.Call(this, other);
     public Tensor bitwise_and(long other) => Aten.BitwiseAnd_Scalar.Call(this, other);
     public Tensor bitwise_or(Tensor other) => Aten.BitwiseOr_Tensor.Call(this, other);

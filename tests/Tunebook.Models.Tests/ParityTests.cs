@@ -72,10 +72,17 @@ public class BFloat16ParityTests
         var full = PythonReference.Logits(folder.Path, ids);
         // bfloat16 keeps ~3 significant digits and the two implementations round at slightly different
         // places (fused attention vs eager), so they agree to about 1% of the logit scale, not to 1e-5.
+        // On CPUs without bfloat16 arithmetic (AVX2 only) libtorch multiplies bfloat16 in a generic loop
+        // that rounds more often, and both sides drift further from float32 (gpt2: the reference by
+        // 3.9e-2 at scale 2.1) and from each other by about as much: there the bound is twice the
+        // reference's own drift, and Tunebook must stay as close to float32 as that too.
         var scale = full.abs().max().item<double>();
         var diff = (expected - actual.to(ScalarType.Float32)).abs().max().item<double>();
         var drift = (full - expected).abs().max().item<double>();
-        Assert.True(diff <= 0.02 * scale, $"{kind}: bfloat16 logits differ from the bfloat16 reference by {diff:E3} (scale {scale:F3}, float32 drift {drift:E3})");
+        var ownDrift = (full - actual.to(ScalarType.Float32)).abs().max().item<double>();
+        double bound = Math.Max(0.02 * scale, 2 * drift);
+        Assert.True(diff <= bound, $"{kind}: bfloat16 logits differ from the bfloat16 reference by {diff:E3} (scale {scale:F3}, float32 drift {drift:E3})");
+        Assert.True(ownDrift <= bound, $"{kind}: bfloat16 logits differ from float32 by {ownDrift:E3}, the reference's bfloat16 by {drift:E3} (scale {scale:F3})");
         Assert.True(drift > 0, "the bfloat16 reference should differ from float32 at all");
     }
 }

@@ -56,6 +56,33 @@ public class Bf16TrainingTests
     }
 
     [Fact]
+    public void TheSpeedWarningComparesTheBfloat16AndFloat32Rates()
+    {
+        Assert.Null(BFloat16Speed.Warning(400, 200));
+        Assert.Null(BFloat16Speed.Warning(200, 200));
+        var warning = BFloat16Speed.Warning(2.5, 100);
+        Assert.NotNull(warning);
+        Assert.Contains("2.5 GFLOP/s against 100.0 in float32 (40x slower", warning);
+    }
+
+    [Fact]
+    public void ABf16RunWarnsExactlyWhereBfloat16ProductsAreSlowerThanFloat32()
+    {
+        var (bf16, fp32) = BFloat16Speed.Measure(Device.CPU);
+        Assert.True(bf16 > 0 && fp32 > 0, $"rates {bf16} and {fp32} GFLOP/s");
+        foreach (var precision in new[] { TrainingPrecision.Float32, TrainingPrecision.BFloat16 })
+        {
+            using var scope = torch.NewDisposeScope();
+            using var model = Tiny.Llama();
+            LoraModel.Apply(model, new LoraConfig { R = 4, Targets = LoraTargets.AllLinearLayers });
+            using var trainer = new Trainer(model, Tiny.Examples(4), null, new TrainerOptions { MaxSteps = 1, BatchSize = 2, Precision = precision });
+            trainer.Step();
+            bool warned = trainer.History.OfType<TrainingWarning>().Any(w => w.Message.StartsWith("bf16 on this CPU", StringComparison.Ordinal));
+            Assert.Equal(precision == TrainingPrecision.BFloat16 && bf16 < fp32, warned);
+        }
+    }
+
+    [Fact]
     public void EachStepReportsWhereItsTimeWent()
     {
         using var scope = torch.NewDisposeScope();

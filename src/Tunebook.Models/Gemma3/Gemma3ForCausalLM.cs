@@ -199,6 +199,9 @@ public sealed class Gemma3ForCausalLM : LlamaLikeForCausalLM<Gemma3DecoderLayer>
         return scope.MoveToOuter((base.Head(hidden) / cap).tanh() * cap);
     }
 
+    protected override OutputProjection? PlainOutputProjection =>
+        base.PlainOutputProjection is { } plain ? plain with { LogitSoftcap = Config.FinalLogitSoftcapping } : null;
+
     /// <summary>
     /// Checkpoint keys map to parameters one to one, with the language model of an image-and-text
     /// checkpoint renamed (language_model.model.* as first published, model.language_model.* as

@@ -59,9 +59,16 @@ public sealed class GPT2LMHeadModel : CausalLM
     protected override Tensor Head(Tensor hidden)
     {
         using var scope = torch.NewDisposeScope();
-        var normed = transformer.ln_f.forward(hidden);
+        var normed = FinalNorm(hidden);
         return scope.MoveToOuter(lm_head is null ? functional.linear(normed, transformer.wte.weight) : lm_head.forward(normed));
     }
+
+    protected override Tensor FinalNorm(Tensor hidden) => transformer.ln_f.forward(hidden);
+
+    protected override OutputProjection? PlainOutputProjection =>
+        lm_head is null ? new OutputProjection(transformer.wte.weight)
+        : lm_head is Linear { bias: null } linear && linear.GetType() == typeof(Linear) ? new OutputProjection(linear.weight)
+        : null;
 
     /// <summary>
     /// Accepts both key spellings: "transformer.h.0..." (GPT2LMHeadModel) and "h.0..." (the original

@@ -61,10 +61,17 @@ public abstract class LlamaLikeForCausalLM<TLayer> : CausalLM where TLayer : Dec
     protected override Tensor Head(Tensor hidden)
     {
         using var scope = torch.NewDisposeScope();
-        var normed = model.norm.forward(hidden);
+        var normed = FinalNorm(hidden);
         var logits = lm_head is null ? functional.linear(normed, model.embed_tokens.weight) : lm_head.forward(normed);
         return scope.MoveToOuter(logits);
     }
+
+    protected override Tensor FinalNorm(Tensor hidden) => model.norm.forward(hidden);
+
+    protected override OutputProjection? PlainOutputProjection =>
+        lm_head is null ? new OutputProjection(model.embed_tokens.weight)
+        : lm_head is Linear { bias: null } linear && linear.GetType() == typeof(Linear) ? new OutputProjection(linear.weight)
+        : null;
 
     /// <summary>Checkpoint keys map to parameters one to one; rotary inv_freq buffers and a tied lm_head are ignored; a bare decoder checkpoint (no "model." prefix) is accepted.</summary>
     public override string? ParameterNameFor(string checkpointKey)

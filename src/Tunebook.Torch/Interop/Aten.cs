@@ -62,6 +62,7 @@ internal static class Aten
     internal static readonly Op MaskedFill__Scalar = Op.Get("aten::masked_fill_.Scalar");
     internal static readonly Op Scatter_src = Op.Get("aten::scatter.src");
     internal static readonly Op ScatterAdd = Op.Get("aten::scatter_add");
+    internal static readonly Op ScatterAdd_ = Op.Get("aten::scatter_add_");
     internal static readonly Op Topk = Op.Get("aten::topk");
     internal static readonly Op Sort = Op.Get("aten::sort");
     internal static readonly Op Argsort = Op.Get("aten::argsort");
@@ -108,6 +109,7 @@ internal static class Aten
     internal static readonly Op Erf = Op.Get("aten::erf");
     internal static readonly Op LogicalNot = Op.Get("aten::logical_not");
     internal static readonly Op LogicalAnd = Op.Get("aten::logical_and");
+    internal static readonly Op LogicalOr = Op.Get("aten::logical_or");
     internal static readonly Op BitwiseAnd_Tensor = Op.Get("aten::bitwise_and.Tensor");
     internal static readonly Op BitwiseOr_Tensor = Op.Get("aten::bitwise_or.Tensor");
     internal static readonly Op BitwiseXor_Tensor = Op.Get("aten::bitwise_xor.Tensor");

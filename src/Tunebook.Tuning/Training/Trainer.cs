@@ -273,6 +273,8 @@ public sealed partial class Trainer : IDisposable
         {
             _started = true;
             Raise(new TrainingStarted(GlobalStep, TotalSteps, StepsPerEpoch, _trainable.Sum(t => t.Param.numel()), _resumed, castFrom?.Name()));
+            if (_masters is not null && !_model.Device.IsCuda && BFloat16Speed.Measure(_model.Device) is var (bf16, fp32) && BFloat16Speed.Warning(bf16, fp32) is { } slow)
+                Raise(new TrainingWarning(GlobalStep, slow));
         }
         using var checkpointing = CheckpointingForRun();
         _clock.Start();
@@ -403,14 +405,10 @@ public sealed partial class Trainer : IDisposable
             var labels = b.Labels.to(device);
             double denominator = groupTargetTokens;
             // The loss is the last thing the forward pass computes; backward starts when it returns.
-            var value = _model.ForwardBackward(b.InputIds,
-                logits =>
-                {
-                    var l = CausalLM.CausalLMLoss(logits, labels, reduction: "sum") / denominator;
-                    forwardEnd = Stopwatch.GetTimestamp();
-                    return l;
-                },
-                b.AttentionMask, b.PositionIds, b.SegmentIds);
+            // The loss is taken block by block with the output projection where the model allows it
+            // (ChunkedCrossEntropy): the batch's logits never exist at once.
+            var value = _model.ForwardBackward(b.InputIds, labels, 1.0 / denominator, b.AttentionMask, b.PositionIds, b.SegmentIds,
+                forwardDone: () => forwardEnd = Stopwatch.GetTimestamp());
             loss += value.item<double>();
             if (_masters is not null) HarvestGradients();
             _forwardSeconds += Stopwatch.GetElapsedTime(start, forwardEnd).TotalSeconds;

@@ -54,7 +54,8 @@ public sealed record StepCompleted(int Step, double Epoch, double Loss, double L
 
 /// <summary>
 /// The wall time of one optimizer step in seconds, split by phase, so the headroom is visible: the model's
-/// forward pass and loss, the backward pass (with the recomputation under gradient checkpointing, and the
+/// forward pass and loss (with the block-wise loss of ChunkedCrossEntropy, also the loss's gradient by the
+/// hidden states), the backward pass (with the recomputation under gradient checkpointing, and the
 /// gradients' copy to the float32 masters under bf16), the optimizer (clipping, AdamW, the copy back to the
 /// model) and the host (collating batches, zeroing gradients, freeing tensors: everything else). On a GPU
 /// the kernels run asynchronously, so the phases there are the host's time to queue the work.
