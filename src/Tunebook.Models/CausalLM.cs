@@ -193,6 +193,25 @@ public abstract class CausalLM : Module
         return ForwardBackwardFromHidden(inputIds, HeadLoss, attentionMask, positionIds, segmentIds);
     }
 
+    /// <summary>
+    /// The causal-LM loss of <paramref name="labels"/> summed over target tokens (float32 scalar; divide by
+    /// the target-token count for the mean): evaluation's loss and perplexity. Taken a block of rows at a
+    /// time like <see cref="ForwardBackward(Tensor, Tensor, double, Tensor?, Tensor?, Tensor?, long, Action?)"/>,
+    /// so a large vocabulary's logits never exist for the whole batch; differentiable where gradients are enabled.
+    /// </summary>
+    public Tensor LossSum(Tensor inputIds, Tensor labels, Tensor? attentionMask = null, Tensor? positionIds = null, Tensor? segmentIds = null, long ignoreIndex = -100)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        using var scope = torch.NewDisposeScope();
+        var pass = Prepare(inputIds, attentionMask, positionIds, null, segmentIds);
+        var hidden = Embed(pass.InputIds, pass.Context);
+        for (int i = 0; i < NumLayers; i++) hidden = RunLayer(i, hidden, pass.Context);
+        var loss = PlainOutputProjection is { } projection
+            ? ChunkedCrossEntropy.CausalLMLoss(FinalNorm(hidden), labels, projection, 1, ignoreIndex)
+            : CausalLMLoss(Head(hidden), labels, ignoreIndex, "sum");
+        return scope.MoveToOuter(loss);
+    }
+
     /// <summary>The two ForwardBackward overloads: <paramref name="headLoss"/> takes the last decoder layer's output [B, T, H] to the scalar loss.</summary>
     Tensor ForwardBackwardFromHidden(Tensor inputIds, Func<Tensor, Tensor> headLoss, Tensor? attentionMask, Tensor? positionIds, Tensor? segmentIds)
     {

@@ -68,6 +68,8 @@ public static class ChunkedCrossEntropy
         CheckTargets(targets, V, ignoreIndex);
         long N = hidden.size(0), rows = chunkRows > 0 ? chunkRows : RowsPerChunk(V);
         bool weightGrad = weight.requires_grad && torch.is_grad_enabled();
+        // Evaluation (no gradient wanted) needs the loss alone: the softmax and the products back are skipped.
+        bool hiddenGrad = normed.requires_grad && torch.is_grad_enabled();
 
         Tensor lossSum, gradHidden;
         Tensor? gradWeight = null;
@@ -76,7 +78,7 @@ public static class ChunkedCrossEntropy
             var h = hidden.detach();
             var w = weight.detach();
             lossSum = torch.zeros([], ScalarType.Float32, normed.device);
-            gradHidden = torch.empty_like(h);
+            gradHidden = hiddenGrad ? torch.empty_like(h) : torch.empty([0], h.dtype, h.device);
             if (weightGrad) gradWeight = torch.zeros_like(w);
             for (long start = 0; start < N; start += rows)
             {
@@ -97,6 +99,7 @@ public static class ChunkedCrossEntropy
                 var lse = z.logsumexp(-1);                                                 // [n]
                 var picked = z.gather(1, safe).squeeze(1);
                 lossSum.add_((lse - picked).masked_fill(counted.logical_not(), 0).sum());
+                if (!hiddenGrad && !weightGrad) continue;
 
                 // d(scale · loss) / d logits = scale · (softmax − one-hot) on counted rows, 0 elsewhere.
                 // In place: z (the logits themselves in float32) is not read again.
@@ -105,13 +108,14 @@ public static class ChunkedCrossEntropy
                 g.mul_((counted.to(ScalarType.Float32) * scale).unsqueeze(1));
                 if (capSlope is not null) g.mul_(capSlope);
                 var gm = g.to(w.dtype);
-                gradHidden.narrow(0, start, n).copy_(gm.mm(w));
+                if (hiddenGrad) gradHidden.narrow(0, start, n).copy_(gm.mm(w));
                 gradWeight?.add_(gm.t().mm(hBlock));
             }
         }
 
+        if (!hiddenGrad && !weightGrad) return scope.MoveToOuter(lossSum * scale);
         // Value: the loss. Gradient: gradHidden into the hidden states (and gradWeight into the weight).
-        var carrier = (hidden * gradHidden).sum(ScalarType.Float32);
+        var carrier = hiddenGrad ? (hidden * gradHidden).sum(ScalarType.Float32) : torch.zeros([], ScalarType.Float32, normed.device);
         if (gradWeight is not null) carrier = carrier + (weight * gradWeight).sum(ScalarType.Float32);
         var loss = lossSum * scale + (carrier - carrier.detach());
         return scope.MoveToOuter(loss);

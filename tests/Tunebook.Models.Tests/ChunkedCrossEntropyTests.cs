@@ -46,6 +46,24 @@ public class ChunkedCrossEntropyTests
         else Assert.Null(weight.grad);
     }
 
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("gemma3-softcap")]
+    [InlineData("gpt2")]
+    public void EvaluationLossSumEqualsTheLossOfTheLogits(string kind)
+    {
+        using var model = TinyModels.Create(kind);
+        using var scope = torch.NewDisposeScope();
+        var ids = TinyModels.Ids([Sequence(12, 3), Sequence(12, 4)]);
+        var mask = TinyModels.Ids([[0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]);
+        var labels = ids.masked_fill(mask.eq(0), -100);
+        using var noGrad = torch.no_grad();
+        double expected = CausalLM.CausalLMLoss(model.Forward(ids, mask), labels, reduction: "sum").item<double>();
+        var sum = model.LossSum(ids, labels, mask);
+        Assert.False(sum.requires_grad);
+        Assert.Equal(expected, sum.item<double>(), 4);
+    }
+
     [Fact]
     public void AllIgnoredLabelsGiveZeroLossAndGradient()
     {

@@ -42,8 +42,7 @@ public static class Perplexity
                 var chunk = new long[length];
                 for (int i = 0; i < length; i++) chunk[i] = ids[start + i];
                 var input = torch.tensor(chunk, [1, length], device: model.Device);
-                var logits = model.Forward(input);
-                sum += CausalLM.CausalLMLoss(logits, input, reduction: "sum").item<float>();
+                sum += model.LossSum(input, input).item<float>();
                 count += length - 1;
             }
         }

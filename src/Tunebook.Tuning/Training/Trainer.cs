@@ -553,8 +553,7 @@ public sealed partial class Trainer : IDisposable
                 using var b = data.Collate(indices);
                 long n = b.TargetTokens;
                 if (n == 0) continue;
-                var logits = _model.Forward(b.InputIds, b.AttentionMask, b.PositionIds, null, b.SegmentIds);
-                sum += CausalLM.CausalLMLoss(logits, b.Labels.to(_model.Device), reduction: "sum").item<double>();
+                sum += _model.LossSum(b.InputIds, b.Labels.to(_model.Device), b.AttentionMask, b.PositionIds, b.SegmentIds).item<double>();
                 tokens += n;
             }
         }
