@@ -132,8 +132,7 @@ public abstract class CausalLM : Module
         if (logitsToKeep < 0) throw new ArgumentOutOfRangeException(nameof(logitsToKeep), logitsToKeep, "Forward: logitsToKeep must be ≥ 0 (0 = every position)");
         using var scope = torch.NewDisposeScope();
         var context = Prepare(inputIds, attentionMask, positionIds, cache, segmentIds);
-        var hidden = Embed(context.InputIds, context.Context);
-        for (int i = 0; i < NumLayers; i++) hidden = RunLayer(i, hidden, context.Context);
+        var hidden = RunDecoder(context);
         long T = context.Context.Length;
         if (logitsToKeep > 0 && logitsToKeep < T) hidden = hidden.narrow(1, T - logitsToKeep, logitsToKeep);
         return scope.MoveToOuter(Head(hidden));
@@ -181,12 +180,9 @@ public abstract class CausalLM : Module
         long ignoreIndex = -100, Action? forwardDone = null)
     {
         ArgumentNullException.ThrowIfNull(labels);
-        var projection = PlainOutputProjection;
         Tensor HeadLoss(Tensor top)
         {
-            var loss = projection is not null
-                ? ChunkedCrossEntropy.CausalLMLoss(FinalNorm(top), labels, projection, lossScale, ignoreIndex)
-                : CausalLMLoss(Head(top), labels, ignoreIndex, "sum") * lossScale;
+            var loss = HeadLossSum(top, labels, lossScale, ignoreIndex);
             forwardDone?.Invoke();
             return loss;
         }
@@ -203,14 +199,26 @@ public abstract class CausalLM : Module
     {
         ArgumentNullException.ThrowIfNull(labels);
         using var scope = torch.NewDisposeScope();
-        var pass = Prepare(inputIds, attentionMask, positionIds, null, segmentIds);
+        var hidden = RunDecoder(Prepare(inputIds, attentionMask, positionIds, null, segmentIds));
+        return scope.MoveToOuter(HeadLossSum(hidden, labels, 1, ignoreIndex));
+    }
+
+    /// <summary>Embeddings and every decoder layer: the last layer's output [B, T, H] for a prepared pass.</summary>
+    Tensor RunDecoder(Prepared pass)
+    {
         var hidden = Embed(pass.InputIds, pass.Context);
         for (int i = 0; i < NumLayers; i++) hidden = RunLayer(i, hidden, pass.Context);
-        var loss = PlainOutputProjection is { } projection
-            ? ChunkedCrossEntropy.CausalLMLoss(FinalNorm(hidden), labels, projection, 1, ignoreIndex)
-            : CausalLMLoss(Head(hidden), labels, ignoreIndex, "sum");
-        return scope.MoveToOuter(loss);
+        return hidden;
     }
+
+    /// <summary>
+    /// The causal-LM loss summed over target tokens, times <paramref name="scale"/>, of the last layer's output:
+    /// block-wise where the output projection is a plain weight, through the logits otherwise.
+    /// </summary>
+    Tensor HeadLossSum(Tensor lastHidden, Tensor labels, double scale, long ignoreIndex) =>
+        PlainOutputProjection is { } projection
+            ? ChunkedCrossEntropy.CausalLMLoss(FinalNorm(lastHidden), labels, projection, scale, ignoreIndex)
+            : CausalLMLoss(Head(lastHidden), labels, ignoreIndex, "sum") * scale;
 
     /// <summary>The two ForwardBackward overloads: <paramref name="headLoss"/> takes the last decoder layer's output [B, T, H] to the scalar loss.</summary>
     Tensor ForwardBackwardFromHidden(Tensor inputIds, Func<Tensor, Tensor> headLoss, Tensor? attentionMask, Tensor? positionIds, Tensor? segmentIds)
@@ -219,10 +227,7 @@ public abstract class CausalLM : Module
         using var grad = torch.enable_grad();
         if (!GradientCheckpointing)
         {
-            var pass = Prepare(inputIds, attentionMask, positionIds, null, segmentIds);
-            var hidden = Embed(pass.InputIds, pass.Context);
-            for (int i = 0; i < NumLayers; i++) hidden = RunLayer(i, hidden, pass.Context);
-            var value = headLoss(hidden);
+            var value = headLoss(RunDecoder(Prepare(inputIds, attentionMask, positionIds, null, segmentIds)));
             value.backward();
             return scope.MoveToOuter(value.detach());
         }

@@ -6,8 +6,6 @@ namespace Tunebook.Models.Tests;
 /// <summary>KV cache, left-padded batches and packed sequences must not change what the model computes.</summary>
 public class CacheAndBatchTests
 {
-    static long[] Sequence(int length, int seed) => Enumerable.Range(0, length).Select(i => (long)((i * 31 + seed * 17 + 3) % 97)).ToArray();
-
     [Theory]
     [MemberData(nameof(TinyModels.All), MemberType = typeof(TinyModels))]
     public void CachedStepsEqualFullRecomputation(string kind)
@@ -15,7 +13,7 @@ public class CacheAndBatchTests
         using var model = TinyModels.Create(kind);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var all = Sequence(12, 1);
+        var all = TinyModels.Sequence(12, 1);
         var full = model.Forward(TinyModels.Ids([all]));
         using var cache = model.NewCache(capacity: 2); // small, so the buffers have to grow
         var prefill = model.Forward(TinyModels.Ids([all[..6]]), cache: cache);
@@ -107,7 +105,7 @@ public class CacheAndBatchTests
         using var model = TinyModels.Create(kind);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var ids = TinyModels.Ids([Sequence(9, 2), Sequence(9, 5)]);
+        var ids = TinyModels.Ids([TinyModels.Sequence(9, 2), TinyModels.Sequence(9, 5)]);
         var full = model.Forward(ids);
         var last = model.Forward(ids, logitsToKeep: 1);
         Assert.Equal(new long[] { 2, 1, full.size(2) }, last.shape);
@@ -122,7 +120,7 @@ public class CacheAndBatchTests
         using var model = TinyModels.Create("llama");
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        long[][] rows = [Sequence(6, 1), Sequence(6, 2), Sequence(6, 3)];
+        long[][] rows = [TinyModels.Sequence(6, 1), TinyModels.Sequence(6, 2), TinyModels.Sequence(6, 3)];
         using var cache = model.NewCache(8);
         model.Forward(TinyModels.Ids(rows), cache: cache);
         cache.KeepRows([2, 0]);
@@ -144,9 +142,9 @@ public class CacheAndBatchTests
         using var model = TinyModels.Create(kind);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var a = Sequence(5, 2);
-        var b = Sequence(7, 3);
-        var c = Sequence(4, 4);
+        var a = TinyModels.Sequence(5, 2);
+        var b = TinyModels.Sequence(7, 3);
+        var c = TinyModels.Sequence(4, 4);
         var packed = TinyModels.Ids([[.. a, .. b, .. c]]);
         var segments = TinyModels.Ids([[.. Enumerable.Repeat(0L, 5), .. Enumerable.Repeat(1L, 7), .. Enumerable.Repeat(2L, 4)]]);
         var logits = model.Forward(packed, segmentIds: segments);
@@ -163,7 +161,7 @@ public class CacheAndBatchTests
         using var model = TinyModels.Create(kind);
         model.train();
         using var scope = torch.NewDisposeScope();
-        var ids = TinyModels.Ids([Sequence(10, 5), Sequence(10, 6)]);
+        var ids = TinyModels.Ids([TinyModels.Sequence(10, 5), TinyModels.Sequence(10, 6)]);
         var mask = TinyModels.Ids([[0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]);
         var labels = ids.masked_fill(mask.eq(0), -100);
         Tensor Loss(Tensor logits) => CausalLM.CausalLMLoss(logits, labels);

@@ -12,8 +12,6 @@ namespace Tunebook.Models.Tests;
 /// </summary>
 public class ChunkedCrossEntropyTests
 {
-    static long[] Sequence(int length, int seed) => Enumerable.Range(0, length).Select(i => (long)((i * 31 + seed * 17 + 3) % 97)).ToArray();
-
     [Theory]
     [InlineData(0, null, true)]
     [InlineData(1, null, true)]
@@ -54,7 +52,7 @@ public class ChunkedCrossEntropyTests
     {
         using var model = TinyModels.Create(kind);
         using var scope = torch.NewDisposeScope();
-        var ids = TinyModels.Ids([Sequence(12, 3), Sequence(12, 4)]);
+        var ids = TinyModels.Ids([TinyModels.Sequence(12, 3), TinyModels.Sequence(12, 4)]);
         var mask = TinyModels.Ids([[0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]);
         var labels = ids.masked_fill(mask.eq(0), -100);
         using var noGrad = torch.no_grad();
@@ -98,7 +96,7 @@ public class ChunkedCrossEntropyTests
         model.train();
         model.GradientCheckpointing = checkpointing;
         model.requires_grad_(true);
-        var ids = TinyModels.Ids([Sequence(10, 5), Sequence(10, 6)]);
+        var ids = TinyModels.Ids([TinyModels.Sequence(10, 5), TinyModels.Sequence(10, 6)]);
         var mask = TinyModels.Ids([[0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]);
         var labels = ids.masked_fill(mask.eq(0), -100);
         const double scale = 1.0 / 15;

@@ -178,6 +178,9 @@ public static class TinyModels
         return model;
     }
 
+    /// <summary>A deterministic token sequence in the tiny vocabularies (ids below 97).</summary>
+    public static long[] Sequence(int length, int seed) => Enumerable.Range(0, length).Select(i => (long)((i * 31 + seed * 17 + 3) % 97)).ToArray();
+
     public static Tensor Ids(long[][] rows) =>
         torch.tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length]);
 }
