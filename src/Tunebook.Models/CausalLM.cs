@@ -78,6 +78,15 @@ public abstract class CausalLM : Module
     /// </summary>
     protected abstract OutputProjection? PlainOutputProjection { get; }
 
+    /// <summary>
+    /// <see cref="PlainOutputProjection"/> for a model whose lm_head is either absent (tied to
+    /// <paramref name="tiedWeight"/>) or a bias-free <see cref="Linear"/> of exactly that type; null otherwise.
+    /// </summary>
+    protected static OutputProjection? PlainProjectionOf(Module<Tensor, Tensor>? lmHead, Tensor tiedWeight) =>
+        lmHead is null ? new OutputProjection(tiedWeight)
+        : lmHead is Linear { bias: null } linear && linear.GetType() == typeof(Linear) ? new OutputProjection(linear.weight)
+        : null;
+
     /// <summary>Whether training (<see cref="ForwardBackward(Tensor, Tensor, double, Tensor?, Tensor?, Tensor?, long, Action?)"/>) takes the loss a block of rows at a time, without the batch's logits.</summary>
     public bool ChunkedTrainingLoss => PlainOutputProjection is not null;
 

@@ -71,14 +71,14 @@ public static class ChunkedCrossEntropy
         // Evaluation (no gradient wanted) needs the loss alone: the softmax and the products back are skipped.
         bool hiddenGrad = normed.requires_grad && torch.is_grad_enabled();
 
-        Tensor lossSum, gradHidden;
-        Tensor? gradWeight = null;
+        Tensor lossSum;
+        Tensor? gradHidden = null, gradWeight = null;
         using (torch.no_grad())
         {
             var h = hidden.detach();
             var w = weight.detach();
             lossSum = torch.zeros([], ScalarType.Float32, normed.device);
-            gradHidden = hiddenGrad ? torch.empty_like(h) : torch.empty([0], h.dtype, h.device);
+            if (hiddenGrad) gradHidden = torch.empty_like(h);
             if (weightGrad) gradWeight = torch.zeros_like(w);
             for (long start = 0; start < N; start += rows)
             {
@@ -108,17 +108,23 @@ public static class ChunkedCrossEntropy
                 g.mul_((counted.to(ScalarType.Float32) * scale).unsqueeze(1));
                 if (capSlope is not null) g.mul_(capSlope);
                 var gm = g.to(w.dtype);
-                if (hiddenGrad) gradHidden.narrow(0, start, n).copy_(gm.mm(w));
+                gradHidden?.narrow(0, start, n).copy_(gm.mm(w));
                 gradWeight?.add_(gm.t().mm(hBlock));
             }
         }
 
-        if (!hiddenGrad && !weightGrad) return scope.MoveToOuter(lossSum * scale);
-        // Value: the loss. Gradient: gradHidden into the hidden states (and gradWeight into the weight).
-        var carrier = hiddenGrad ? (hidden * gradHidden).sum(ScalarType.Float32) : torch.zeros([], ScalarType.Float32, normed.device);
-        if (gradWeight is not null) carrier = carrier + (weight * gradWeight).sum(ScalarType.Float32);
-        var loss = lossSum * scale + (carrier - carrier.detach());
+        // Value: the loss. Gradient: gradHidden into the hidden states and gradWeight into the weight.
+        var loss = lossSum * scale;
+        if (gradHidden is not null) loss = loss + Carrier(hidden, gradHidden);
+        if (gradWeight is not null) loss = loss + Carrier(weight, gradWeight);
         return scope.MoveToOuter(loss);
+    }
+
+    /// <summary>Zero in value, and <paramref name="gradient"/> as its gradient by <paramref name="x"/>.</summary>
+    static Tensor Carrier(Tensor x, Tensor gradient)
+    {
+        var sum = (x * gradient).sum(ScalarType.Float32);
+        return sum - sum.detach();
     }
 
     static void CheckTargets(Tensor targets, long vocab, long ignoreIndex)

@@ -65,10 +65,7 @@ public sealed class GPT2LMHeadModel : CausalLM
 
     protected override Tensor FinalNorm(Tensor hidden) => transformer.ln_f.forward(hidden);
 
-    protected override OutputProjection? PlainOutputProjection =>
-        lm_head is null ? new OutputProjection(transformer.wte.weight)
-        : lm_head is Linear { bias: null } linear && linear.GetType() == typeof(Linear) ? new OutputProjection(linear.weight)
-        : null;
+    protected override OutputProjection? PlainOutputProjection => PlainProjectionOf(lm_head, transformer.wte.weight);
 
     /// <summary>
     /// Accepts both key spellings: "transformer.h.0..." (GPT2LMHeadModel) and "h.0..." (the original

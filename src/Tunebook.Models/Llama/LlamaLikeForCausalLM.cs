@@ -68,10 +68,7 @@ public abstract class LlamaLikeForCausalLM<TLayer> : CausalLM where TLayer : Dec
 
     protected override Tensor FinalNorm(Tensor hidden) => model.norm.forward(hidden);
 
-    protected override OutputProjection? PlainOutputProjection =>
-        lm_head is null ? new OutputProjection(model.embed_tokens.weight)
-        : lm_head is Linear { bias: null } linear && linear.GetType() == typeof(Linear) ? new OutputProjection(linear.weight)
-        : null;
+    protected override OutputProjection? PlainOutputProjection => PlainProjectionOf(lm_head, model.embed_tokens.weight);
 
     /// <summary>Checkpoint keys map to parameters one to one; rotary inv_freq buffers and a tied lm_head are ignored; a bare decoder checkpoint (no "model." prefix) is accepted.</summary>
     public override string? ParameterNameFor(string checkpointKey)

@@ -404,9 +404,9 @@ public sealed partial class Trainer : IDisposable
             long start = Stopwatch.GetTimestamp(), forwardEnd = 0;
             var labels = b.Labels.to(device);
             double denominator = groupTargetTokens;
-            // The loss is the last thing the forward pass computes; backward starts when it returns.
-            // The loss is taken block by block with the output projection where the model allows it
-            // (ChunkedCrossEntropy): the batch's logits never exist at once.
+            // The loss is the last thing the forward pass computes (forwardDone marks it); it is taken block by
+            // block with the output projection where the model allows it (ChunkedCrossEntropy), so the batch's
+            // logits never exist at once.
             var value = _model.ForwardBackward(b.InputIds, labels, 1.0 / denominator, b.AttentionMask, b.PositionIds, b.SegmentIds,
                 forwardDone: () => forwardEnd = Stopwatch.GetTimestamp());
             loss += value.item<double>();
