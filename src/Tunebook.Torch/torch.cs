@@ -42,6 +42,18 @@ public static partial class torch
         get { EnsureInitialized(); return Marshal.PtrToStringUTF8(NativeMethods.tb_version()) ?? "?"; }
     }
 
+    /// <summary>
+    /// The kernels OpenBLAS multiplies float32 matrices with in this process ("Cooperlake", "Haswell"…), or null
+    /// when libtorch uses another BLAS (MKL, or a GPU build's). The speed of float32 products and the last bits
+    /// of losses depend on it (docs/engine.md, "OpenBLAS's kernels").
+    /// </summary>
+    public static string? blas_core
+    {
+        get { EnsureInitialized(); return _blasCore.Value; }
+    }
+
+    static readonly Lazy<string?> _blasCore = new(OpenBlas.LoadedCore);
+
     /// <summary>Sets the number of intra-op threads libtorch uses.</summary>
     public static void set_num_threads(int n)
     {

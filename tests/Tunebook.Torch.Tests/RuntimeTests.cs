@@ -27,6 +27,20 @@ public class RuntimeTests
         else if (Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is { } own) Assert.Equal(own, native);
     }
 
+    [Fact]
+    public void NamesTheKernelsOpenBlasRuns()
+    {
+        // Debian's libtorch multiplies float32 with OpenBLAS, which picks its kernels at load: from
+        // OPENBLAS_CORETYPE when set (the name it prints matches it up to case), else from the CPU model.
+        var core = torch.blas_core;
+        if (!File.Exists("/usr/lib/x86_64-linux-gnu/libtorch.so.1.13") || Environment.GetEnvironmentVariable("TUNEBOOK_NATIVE_LIB") is not null) return;
+        Assert.False(string.IsNullOrWhiteSpace(core));
+        if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { Length: > 0 } chosen
+            && chosen.ToUpperInvariant() is "HASWELL" or "SKYLAKEX" or "SANDYBRIDGE" or "ZEN" or "PRESCOTT")
+            Assert.Equal(chosen, core, ignoreCase: true);
+        Assert.Same(core, torch.blas_core);   // read once
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", CharSet = System.Runtime.InteropServices.CharSet.Ansi)]
     static extern IntPtr getenv(string name);
 

@@ -49,6 +49,7 @@ public class RunRecordTests
         Assert.Equal(Tunebook.Torch.torch.__version__, record.Environment.LibtorchVersion);
         Assert.Equal("cpu", record.Environment.Device);
         Assert.Equal(Tunebook.Torch.torch.get_num_threads(), record.Environment.Threads);
+        Assert.Equal(Tunebook.Torch.torch.blas_core, record.Environment.BlasCore);
         // Digests are those of the files (checked against an independent SHA-256).
         var weights = record.Model.Files.Single(f => f.Path.EndsWith("model.safetensors"));
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(RunRecord.Resolve(run, weights.Path)))), weights.Sha256);
@@ -160,5 +161,18 @@ public class RunRecordTests
         File.Delete(path);
         var missing = Assert.Throws<FileNotFoundException>(() => RunReplay.Replay(run));
         Assert.Contains(path, missing.Message);
+    }
+
+    [Fact]
+    public void OtherBlasKernelsMeanAReplayMayDifferInTheLastBits()
+    {
+        var here = RunEnvironment.Current(Tunebook.Torch.Device.CPU) with { BlasCore = "Haswell" };
+        Assert.True(here.ReplaysExactly(here));
+        var other = here with { BlasCore = "Cooperlake" };
+        Assert.False(here.ReplaysExactly(other));
+        Assert.Contains("blas_core: Haswell → Cooperlake", here.Differences(other));
+        // A record from before the kernels were recorded names none and is taken at its word.
+        Assert.True((here with { BlasCore = null }).ReplaysExactly(other));
+        Assert.False(here.ReplaysExactly(here with { Threads = here.Threads + 1 }));
     }
 }

@@ -25,6 +25,8 @@ if (args[0] == "peak")
         ["peak_gflops_bfloat16"] = Peak(ScalarType.BFloat16),
         ["matmul"] = "2048x2048 @ 2048x2048, best of 12",
         ["threads"] = torch.get_num_threads(),
+        // OpenBLAS's kernels decide the float32 rate (OPENBLAS_CORETYPE, else the CPU model); both sides share them.
+        ["blas_core"] = torch.blas_core,
     }.ToJsonString());
     return;
 }

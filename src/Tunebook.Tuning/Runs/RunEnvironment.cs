@@ -19,6 +19,8 @@ public sealed record RunEnvironment
     public required string Device { get; init; }
     /// <summary>torch's intra-op threads: CPU reductions are summed in a thread-count-dependent order.</summary>
     public required int Threads { get; init; }
+    /// <summary>OpenBLAS's kernels (torch.blas_core): another kernel sums a product in another order. Null when unknown.</summary>
+    public string? BlasCore { get; init; }
     public required string Os { get; init; }
     public string? Cpu { get; init; }
     public string? Gpu { get; init; }
@@ -32,6 +34,7 @@ public sealed record RunEnvironment
         LibtorchVersion = torch.__version__,
         Device = device.ToString(),
         Threads = torch.get_num_threads(),
+        BlasCore = device.IsCuda ? null : torch.blas_core,
         Os = RuntimeInformation.OSDescription,
         Cpu = CpuName(),
         Gpu = device.IsCuda ? GpuName() : null,
@@ -47,15 +50,20 @@ public sealed record RunEnvironment
         Check("libtorch_version", LibtorchVersion, other.LibtorchVersion);
         Check("device", Device, other.Device);
         Check("threads", Threads, other.Threads);
+        Check("blas_core", BlasCore, other.BlasCore);
         Check("os", Os, other.Os);
         Check("cpu", Cpu, other.Cpu);
         Check("gpu", Gpu, other.Gpu);
         return list;
     }
 
-    /// <summary>Whether a CPU replay here should give bit-identical losses: same libtorch, CPU device and thread count.</summary>
+    /// <summary>
+    /// Whether a CPU replay here should give bit-identical losses: same libtorch, CPU device, thread count and
+    /// BLAS kernels (a record that does not name its kernels, from before they were recorded, is taken at its word).
+    /// </summary>
     public bool ReplaysExactly(RunEnvironment other) =>
-        LibtorchVersion == other.LibtorchVersion && Device == "cpu" && other.Device == "cpu" && Threads == other.Threads;
+        LibtorchVersion == other.LibtorchVersion && Device == "cpu" && other.Device == "cpu" && Threads == other.Threads
+        && (BlasCore is null || other.BlasCore is null || BlasCore == other.BlasCore);
 
     static string? CpuName()
     {
