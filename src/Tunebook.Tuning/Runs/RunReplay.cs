@@ -47,7 +47,7 @@ public sealed record ReplayReport(string RunFolder, string ReplayFolder, IReadOn
                 $"losses: first difference at step {d.Step} ({d.Kind} loss): recorded {d.Recorded:R}, replayed {d.Replayed:R} (Δ {d.Difference:0.###e+00}); {Losses.Count(l => !l.BitIdentical)} of {Losses.Count} losses differ")
                 + (ExactnessExpected ? " — unexpected: same libtorch, CPU and thread count" : ""));
         else sb.AppendLine($"losses: bit-identical ({train} train losses, {validation} validation losses)"
-                           + (ExactnessExpected ? " — as expected on the CPU with the same libtorch and thread count" : ""));
+                           + (ExactnessExpected ? " — as expected on the CPU with the same libtorch, thread count and BLAS kernels" : ""));
         return sb.ToString().TrimEnd();
     }
 }
