@@ -21,7 +21,7 @@ internal static class OpenBlas
         IEnumerable<string> lines;
         try { lines = File.ReadAllLines("/proc/self/maps"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-        foreach (var path in lines.Select(MappedPath).OfType<string>().Where(p => Path.GetFileName(p).Contains("blas", StringComparison.Ordinal)).Distinct())
+        foreach (var path in lines.Select(MappedPath).OfType<string>().Where(IsOpenBlasCandidate).Distinct())
         {
             if (!NativeLibrary.TryLoad(path, out var handle)) continue;
             try
@@ -33,6 +33,10 @@ internal static class OpenBlas
         }
         return null;
     }
+
+    // Debian installs OpenBLAS as libblas.so.3 (the BLAS alternative) as well as libopenblas*.so; cuBLAS and others are not asked.
+    static bool IsOpenBlasCandidate(string path) =>
+        Path.GetFileName(path) is var name && (name.StartsWith("libblas.", StringComparison.Ordinal) || name.Contains("openblas", StringComparison.Ordinal));
 
     // "7f..-7f.. r-xp 00000000 fe:01 1234   /usr/lib/.../libblas.so.3" → the path; null for anonymous maps.
     static string? MappedPath(string line)
