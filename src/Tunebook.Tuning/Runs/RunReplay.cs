@@ -35,6 +35,8 @@ public sealed record ReplayReport(string RunFolder, string ReplayFolder, IReadOn
 
     public override string ToString()
     {
+        // What RunEnvironment.ReplaysExactly compares, said once for both outcomes.
+        const string ExactnessCondition = "on the CPU with the same libtorch, thread count and BLAS kernels";
         var sb = new StringBuilder();
         int train = Losses.Count(l => l.Kind == "train"), validation = Losses.Count - train;
         sb.AppendLine($"replay of {RunFolder} → {ReplayFolder}");
@@ -45,9 +47,9 @@ public sealed record ReplayReport(string RunFolder, string ReplayFolder, IReadOn
         else if (FirstDifference is { } d)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"losses: first difference at step {d.Step} ({d.Kind} loss): recorded {d.Recorded:R}, replayed {d.Replayed:R} (Δ {d.Difference:0.###e+00}); {Losses.Count(l => !l.BitIdentical)} of {Losses.Count} losses differ")
-                + (ExactnessExpected ? " — unexpected: same libtorch, CPU and thread count" : ""));
+                + (ExactnessExpected ? $" — unexpected: {ExactnessCondition}" : ""));
         else sb.AppendLine($"losses: bit-identical ({train} train losses, {validation} validation losses)"
-                           + (ExactnessExpected ? " — as expected on the CPU with the same libtorch, thread count and BLAS kernels" : ""));
+                           + (ExactnessExpected ? $" — as expected {ExactnessCondition}" : ""));
         return sb.ToString().TrimEnd();
     }
 }
