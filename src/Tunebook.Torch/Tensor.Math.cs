@@ -140,7 +140,8 @@ public partial class Tensor
 
     /// <summary>Matrix product with broadcasting (torch.matmul).</summary>
     public Tensor matmul(Tensor other) => Wrap(NativeMethods.tb_matmul(Handle, Arg(other, "matmul").Handle), "matmul");
-    public Tensor mm(Tensor other) => Aten.Mm.Call(this, other);
+    /// <summary>Product of two matrices; float32 on the CPU runs on <see cref="torch.cpu_matmul"/>'s library.</summary>
+    public Tensor mm(Tensor other) => Wrap(NativeMethods.tb_mm(Handle, Arg(other, "mm").Handle), "mm");
     /// <summary>Batched matrix product of [b, n, m] and [b, m, p].</summary>
     public Tensor bmm(Tensor other) => Aten.Bmm.Call(this, other);
     public Tensor outer(Tensor other) => Aten.Outer.Call(this, other);

@@ -32,6 +32,7 @@ public static partial class torch
             // docs/memory.md); TUNEBOOK_HOST_ALLOCATOR=system keeps the C library's defaults.
             if (!string.Equals(Environment.GetEnvironmentVariable("TUNEBOOK_HOST_ALLOCATOR"), "system", StringComparison.OrdinalIgnoreCase))
                 NativeMethods.tb_tune_host_allocator(HostAllocatorMmapThreshold, HostAllocatorTrimThreshold);
+            ApplyCpuMatmulDefault();
             Volatile.Write(ref _initialized, 1);
         }
     }

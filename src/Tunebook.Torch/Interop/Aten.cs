@@ -155,7 +155,6 @@ internal static class Aten
     internal static readonly Op Amin = Op.Get("aten::amin");
     internal static readonly Op Matmul = Op.Get("aten::matmul");
     internal static readonly Op Bmm = Op.Get("aten::bmm");
-    internal static readonly Op Mm = Op.Get("aten::mm");
     internal static readonly Op Linear = Op.Get("aten::linear");
     internal static readonly Op Outer = Op.Get("aten::outer");
     internal static readonly Op Einsum = Op.Get("aten::einsum");

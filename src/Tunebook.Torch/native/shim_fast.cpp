@@ -52,7 +52,7 @@ TB_API tb_tensor tb_mul_scalar(tb_tensor a, double s) {
 
 TB_API tb_tensor tb_matmul(tb_tensor a, tb_tensor b) {
   TB_GUARD_BEGIN
-  return tb::wrap(at::matmul(T(a), T(b)));
+  return tb::wrap(tb::cpu_matmul(T(a), T(b)));
   TB_GUARD_END(nullptr)
 }
 
@@ -80,6 +80,8 @@ TB_API tb_tensor tb_linear(tb_tensor x, tb_tensor w, tb_tensor b) {
     sizes.back() = weight.size(0);
     return tb::wrap(y.reshape(sizes));
   }
+  at::Tensor y;
+  if (tb::cpu_linear(input, weight, b == nullptr ? nullptr : &T(b), y)) return tb::wrap(std::move(y));
   c10::optional<at::Tensor> bias;
   if (b != nullptr) bias = T(b);
   return tb::wrap(at::linear(input, weight, bias));

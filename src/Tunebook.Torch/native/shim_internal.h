@@ -20,6 +20,13 @@ inline tb_tensor wrap(at::Tensor t) { return new at::Tensor(std::move(t)); }
 c10::ScalarType scalar_type(int32_t code);
 c10::Device device(int32_t type, int32_t index);
 
+// Float32 CPU products through oneDNN when torch.cpu_matmul says so, else ATen (shim_cpu_matmul.cpp).
+at::Tensor cpu_mm(const at::Tensor& a, const at::Tensor& b);
+// at::matmul, with float32 CPU stacks of matrices ([.., M, K]·[.., K, N], same leading sizes) through oneDNN.
+at::Tensor cpu_matmul(const at::Tensor& a, const at::Tensor& b);
+// x·Wᵀ + b through cpu_mm; false (out untouched) when the operands are not float32 CPU tensors it takes.
+bool cpu_linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor* bias, at::Tensor& out);
+
 }  // namespace tb
 
 // Every entry point body runs inside TB_GUARD: exceptions become the thread's last error.

@@ -129,6 +129,15 @@ TB_API tb_tensor tb_add_scalar(tb_tensor a, double s);
 TB_API tb_tensor tb_mul_scalar(tb_tensor a, double s);
 TB_API tb_tensor tb_matmul(tb_tensor a, tb_tensor b);
 TB_API tb_tensor tb_linear(tb_tensor x, tb_tensor w, tb_tensor b);
+
+// Float32 CPU products through oneDNN (shim_cpu_matmul.cpp). tb_onednn_version: "" when libtorch does not
+// expose oneDNN's sgemm. tb_set_cpu_matmul_onednn: 1 routes float32 CPU products (mm, 2-D matmul, linear)
+// to oneDNN, 0 back to ATen; -1 when oneDNN is not available.
+TB_API const char* tb_onednn_version(void);
+TB_API int32_t tb_has_mkl(void);
+TB_API int32_t tb_set_cpu_matmul_onednn(int32_t on);
+TB_API int32_t tb_cpu_matmul_onednn(void);
+TB_API tb_tensor tb_mm(tb_tensor a, tb_tensor b);
 // One AdamW (decoupled weight decay) step, identical in order of operations to
 // torch.optim.AdamW's single-tensor path. max_exp_avg_sq may be NULL unless amsgrad.
 TB_API int32_t tb_adamw_step(tb_tensor param, tb_tensor grad, tb_tensor exp_avg, tb_tensor exp_avg_sq,

@@ -134,7 +134,7 @@ public static class functional
                 : scale is null ? SdpaPublic.Call(query, key, value, attn_mask, dropout_p, is_causal)
                 : scaled_dot_product_attention_composed(query, key, value, attn_mask, dropout_p, is_causal, scale);
         }
-        else if (SdpaPrivate113 is not null && scale is null && !(attn_mask is not null && is_causal))
+        else if (SdpaPrivate113 is not null && scale is null && !(attn_mask is not null && is_causal) && !ProductsOnOneDnn(query))
         {
             // 1.13: (query, key, value, attn_mask, dropout_p, need_attn_weights, is_causal) -> (out, attn)
             var (output, weights) = SdpaPrivate113.Call2(query, key, value, attn_mask, dropout_p, false, is_causal);
@@ -225,6 +225,15 @@ public static class functional
     /// Returns null where this form does not apply (equal head counts, ranks other than 4, masks whose
     /// head dimension is neither 1 nor H); the caller then repeats keys and values.
     /// </summary>
+    /// <summary>
+    /// Whether this attention's products would run on oneDNN when written out (<see cref="torch.cpu_matmul"/>).
+    /// 1.13's attention entry point is the same formula with its products on libtorch's BLAS, whose own thread
+    /// pool then competes with the OpenMP pool oneDNN and the other operations run on; the written-out formula
+    /// keeps one pool (docs/engine.md, "Float32 products on the CPU").
+    /// </summary>
+    static bool ProductsOnOneDnn(Tensor query) =>
+        query.dtype == ScalarType.Float32 && query.device.Type == DeviceType.CPU && torch.cpu_matmul == CpuMatmul.OneDnn;
+
     internal static Tensor? GroupedAttention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask, double dropout_p, bool is_causal)
     {
         var qs = query.shape; var ks = key.shape;
@@ -257,8 +266,13 @@ public static class functional
             else mask = mask.expand(mask.size(0), H, L, S).reshape(mask.size(0), Hkv, g * L, S);          // per-head rows, grouped
         }
         var q = query.reshape(B, Hkv, g * L, E);
-        var (output, weights) = SdpaPrivate113!.Call2(q, key, value, mask, dropout_p, false, false);
-        weights.Dispose();
+        Tensor output;
+        if (ProductsOnOneDnn(query)) output = scaled_dot_product_attention_composed(q, key, value, mask, dropout_p);
+        else
+        {
+            (output, var weights) = SdpaPrivate113!.Call2(q, key, value, mask, dropout_p, false, false);
+            weights.Dispose();
+        }
         return scope.MoveToOuter(output.view(B, H, L, E));
     }
 
