@@ -175,4 +175,16 @@ public class RunRecordTests
         Assert.True((here with { BlasCore = null }).ReplaysExactly(other));
         Assert.False(here.ReplaysExactly(here with { Threads = here.Threads + 1 }));
     }
+
+    [Fact]
+    public void AnotherProductLibraryMeansAReplayMayDifferInTheLastBits()
+    {
+        var here = RunEnvironment.Current(Tunebook.Torch.Device.CPU) with { CpuMatmul = "oneDNN 2.6.3" };
+        Assert.Equal(Tunebook.Torch.torch.cpu_matmul_name, RunEnvironment.Current(Tunebook.Torch.Device.CPU).CpuMatmul);
+        Assert.True(here.ReplaysExactly(here));
+        var other = here with { CpuMatmul = "BLAS" };
+        Assert.False(here.ReplaysExactly(other));
+        Assert.Contains("cpu_matmul: oneDNN 2.6.3 → BLAS", here.Differences(other));
+        Assert.True((here with { CpuMatmul = null }).ReplaysExactly(other));
+    }
 }

@@ -44,7 +44,7 @@ row = {"bench": "training", "config": sys.argv[6], "mode": ours["mode"], "dtype"
        "ratio_tokens_per_s": ours["tokens_per_s"] / theirs["tokens_per_s"],
        "ratio_tokens_per_s_same_env": ours["tokens_per_s"] / same["tokens_per_s"],
        "ratio_peak_rss": ours["peak_rss_mb"] / theirs["peak_rss_mb"],
-       "matmul_peak_gflops": peak["peak_gflops_" + ours["dtype"]], "blas_core": peak.get("blas_core"),
+       "matmul_peak_gflops": peak["peak_gflops_" + ours["dtype"]], "blas_core": peak.get("blas_core"), "cpu_matmul": peak.get("cpu_matmul"),
        "fraction_of_matmul_peak": ours["achieved_gflops"] / peak["peak_gflops_" + ours["dtype"]]}
 if sys.argv[3] != "1":
     row["gpu"] = "no CUDA device available: CPU only"
@@ -71,6 +71,7 @@ print("pt same: the same PyTorch loop with GOMP_SPINCOUNT=10000, the threading s
 print("fwd/bwd/opt/host: Tunebook's step split (Trainer StepPhaseTimes); of peak: the step's matmul FLOP/s over this CPU's "
       "measured matmul peak in the row's dtype (%.0f GFLOP/s float32, %.0f bfloat16, %s; OpenBLAS kernels: %s)" % (
       peak["peak_gflops_float32"], peak["peak_gflops_bfloat16"], peak["matmul"], peak.get("blas_core") or "not OpenBLAS"))
+print("Tunebook's float32 products: %s; PyTorch's: its BLAS" % peak.get("cpu_matmul", "BLAS"))
 if rows and "gpu" in rows[0]:
     print(rows[0]["gpu"])
 PY

@@ -27,6 +27,8 @@ if (args[0] == "peak")
         ["threads"] = torch.get_num_threads(),
         // OpenBLAS's kernels decide the float32 rate (OPENBLAS_CORETYPE, else the CPU model); both sides share them.
         ["blas_core"] = torch.blas_core,
+        // Tunebook's float32 products: oneDNN where libtorch exposes it (torch.cpu_matmul), else the BLAS above.
+        ["cpu_matmul"] = torch.cpu_matmul_name,
     }.ToJsonString());
     return;
 }

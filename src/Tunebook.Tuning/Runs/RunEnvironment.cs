@@ -21,6 +21,8 @@ public sealed record RunEnvironment
     public required int Threads { get; init; }
     /// <summary>OpenBLAS's kernels (torch.blas_core): another kernel sums a product in another order. Null when unknown.</summary>
     public string? BlasCore { get; init; }
+    /// <summary>The library of float32 CPU products (torch.cpu_matmul_name: "oneDNN 2.6.3" or "BLAS"). Null on a GPU, or when unknown.</summary>
+    public string? CpuMatmul { get; init; }
     public required string Os { get; init; }
     public string? Cpu { get; init; }
     public string? Gpu { get; init; }
@@ -35,6 +37,7 @@ public sealed record RunEnvironment
         Device = device.ToString(),
         Threads = torch.get_num_threads(),
         BlasCore = device.IsCuda ? null : torch.blas_core,
+        CpuMatmul = device.IsCuda ? null : torch.cpu_matmul_name,
         Os = RuntimeInformation.OSDescription,
         Cpu = CpuName(),
         Gpu = device.IsCuda ? GpuName() : null,
@@ -51,6 +54,7 @@ public sealed record RunEnvironment
         Check("device", Device, other.Device);
         Check("threads", Threads, other.Threads);
         Check("blas_core", BlasCore, other.BlasCore);
+        Check("cpu_matmul", CpuMatmul, other.CpuMatmul);
         Check("os", Os, other.Os);
         Check("cpu", Cpu, other.Cpu);
         Check("gpu", Gpu, other.Gpu);
@@ -58,12 +62,14 @@ public sealed record RunEnvironment
     }
 
     /// <summary>
-    /// Whether a CPU replay here should give bit-identical losses: same libtorch, CPU device, thread count and
-    /// BLAS kernels (a record that does not name its kernels, from before they were recorded, is taken at its word).
+    /// Whether a CPU replay here should give bit-identical losses: same libtorch, CPU device, thread count, BLAS
+    /// kernels and product library (a record that does not name one of the last two, from before it was recorded,
+    /// is taken at its word).
     /// </summary>
     public bool ReplaysExactly(RunEnvironment other) =>
         LibtorchVersion == other.LibtorchVersion && Device == "cpu" && other.Device == "cpu" && Threads == other.Threads
-        && (BlasCore is null || other.BlasCore is null || BlasCore == other.BlasCore);
+        && (BlasCore is null || other.BlasCore is null || BlasCore == other.BlasCore)
+        && (CpuMatmul is null || other.CpuMatmul is null || CpuMatmul == other.CpuMatmul);
 
     static string? CpuName()
     {
