@@ -49,6 +49,18 @@ public static partial class torch
         }
     }
 
+    /// <summary>
+    /// Whether a float32 CPU product [m, k]·[k, n] (or each product of a stack) runs on oneDNN now: when
+    /// <see cref="cpu_matmul"/> is <see cref="CpuMatmul.OneDnn"/> and m·k·n is above 2¹⁸, the size below which
+    /// OpenBLAS runs a product on the calling thread alone (no second thread pool to avoid, and oneDNN's per-call
+    /// setup would cost more than it saves).
+    /// </summary>
+    public static bool runs_on_onednn(long m, long k, long n)
+    {
+        EnsureInitialized();
+        return NativeMethods.tb_cpu_matmul_takes(m, k, n) == 1;
+    }
+
     /// <summary>"oneDNN 2.6.3" or "BLAS": what <see cref="cpu_matmul"/> runs, as run records and benchmarks name it.</summary>
     public static string cpu_matmul_name => cpu_matmul == CpuMatmul.OneDnn ? $"oneDNN {onednn_version}" : "BLAS";
 

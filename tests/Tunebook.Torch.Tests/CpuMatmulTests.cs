@@ -61,6 +61,7 @@ public class CpuMatmulTests
         torch.manual_seed(11);
         var A = Layout(torch.randn(37, 300), layout);
         var B = Layout(torch.randn(300, 53), layout);
+        Assert.True(With(CpuMatmul.OneDnn, () => torch.runs_on_onednn(37, 300, 53)));
         var expected = A.to(ScalarType.Float64).mm(B.to(ScalarType.Float64));
         AssertClose(expected, With(CpuMatmul.OneDnn, () => A.mm(B)), $"mm, {layout}");
         AssertClose(expected, With(CpuMatmul.OneDnn, () => A.matmul(B)), $"matmul, {layout}");
@@ -75,17 +76,18 @@ public class CpuMatmulTests
         torch.manual_seed(12);
         // [B, H, T, D] @ [B, H, D, S] as attention multiplies (keys transposed), [n, M, K] @ [n, K, N], and
         // [.., K] @ [K, N] with leading dimensions.
-        var q = torch.randn(2, 3, 17, 16);
-        var k = torch.randn(2, 3, 19, 16);
+        var q = torch.randn(2, 3, 96, 64);
+        var k = torch.randn(2, 3, 80, 64);
+        Assert.True(With(CpuMatmul.OneDnn, () => torch.runs_on_onednn(96, 64, 80)));
         AssertClose(q.to(ScalarType.Float64).matmul(k.to(ScalarType.Float64).transpose(-2, -1)),
             With(CpuMatmul.OneDnn, () => q.matmul(k.transpose(-2, -1))), "scores");
-        var a = torch.randn(5, 9, 40);
-        var b = torch.randn(5, 40, 7);
+        var a = torch.randn(5, 70, 64);
+        var b = torch.randn(5, 64, 90);
         AssertClose(a.to(ScalarType.Float64).matmul(b.to(ScalarType.Float64)), With(CpuMatmul.OneDnn, () => a.matmul(b)), "stack");
-        var w = torch.randn(40, 11);
+        var w = torch.randn(64, 100);
         AssertClose(a.to(ScalarType.Float64).matmul(w.to(ScalarType.Float64)), With(CpuMatmul.OneDnn, () => a.matmul(w)), "rows");
         // Broadcasting stacks are left to ATen and still right.
-        var one = torch.randn(1, 40, 7);
+        var one = torch.randn(1, 64, 90);
         AssertClose(a.to(ScalarType.Float64).matmul(one.to(ScalarType.Float64)), With(CpuMatmul.OneDnn, () => a.matmul(one)), "broadcast");
     }
 
@@ -94,10 +96,11 @@ public class CpuMatmulTests
     {
         Require_onednn();
         torch.manual_seed(13);
-        var x0 = torch.randn(4, 6, 64);
+        var x0 = torch.randn(4, 30, 64);
         var w0 = torch.randn(48, 64);
         var b0 = torch.randn(48);
-        var g0 = torch.randn(4, 6, 48);
+        var g0 = torch.randn(4, 30, 48);
+        Assert.True(With(CpuMatmul.OneDnn, () => torch.runs_on_onednn(120, 48, 64) && torch.runs_on_onednn(64, 120, 48)));
 
         (Tensor y, Tensor? gx, Tensor? gw, Tensor? gb) Run(ScalarType dtype, bool trainWeight)
         {
@@ -128,9 +131,9 @@ public class CpuMatmulTests
     {
         Require_onednn();
         torch.manual_seed(14);
-        var a0 = torch.randn(2, 4, 9, 16);
-        var b0 = torch.randn(2, 4, 16, 5);
-        var g0 = torch.randn(2, 4, 9, 5);
+        var a0 = torch.randn(2, 4, 72, 64);
+        var b0 = torch.randn(2, 4, 64, 60);
+        var g0 = torch.randn(2, 4, 72, 60);
         (Tensor ga, Tensor gb) Run(ScalarType dtype)
         {
             var a = a0.to(dtype).clone().requires_grad_(true);
@@ -150,9 +153,9 @@ public class CpuMatmulTests
         Require_onednn();
         // d/dx of ‖∂(x·W)·g/∂W‖² involves the backward's own products (create_graph).
         torch.manual_seed(15);
-        var x0 = torch.randn(5, 8);
-        var w0 = torch.randn(8, 3);
-        var g0 = torch.randn(5, 3);
+        var x0 = torch.randn(80, 64);
+        var w0 = torch.randn(64, 60);
+        var g0 = torch.randn(80, 60);
         Tensor SecondOrder(ScalarType dtype)
         {
             var x = x0.to(dtype).clone().requires_grad_(true);
@@ -171,10 +174,10 @@ public class CpuMatmulTests
         Require_onednn();
         torch.manual_seed(16);
         // Grouped keys/values (8 query heads over 4), causal, as the training step runs it; and a padding mask.
-        var q = torch.randn(2, 8, 24, 16);
-        var k = torch.randn(2, 4, 24, 16);
-        var v = torch.randn(2, 4, 24, 16);
-        var mask = torch.ones([2, 1, 24, 24], ScalarType.Bool).tril();
+        var q = torch.randn(2, 8, 96, 32);
+        var k = torch.randn(2, 4, 96, 32);
+        var v = torch.randn(2, 4, 96, 32);
+        var mask = torch.ones([2, 1, 96, 96], ScalarType.Bool).tril();
         mask[0][0].narrow(1, 1, 2).fill_(0);   // the first sequence's positions 1-2 are padding
         foreach (var (m, causal) in new[] { ((Tensor?)null, true), (mask, false) })
         {
@@ -192,12 +195,18 @@ public class CpuMatmulTests
         {
             Assert.Equal(CpuMatmul.Blas, torch.cpu_matmul);
             Assert.Equal("BLAS", torch.cpu_matmul_name);
+            Assert.False(torch.runs_on_onednn(1024, 512, 1376));
             return 0;
         });
         With(CpuMatmul.OneDnn, () =>
         {
             Assert.Equal(CpuMatmul.OneDnn, torch.cpu_matmul);
             Assert.StartsWith("oneDNN ", torch.cpu_matmul_name);
+            // Products OpenBLAS would run on one thread (m·k·n ≤ 2¹⁸, one decoded token's attention) stay with ATen.
+            Assert.True(torch.runs_on_onednn(65, 64, 64));
+            Assert.False(torch.runs_on_onednn(64, 64, 64));
+            Assert.False(torch.runs_on_onednn(2, 32, 64));
+            Assert.False(torch.runs_on_onednn(0, 4096, 4096));
             // Other dtypes, empty products and mismatched shapes keep ATen's results and messages.
             var d = torch.randn(3, 4).to(ScalarType.Float64);
             Assert.Equal(ScalarType.Float64, d.mm(d.t()).dtype);

@@ -87,6 +87,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int tb_has_mkl();
     [LibraryImport(Lib)] internal static partial int tb_set_cpu_matmul_onednn(int on);
     [LibraryImport(Lib)] internal static partial int tb_cpu_matmul_onednn();
+    [LibraryImport(Lib)] internal static partial int tb_cpu_matmul_takes(long m, long k, long n);
     [LibraryImport(Lib)] internal static partial int tb_adamw_step(IntPtr param, IntPtr grad, IntPtr expAvg, IntPtr expAvgSq, IntPtr maxExpAvgSq,
         long step, double lr, double beta1, double beta2, double eps, double weightDecay, int amsgrad, int maximize);
 

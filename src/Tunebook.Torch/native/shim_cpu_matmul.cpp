@@ -73,13 +73,23 @@ bool is_plain_cpu_float(const at::Tensor& t) {
          !t.is_conj() && !t.is_neg();
 }
 
-// Whether a·b goes to oneDNN: float32 CPU matrices ([M, K]·[K, N]) or stacks of them with the same count
-// ([n, M, K]·[n, K, N]). Empty products stay with ATen, which defines them.
-bool takes_onednn(const at::Tensor& a, const at::Tensor& b) {
+// Products of M·N·K up to this run on the calling thread alone in OpenBLAS (its GEMM_MULTITHREAD_THRESHOLD
+// of 4 × 65536), so they wake no second pool, and oneDNN's per-call setup would only cost time there (the
+// attention of one decoded token, for one).
+constexpr int64_t kSingleThreadedWork = int64_t{1} << 18;
+
+bool size_takes_onednn(int64_t M, int64_t K, int64_t N) {
   if (g_use_onednn.load(std::memory_order_relaxed) == 0 || onednn().sgemm == nullptr) return false;
+  if (M <= 0 || K <= 0 || N <= 0) return false;  // empty products stay with ATen, which defines them
+  return static_cast<double>(M) * static_cast<double>(K) * static_cast<double>(N) > static_cast<double>(kSingleThreadedWork);
+}
+
+// Whether a·b goes to oneDNN: float32 CPU matrices ([M, K]·[K, N]) or stacks of them with the same count
+// ([n, M, K]·[n, K, N]), each product above the single-threaded size.
+bool takes_onednn(const at::Tensor& a, const at::Tensor& b) {
   if (!is_plain_cpu_float(a) || !is_plain_cpu_float(b) || a.dim() != b.dim() || (a.dim() != 2 && a.dim() != 3)) return false;
   if (a.dim() == 3 && (a.size(0) != b.size(0) || a.size(0) == 0)) return false;
-  return a.size(-1) == b.size(-2) && a.size(-2) > 0 && a.size(-1) > 0 && b.size(-1) > 0;
+  return a.size(-1) == b.size(-2) && size_takes_onednn(a.size(-2), a.size(-1), b.size(-1));
 }
 
 void check_status(int status, int64_t M, int64_t K, int64_t N) {
@@ -201,6 +211,8 @@ TB_API int32_t tb_set_cpu_matmul_onednn(int32_t on) {
 }
 
 TB_API int32_t tb_cpu_matmul_onednn(void) { return g_use_onednn.load(); }
+
+TB_API int32_t tb_cpu_matmul_takes(int64_t m, int64_t k, int64_t n) { return size_takes_onednn(m, k, n) ? 1 : 0; }
 
 TB_API tb_tensor tb_mm(tb_tensor a, tb_tensor b) {
   TB_GUARD_BEGIN

@@ -132,11 +132,13 @@ TB_API tb_tensor tb_linear(tb_tensor x, tb_tensor w, tb_tensor b);
 
 // Float32 CPU products through oneDNN (shim_cpu_matmul.cpp). tb_onednn_version: "" when libtorch does not
 // expose oneDNN's sgemm. tb_set_cpu_matmul_onednn: 1 routes float32 CPU products (mm, 2-D matmul, linear)
-// to oneDNN, 0 back to ATen; -1 when oneDNN is not available.
+// to oneDNN, 0 back to ATen; -1 when oneDNN is not available. Products too small for OpenBLAS to thread stay with ATen.
 TB_API const char* tb_onednn_version(void);
 TB_API int32_t tb_has_mkl(void);
 TB_API int32_t tb_set_cpu_matmul_onednn(int32_t on);
 TB_API int32_t tb_cpu_matmul_onednn(void);
+// 1 when a float32 CPU product [m, k]·[k, n] would run on oneDNN (the switch is on and it is large enough).
+TB_API int32_t tb_cpu_matmul_takes(int64_t m, int64_t k, int64_t n);
 TB_API tb_tensor tb_mm(tb_tensor a, tb_tensor b);
 // One AdamW (decoupled weight decay) step, identical in order of operations to
 // torch.optim.AdamW's single-tensor path. max_exp_avg_sq may be NULL unless amsgrad.

@@ -134,7 +134,7 @@ public static class functional
                 : scale is null ? SdpaPublic.Call(query, key, value, attn_mask, dropout_p, is_causal)
                 : scaled_dot_product_attention_composed(query, key, value, attn_mask, dropout_p, is_causal, scale);
         }
-        else if (SdpaPrivate113 is not null && scale is null && !(attn_mask is not null && is_causal) && !ProductsOnOneDnn(query))
+        else if (SdpaPrivate113 is not null && scale is null && !(attn_mask is not null && is_causal) && !ProductsOnOneDnn(query, key))
         {
             // 1.13: (query, key, value, attn_mask, dropout_p, need_attn_weights, is_causal) -> (out, attn)
             var (output, weights) = SdpaPrivate113.Call2(query, key, value, attn_mask, dropout_p, false, is_causal);
@@ -226,13 +226,15 @@ public static class functional
     /// head dimension is neither 1 nor H); the caller then repeats keys and values.
     /// </summary>
     /// <summary>
-    /// Whether this attention's products would run on oneDNN when written out (<see cref="torch.cpu_matmul"/>).
+    /// Whether this attention's scores product ([L, E]·[E, S] per head) would run on oneDNN when written out
+    /// (<see cref="torch.cpu_matmul"/>; products too small for OpenBLAS to thread stay with ATen anyway).
     /// 1.13's attention entry point is the same formula with its products on libtorch's BLAS, whose own thread
     /// pool then competes with the OpenMP pool oneDNN and the other operations run on; the written-out formula
     /// keeps one pool (docs/engine.md, "Float32 products on the CPU").
     /// </summary>
-    static bool ProductsOnOneDnn(Tensor query) =>
-        query.dtype == ScalarType.Float32 && query.device.Type == DeviceType.CPU && torch.cpu_matmul == CpuMatmul.OneDnn;
+    static bool ProductsOnOneDnn(Tensor query, Tensor key) =>
+        query.dtype == ScalarType.Float32 && query.device.Type == DeviceType.CPU
+        && torch.runs_on_onednn(query.size(-2), query.size(-1), key.size(-2));
 
     internal static Tensor? GroupedAttention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask, double dropout_p, bool is_causal)
     {
@@ -267,7 +269,7 @@ public static class functional
         }
         var q = query.reshape(B, Hkv, g * L, E);
         Tensor output;
-        if (ProductsOnOneDnn(query)) output = scaled_dot_product_attention_composed(q, key, value, mask, dropout_p);
+        if (ProductsOnOneDnn(q, key)) output = scaled_dot_product_attention_composed(q, key, value, mask, dropout_p);
         else
         {
             (output, var weights) = SdpaPrivate113!.Call2(q, key, value, mask, dropout_p, false, false);
