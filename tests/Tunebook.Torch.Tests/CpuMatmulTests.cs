@@ -212,6 +212,10 @@ public class CpuMatmulTests
             Assert.Equal(ScalarType.Float64, d.mm(d.t()).dtype);
             Assert.Equal([3L, 0L], torch.randn(3, 4).mm(torch.randn(4, 0)).shape);
             Assert.Equal(0.0, torch.randn(3, 0).mm(torch.randn(0, 2)).abs().sum().item<float>());
+            Assert.Equal([2L, 3L, 5L], F.linear(torch.randn(2, 3, 0), torch.randn(5, 0)).shape);
+            Assert.Equal([0L, 5L], F.linear(torch.randn(0, 4), torch.randn(5, 4)).shape);
+            Assert.Equal([2L, 3L, 5L], torch.randn(2, 3, 0).matmul(torch.randn(2, 0, 5)).shape);
+            Assert.Equal([4L, 0L, 5L], torch.randn(4, 0, 7).matmul(torch.randn(7, 5)).shape);
             var error = Assert.Throws<TorchException>(() => torch.randn(3, 4).mm(torch.randn(5, 2)));
             Assert.Contains("mat1 and mat2 shapes cannot be multiplied", error.Message);
             return 0;

@@ -156,7 +156,8 @@ at::Tensor cpu_mm(const at::Tensor& a, const at::Tensor& b) {
 at::Tensor cpu_matmul(const at::Tensor& a, const at::Tensor& b) {
   // Stacks with the same leading dimensions fold into one [n, M, K]·[n, K, N] product (a view whenever the
   // leading dimensions are contiguous among themselves); [.., M, K]·[K, N] folds into one [.., K]·[K, N].
-  // Broadcasting and vectors are left to at::matmul.
+  // Broadcasting, vectors and empty operands (which reshape(-1, ..) cannot fold) are left to at::matmul.
+  if (a.numel() == 0 || b.numel() == 0) return at::matmul(a, b);
   if (a.dim() >= 2 && b.dim() == 2) {
     const at::Tensor rows = a.dim() == 2 ? a : a.reshape({-1, a.size(-1)});
     if (!takes_onednn(rows, b)) return at::matmul(a, b);
@@ -179,7 +180,7 @@ at::Tensor cpu_matmul(const at::Tensor& a, const at::Tensor& b) {
 }
 
 bool cpu_linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor* bias, at::Tensor& out) {
-  if (x.dim() < 2 || w.dim() != 2 || x.size(-1) != w.size(1)) return false;
+  if (x.dim() < 2 || w.dim() != 2 || x.size(-1) != w.size(1) || x.numel() == 0 || w.numel() == 0) return false;
   if (bias != nullptr && (!is_plain_cpu_float(*bias) || bias->dim() != 1 || bias->size(0) != w.size(0))) return false;
   const at::Tensor rows = x.reshape({-1, x.size(-1)});
   const at::Tensor wt = w.t();
