@@ -98,7 +98,7 @@ public static class Nf4
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var device = weight.device;
-        var (table, map) = Tables(device);
+        var (table, map, _) = Tables(device);
 
         // First level: blocks of 64, absmax-normalised, nearest NF4 code, two codes per byte.
         var flat = PadTo(weight.detach().to(ScalarType.Float32).reshape(-1), BlockSize);
@@ -123,16 +123,22 @@ public static class Nf4
             offset.DetachFromDisposeScope());
     }
 
-    static readonly Dictionary<Device, (Tensor Table, Tensor Map)> _tables = new();
+    static readonly Dictionary<Device, (Tensor Table, Tensor Map, Tensor Pairs)> _tables = new();
 
-    /// <summary>The code table and dynamic map as float32 tensors on <paramref name="device"/>, shared by every NF4 tensor there.</summary>
-    internal static (Tensor Table, Tensor Map) Tables(Device device)
+    /// <summary>
+    /// The code table, the dynamic map and the byte table (row b: the values of b's high and low nibble) as
+    /// float32 tensors on <paramref name="device"/>, shared by every NF4 tensor there.
+    /// </summary>
+    internal static (Tensor Table, Tensor Map, Tensor Pairs) Tables(Device device)
     {
         lock (_tables)
         {
             if (!_tables.TryGetValue(device, out var t))
             {
-                t = (torch.tensor(CodeTable, device: device).DetachFromDisposeScope(), torch.tensor(DynamicMap, device: device).DetachFromDisposeScope());
+                var pairs = new float[256 * 2];
+                for (int b = 0; b < 256; b++) { pairs[2 * b] = CodeTable[b >> 4]; pairs[2 * b + 1] = CodeTable[b & 15]; }
+                t = (torch.tensor(CodeTable, device: device).DetachFromDisposeScope(), torch.tensor(DynamicMap, device: device).DetachFromDisposeScope(),
+                     torch.tensor(pairs, device: device).view(256, 2).DetachFromDisposeScope());
                 _tables[device] = t;
             }
             return t;
@@ -221,16 +227,17 @@ public sealed class Nf4Tensor : IDisposable
 
     /// <summary>
     /// The dequantized tensor in <paramref name="dtype"/>: table[code] × block scale, built from engine ops
-    /// (unpack nibbles, index the code table, multiply by the scales), without gradient.
+    /// (look up each byte's two values, multiply by the scales), without gradient.
     /// </summary>
     public Tensor Dequantize(ScalarType dtype = ScalarType.Float32)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var high = Packed.bitwise_right_shift(4);
-        var low = Packed.bitwise_and(15);
-        var codes = torch.stack([high, low], 1).reshape(-1).to(ScalarType.Int64);
-        var values = CodeTable.index_select(0, codes).view(Blocks, Nf4.BlockSize) * BlockScales().unsqueeze(1);
+        // Each byte holds two codes, high nibble first: one gather from the 256-row table of value pairs unpacks
+        // both, where shifting, masking and interleaving the nibbles and gathering each code took five passes
+        // over tensors up to eight times the bytes' size (QLoRA dequantizes every frozen weight each step).
+        var values = Nf4.Tables(Device).Pairs.index_select(0, Packed.to(ScalarType.Int32)).view(Blocks, Nf4.BlockSize);
+        values.mul_(BlockScales().unsqueeze(1));
         var result = values.reshape(-1).narrow(0, 0, Numel).view(Shape);
         return scope.MoveToOuter(dtype == ScalarType.Float32 ? result.contiguous() : result.to(dtype));
     }
