@@ -78,6 +78,27 @@ public class Nf4Tests
         Assert.Equal(0x7C, packed[1]);
     }
 
+    [Fact]
+    public void DequantizingReadsEachByteAsHighNibbleThenLowNibbleTimesTheBlockScale()
+    {
+        // The value of every element written out from the stored bytes, one nibble at a time, in float32.
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(21);
+        using var q = Nf4.Quantize(torch.randn(50, 30) * 0.1);   // 1500 values: 24 blocks, the last one padded
+        var packed = q.Packed.data<byte>();
+        var scales = q.BlockScales().data<float>();
+        var table = Nf4.CodeTable;
+        var expected = new float[1500];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            int code = i % 2 == 0 ? packed[i / 2] >> 4 : packed[i / 2] & 15;
+            expected[i] = table[code] * scales[i / Nf4.BlockSize];
+        }
+        Assert.Equal(expected, q.Dequantize().reshape(-1).data<float>());
+        // Other dtypes: the float32 values rounded once.
+        Assert.True(torch.tensor(expected).view(50, 30).to(ScalarType.BFloat16).equal(q.Dequantize(ScalarType.BFloat16)));
+    }
+
     [Theory]
     [InlineData(64, 64)]
     [InlineData(100, 37)]    // numel not a multiple of the block size
