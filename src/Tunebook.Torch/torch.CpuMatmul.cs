@@ -23,13 +23,11 @@ public static partial class torch
     /// </summary>
     public static string? onednn_version
     {
-        get
-        {
-            EnsureInitialized();
-            var version = Marshal.PtrToStringUTF8(NativeMethods.tb_onednn_version());
-            return string.IsNullOrEmpty(version) ? null : version;
-        }
+        get { EnsureInitialized(); return OneDnnVersion(); }
     }
+
+    // Without EnsureInitialized: the process default below is applied while initializing.
+    static string? OneDnnVersion() => Marshal.PtrToStringUTF8(NativeMethods.tb_onednn_version()) is { Length: > 0 } version ? version : null;
 
     /// <summary>
     /// Which library runs float32 matrix products on the CPU: <c>mm</c>, 2-D <c>matmul</c> and <c>linear</c>, forward
@@ -78,7 +76,7 @@ public static partial class torch
         var chosen = Environment.GetEnvironmentVariable(CpuMatmulVariable)?.Trim();
         if (string.IsNullOrEmpty(chosen))
         {
-            bool onednn = !string.IsNullOrEmpty(Marshal.PtrToStringUTF8(NativeMethods.tb_onednn_version())) && NativeMethods.tb_has_mkl() == 0;
+            bool onednn = OneDnnVersion() is not null && NativeMethods.tb_has_mkl() == 0;
             SetCpuMatmul(onednn ? CpuMatmul.OneDnn : CpuMatmul.Blas, CpuMatmulVariable);
             return;
         }

@@ -1,15 +1,18 @@
 // Float32 matrix products on the CPU through oneDNN's sgemm instead of libtorch's BLAS.
 //
-// Why: a libtorch built without MKL (Debian's, for one) sends float32 products to OpenBLAS, whose own
-// pthread pool splits a product over cores poorly at training shapes: on two cores it gains 1.2-1.6x over
-// one core where oneDNN's gemm gains 1.9x (docs/engine.md, "Float32 products on the CPU"). oneDNN is
-// already in the process (libtorch's mkldnn ops and its bfloat16 products use it) and runs on libtorch's
-// own OpenMP threads. Its C API is found at run time; where libtorch does not export it (builds that link
-// oneDNN statically and hide it) everything stays on ATen.
+// Why: a libtorch built without MKL (Debian's, for one) sends float32 products to OpenBLAS, which runs them on
+// its own pthread pool while every other operation runs on libtorch's OpenMP pool; in a training step the two
+// pools' idle threads wait on the cores the other one needs. The kernels are not faster: each library alone
+// multiplies the training shapes at the same rate. oneDNN runs on libtorch's OpenMP threads, so with the
+// step's products on it one pool does all the work (docs/engine.md, "Float32 products on the CPU"). It is
+// already in the process (libtorch's mkldnn ops and bfloat16 products use it); its C API is found at run
+// time, and where libtorch does not export it (builds that link oneDNN statically and hide it) everything
+// stays on ATen.
 //
 // Products go through one autograd Function, OneDnnMatmul (C = A·B, or a stack of them): linear is A = x,
-// B = Wᵀ, and its backward is two more products of the same Function (so create_graph works too). Only the inputs that
-// need a gradient are saved, as ATen's own formulas do, so a frozen weight keeps no activation alive.
+// B = Wᵀ, and its backward is two more products of the same Function (so create_graph works too). Only the
+// inputs that need a gradient are saved, as ATen's own formulas do, so a frozen weight keeps no activation
+// alive.
 #include <dlfcn.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <ATen/Parallel.h>
@@ -144,6 +147,15 @@ struct OneDnnMatmul : public torch::autograd::Function<OneDnnMatmul> {
   }
 };
 
+// [.., M, K]·[K, N] as one [rows, K]·[K, N] product on oneDNN (the caller checked that it takes it), viewed
+// back to [.., N].
+at::Tensor rows_times(const at::Tensor& rows, const at::Tensor& a, const at::Tensor& b) {
+  at::Tensor y = OneDnnMatmul::apply(rows, b);
+  std::vector<int64_t> sizes = a.sizes().vec();
+  sizes.back() = b.size(1);
+  return y.view(sizes);
+}
+
 }  // namespace
 
 namespace tb {
@@ -160,12 +172,7 @@ at::Tensor cpu_matmul(const at::Tensor& a, const at::Tensor& b) {
   if (a.numel() == 0 || b.numel() == 0) return at::matmul(a, b);
   if (a.dim() >= 2 && b.dim() == 2) {
     const at::Tensor rows = a.dim() == 2 ? a : a.reshape({-1, a.size(-1)});
-    if (!takes_onednn(rows, b)) return at::matmul(a, b);
-    at::Tensor y = OneDnnMatmul::apply(rows, b);
-    if (a.dim() == 2) return y;
-    std::vector<int64_t> sizes = a.sizes().vec();
-    sizes.back() = b.size(1);
-    return y.view(sizes);
+    return takes_onednn(rows, b) ? rows_times(rows, a, b) : at::matmul(a, b);
   }
   if (a.dim() >= 3 && a.dim() == b.dim() && a.sizes().slice(0, a.dim() - 2).equals(b.sizes().slice(0, b.dim() - 2))) {
     const at::Tensor sa = a.reshape({-1, a.size(-2), a.size(-1)});
@@ -185,11 +192,8 @@ bool cpu_linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor* bias
   const at::Tensor rows = x.reshape({-1, x.size(-1)});
   const at::Tensor wt = w.t();
   if (!takes_onednn(rows, wt)) return false;
-  at::Tensor y = OneDnnMatmul::apply(rows, wt);
-  if (bias != nullptr) y = y + *bias;
-  std::vector<int64_t> sizes = x.sizes().vec();
-  sizes.back() = w.size(0);
-  out = y.view(sizes);
+  out = rows_times(rows, x, wt);
+  if (bias != nullptr) out = out + *bias;
   return true;
 }
 
