@@ -154,8 +154,10 @@ public sealed class KernelProtocol
                 break;
             case "comm_msg" or "comm_close": break;
             case "interrupt_request":
-                Interrupt();
+                // Reply first (cancelling a token cannot fail): on shell, the interrupted cell's execute_reply,
+                // sent from the cell's thread as soon as it sees the token, then always follows this reply.
                 Reply(channel, request, "interrupt_reply", new JsonObject { ["status"] = "ok" });
+                Interrupt();
                 break;
             case "shutdown_request":
                 RestartRequested = (bool?)c["restart"] ?? false;
