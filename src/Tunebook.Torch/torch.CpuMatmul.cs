@@ -30,11 +30,13 @@ public static partial class torch
     static string? OneDnnVersion() => Marshal.PtrToStringUTF8(NativeMethods.tb_onednn_version()) is { Length: > 0 } version ? version : null;
 
     /// <summary>
-    /// Which library runs float32 matrix products on the CPU: <c>mm</c>, 2-D <c>matmul</c> and <c>linear</c>, forward
-    /// and backward (batched products, other dtypes and GPUs are libtorch's as always; its bfloat16 products already
-    /// use oneDNN). The default is <see cref="CpuMatmul.OneDnn"/> where it is available and libtorch's BLAS is not MKL,
-    /// because OpenBLAS splits a product over cores poorly at training shapes (docs/engine.md, "Float32 products on
-    /// the CPU"); <c>TUNEBOOK_CPU_MATMUL=blas</c> or <c>onednn</c> chooses for the process. Both sum in their own
+    /// Which library runs float32 matrix products on the CPU: <c>mm</c>, <c>matmul</c> of matrices and of stacks with
+    /// the same leading sizes, and <c>linear</c>, forward and backward, each product above <see cref="runs_on_onednn"/>'s
+    /// size (broadcasting stacks, other dtypes and GPUs are libtorch's as always; its bfloat16 products already use
+    /// oneDNN). The default is <see cref="CpuMatmul.OneDnn"/> where it is available and libtorch's BLAS is not MKL:
+    /// OpenBLAS multiplies on its own thread pool, which competes with libtorch's OpenMP pool for the cores during a
+    /// training step, and oneDNN runs on the OpenMP pool (docs/engine.md, "Float32 products on the CPU");
+    /// <c>TUNEBOOK_CPU_MATMUL=blas</c> or <c>onednn</c> chooses for the process. Both sum in their own
     /// order, so the last bits of a loss depend on it, and run records keep it.
     /// </summary>
     public static CpuMatmul cpu_matmul

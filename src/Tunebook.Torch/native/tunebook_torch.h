@@ -131,8 +131,9 @@ TB_API tb_tensor tb_matmul(tb_tensor a, tb_tensor b);
 TB_API tb_tensor tb_linear(tb_tensor x, tb_tensor w, tb_tensor b);
 
 // Float32 CPU products through oneDNN (shim_cpu_matmul.cpp). tb_onednn_version: "" when libtorch does not
-// expose oneDNN's sgemm. tb_set_cpu_matmul_onednn: 1 routes float32 CPU products (mm, 2-D matmul, linear)
-// to oneDNN, 0 back to ATen; -1 when oneDNN is not available. Products too small for OpenBLAS to thread stay with ATen.
+// expose oneDNN's sgemm. tb_set_cpu_matmul_onednn: 1 routes float32 CPU products (mm, matmul of matrices or of
+// same-size stacks, linear) to oneDNN, 0 back to ATen; -1 when oneDNN is not available. Products too small for
+// OpenBLAS to thread stay with ATen.
 TB_API const char* tb_onednn_version(void);
 TB_API int32_t tb_has_mkl(void);
 TB_API int32_t tb_set_cpu_matmul_onednn(int32_t on);
