@@ -33,6 +33,7 @@ public static partial class torch
             if (!string.Equals(Environment.GetEnvironmentVariable("TUNEBOOK_HOST_ALLOCATOR"), "system", StringComparison.OrdinalIgnoreCase))
                 NativeMethods.tb_tune_host_allocator(HostAllocatorMmapThreshold, HostAllocatorTrimThreshold);
             ApplyCpuMatmulDefault();
+            ApplyFusedKernelsDefault();
             Volatile.Write(ref _initialized, 1);
         }
     }

@@ -187,4 +187,21 @@ public class RunRecordTests
         Assert.Contains("cpu_matmul: oneDNN 2.6.3 → BLAS", here.Differences(other));
         Assert.True((here with { CpuMatmul = null }).ReplaysExactly(other));
     }
+
+    [Fact]
+    public void SwitchingTheFusedKernelsMeansAReplayMayDifferInTheLastBits()
+    {
+        Assert.Equal(Tunebook.Torch.torch.fused_cpu_kernels, RunEnvironment.Current(Tunebook.Torch.Device.CPU).FusedKernels);
+        Assert.Null(RunEnvironment.Current(Tunebook.Torch.Device.CUDA).FusedKernels);
+        var here = RunEnvironment.Current(Tunebook.Torch.Device.CPU) with { FusedKernels = true };
+        var other = here with { FusedKernels = false };
+        Assert.False(here.ReplaysExactly(other));
+        Assert.Contains("fused_kernels: True → False", here.Differences(other));
+        // A record from before the setting was kept is taken at its word.
+        Assert.True((here with { FusedKernels = null }).ReplaysExactly(other));
+        // It travels in the record's JSON.
+        var json = System.Text.Json.JsonSerializer.Serialize(other, RunRecord.Json);
+        Assert.Contains("\"fused_kernels\": false", json);
+        Assert.Equal(false, System.Text.Json.JsonSerializer.Deserialize<RunEnvironment>(json, RunRecord.Json)!.FusedKernels);
+    }
 }

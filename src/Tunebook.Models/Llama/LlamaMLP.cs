@@ -23,7 +23,7 @@ public sealed class LlamaMLP : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var gated = gate_proj.forward(x).silu() * up_proj.forward(x);
+        var gated = functional.swiglu(gate_proj.forward(x), up_proj.forward(x));
         return scope.MoveToOuter(down_proj.forward(gated));
     }
 }

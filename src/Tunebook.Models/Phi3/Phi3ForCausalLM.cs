@@ -82,7 +82,7 @@ public sealed class Phi3MLP : Module<Tensor, Tensor>
         var both = gate_up_proj.forward(x);
         var gate = both.narrow(-1, 0, _intermediate);
         var up = both.narrow(-1, _intermediate, _intermediate);
-        return scope.MoveToOuter(down_proj.forward(up * gate.silu()));
+        return scope.MoveToOuter(down_proj.forward(functional.swiglu(gate, up)));
     }
 }
 

@@ -141,6 +141,10 @@ TB_API int32_t tb_cpu_matmul_onednn(void);
 // 1 when a float32 CPU product [m, k]·[k, n] would run on oneDNN (the switch is on and it is large enough).
 TB_API int32_t tb_cpu_matmul_takes(int64_t m, int64_t k, int64_t n);
 TB_API tb_tensor tb_mm(tb_tensor a, tb_tensor b);
+// Fused CPU kernels (shim_fused.cpp) for float32 or bfloat16 tensors of one dtype, with autograd:
+// silu(gate)·up, and Llama's RMSNorm weight·(x / √(mean(x²) + eps)) over the last dimension.
+TB_API tb_tensor tb_swiglu(tb_tensor gate, tb_tensor up);
+TB_API tb_tensor tb_rms_norm(tb_tensor input, tb_tensor weight, double eps);
 // One AdamW (decoupled weight decay) step, identical in order of operations to
 // torch.optim.AdamW's single-tensor path. max_exp_avg_sq may be NULL unless amsgrad.
 TB_API int32_t tb_adamw_step(tb_tensor param, tb_tensor grad, tb_tensor exp_avg, tb_tensor exp_avg_sq,

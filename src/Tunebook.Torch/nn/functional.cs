@@ -40,8 +40,22 @@ public static class functional
     public static Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
         Aten.LayerNorm.Call(input, normalized_shape, weight, bias, eps);
 
-    /// <summary>Llama RMS norm: computed in float32, weight applied after casting back to the input dtype.</summary>
+    /// <summary>
+    /// Llama's RMS norm over the last dimension: weight · (x / √(mean(x²) + eps)), with x / √(…) computed in float32
+    /// and cast back to the input's dtype before the weight's product, as transformers' LlamaRMSNorm does. CPU float32
+    /// and bfloat16 run as one fused kernel (<see cref="torch.fused_cpu_kernels"/>).
+    /// </summary>
     public static Tensor rms_norm(Tensor input, Tensor weight, double eps = 1e-6)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (torch.RunsFused(input, weight))
+            return Tensor.Wrap(NativeMethods.tb_rms_norm(input.HandleFor("rms_norm", 0), weight.HandleFor("rms_norm", 1), eps), "rms_norm");
+        return rms_norm_composed(input, weight, eps);
+    }
+
+    /// <summary><see cref="rms_norm"/> written out in libtorch operations (GPUs, other dtypes, and the reference for the fused kernel).</summary>
+    public static Tensor rms_norm_composed(Tensor input, Tensor weight, double eps = 1e-6)
     {
         var dt = input.dtype;
         using var scope = torch.NewDisposeScope();
@@ -50,6 +64,26 @@ public static class functional
         var normed = x * (variance + eps).rsqrt();
         if (normed.dtype != dt) normed = normed.to(dt);
         return scope.MoveToOuter(weight * normed);
+    }
+
+    /// <summary>
+    /// SwiGLU's gating, silu(gate) · up (the feed-forward of Llama and its relatives). CPU float32 and bfloat16 run
+    /// as one fused kernel (<see cref="torch.fused_cpu_kernels"/>), which also keeps no silu(gate) for the backward.
+    /// </summary>
+    public static Tensor swiglu(Tensor gate, Tensor up)
+    {
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(up);
+        if (torch.RunsFused(gate, up) && gate.shape.AsSpan().SequenceEqual(up.shape))
+            return Tensor.Wrap(NativeMethods.tb_swiglu(gate.HandleFor("swiglu", 0), up.HandleFor("swiglu", 1)), "swiglu");
+        return swiglu_composed(gate, up);
+    }
+
+    /// <summary><see cref="swiglu"/> written out: silu(gate) * up (broadcasting; the reference for the fused kernel).</summary>
+    public static Tensor swiglu_composed(Tensor gate, Tensor up)
+    {
+        using var silu = gate.silu();
+        return silu * up;
     }
 
     /// <summary>

@@ -23,6 +23,8 @@ public sealed record RunEnvironment
     public string? BlasCore { get; init; }
     /// <summary>The library of float32 CPU products (torch.cpu_matmul_name: "oneDNN 2.6.3" or "BLAS"). Null on a GPU, or when unknown.</summary>
     public string? CpuMatmul { get; init; }
+    /// <summary>Whether RMSNorm and SwiGLU ran as fused kernels (torch.fused_cpu_kernels). Null on a GPU, or when unknown.</summary>
+    public bool? FusedKernels { get; init; }
     public required string Os { get; init; }
     public string? Cpu { get; init; }
     public string? Gpu { get; init; }
@@ -38,6 +40,7 @@ public sealed record RunEnvironment
         Threads = torch.get_num_threads(),
         BlasCore = device.IsCuda ? null : torch.blas_core,
         CpuMatmul = device.IsCuda ? null : torch.cpu_matmul_name,
+        FusedKernels = device.IsCuda ? null : torch.fused_cpu_kernels,
         Os = RuntimeInformation.OSDescription,
         Cpu = CpuName(),
         Gpu = device.IsCuda ? GpuName() : null,
@@ -55,6 +58,7 @@ public sealed record RunEnvironment
         Check("threads", Threads, other.Threads);
         Check("blas_core", BlasCore, other.BlasCore);
         Check("cpu_matmul", CpuMatmul, other.CpuMatmul);
+        Check("fused_kernels", FusedKernels, other.FusedKernels);
         Check("os", Os, other.Os);
         Check("cpu", Cpu, other.Cpu);
         Check("gpu", Gpu, other.Gpu);
@@ -63,13 +67,14 @@ public sealed record RunEnvironment
 
     /// <summary>
     /// Whether a CPU replay here should give bit-identical losses: same libtorch, CPU device, thread count, BLAS
-    /// kernels and product library (a record that does not name one of the last two, from before it was recorded,
-    /// is taken at its word).
+    /// kernels, product library and fused kernels (a record that does not name one of the last three, from before it
+    /// was recorded, is taken at its word).
     /// </summary>
     public bool ReplaysExactly(RunEnvironment other) =>
         LibtorchVersion == other.LibtorchVersion && Device == "cpu" && other.Device == "cpu" && Threads == other.Threads
         && (BlasCore is null || other.BlasCore is null || BlasCore == other.BlasCore)
-        && (CpuMatmul is null || other.CpuMatmul is null || CpuMatmul == other.CpuMatmul);
+        && (CpuMatmul is null || other.CpuMatmul is null || CpuMatmul == other.CpuMatmul)
+        && (FusedKernels is null || other.FusedKernels is null || FusedKernels == other.FusedKernels);
 
     static string? CpuName()
     {

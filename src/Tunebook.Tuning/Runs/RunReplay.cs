@@ -36,7 +36,7 @@ public sealed record ReplayReport(string RunFolder, string ReplayFolder, IReadOn
     public override string ToString()
     {
         // What RunEnvironment.ReplaysExactly compares, said once for both outcomes.
-        const string ExactnessCondition = "on the CPU with the same libtorch, thread count, BLAS kernels and product library";
+        const string ExactnessCondition = "on the CPU with the same libtorch, thread count, BLAS kernels, product library and fused kernels";
         var sb = new StringBuilder();
         int train = Losses.Count(l => l.Kind == "train"), validation = Losses.Count - train;
         sb.AppendLine($"replay of {RunFolder} → {ReplayFolder}");

@@ -1,0 +1,232 @@
+using F = Tunebook.Torch.nn.functional;
+
+namespace Tunebook.Torch.Tests;
+
+/// <summary>
+/// The fused CPU kernels behind F.rms_norm and F.swiglu (torch.fused_cpu_kernels): values and gradients must be
+/// the written-out formula's, computed in float64 from the same inputs, to float32's precision, or to one
+/// bfloat16 rounding of the exact result; second derivatives must flow; the switch must restore the written-out
+/// formula bit for bit.
+/// </summary>
+public class FusedKernelsTests
+{
+    static T With<T>(bool fused, Func<T> body)
+    {
+        var before = torch.fused_cpu_kernels;
+        torch.fused_cpu_kernels = fused;
+        try { return body(); }
+        finally { torch.fused_cpu_kernels = before; }
+    }
+
+    // Relative to the largest magnitude: float32 kernels against float64 (the exp approximation is within 2 ulp).
+    static void AssertClose(Tensor expected64, Tensor actual, double tolerance, string what)
+    {
+        Assert.Equal(expected64.shape, actual.shape);
+        var diff = (actual.to(ScalarType.Float64) - expected64).abs().max().item<double>();
+        var scale = expected64.abs().max().item<double>();
+        Assert.True(diff <= tolerance * Math.Max(1e-3, scale), $"{what}: max |Δ| {diff:E2} against float64 (largest value {scale:E2})");
+    }
+
+    // Element by element: within one bfloat16 rounding (relative 2⁻⁸) of the float64 value, plus a little for
+    // values next to zero, where the exact result's tiny sum can land either side.
+    static void AssertWithinOneRounding(Tensor expected64, Tensor actual16, double absolute, string what)
+    {
+        Assert.Equal(ScalarType.BFloat16, actual16.dtype);
+        var bound = expected64.abs() * (1.0 / 256) + absolute;
+        var excess = ((actual16.to(ScalarType.Float64) - expected64).abs() - bound).max().item<double>();
+        Assert.True(excess <= 0, $"{what}: an element is {excess:E2} beyond one bfloat16 rounding of the float64 value");
+    }
+
+    sealed record Gradients(Tensor Output, Tensor? First, Tensor? Second);
+
+    static Gradients RmsNorm(Tensor x0, Tensor w0, Tensor g, ScalarType dtype, bool weightGrad = true, bool fused = true) => With(fused, () =>
+    {
+        var x = x0.to(dtype).detach().requires_grad_(true);
+        var w = w0.to(dtype).detach().requires_grad_(weightGrad);
+        var y = F.rms_norm(x, w, 1e-5);
+        (y * g.to(dtype)).sum().backward();
+        return new Gradients(y.detach(), x.grad, weightGrad ? w.grad : null);
+    });
+
+    static Gradients Swiglu(Tensor g0, Tensor u0, Tensor d, ScalarType dtype, bool fused = true) => With(fused, () =>
+    {
+        var gate = g0.to(dtype).detach().requires_grad_(true);
+        var up = u0.to(dtype).detach().requires_grad_(true);
+        var y = F.swiglu(gate, up);
+        (y * d.to(dtype)).sum().backward();
+        return new Gradients(y.detach(), gate.grad, up.grad);
+    });
+
+    // Hidden sizes: one vector register's worth and less, an odd size (a tail after the vector loop), and a
+    // training step's rows (many rows, shared out between threads).
+    public static TheoryData<long, long> Shapes => new() { { 1, 8 }, { 7, 37 }, { 1024, 512 } };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void RmsNorm_in_float32_equals_float64(long rows, long hidden)
+    {
+        torch.manual_seed(21);
+        var x = torch.randn(rows, hidden).to(ScalarType.Float64) * 3;
+        var w = torch.randn(hidden).to(ScalarType.Float64);
+        var g = torch.randn(rows, hidden).to(ScalarType.Float64);
+        var exact = RmsNorm(x, w, g, ScalarType.Float64);
+        var ours = RmsNorm(x, w, g, ScalarType.Float32);
+        AssertClose(exact.Output, ours.Output, 1e-6, "output");
+        AssertClose(exact.First!, ours.First!, 1e-5, "input gradient");
+        AssertClose(exact.Second!, ours.Second!, 1e-5, "weight gradient");
+    }
+
+    [Fact]
+    public void RmsNorm_in_bfloat16_is_the_exact_value_rounded_once()
+    {
+        torch.manual_seed(22);
+        // bfloat16 inputs, the float64 formula on exactly those values as the reference.
+        var x = (torch.randn(64, 96) * 2).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var w = torch.randn(96).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var g = torch.randn(64, 96).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var ours = RmsNorm(x, w, g, ScalarType.BFloat16);
+        // The output rounds x·r to bfloat16 before the weight's product, as the formula does: two roundings.
+        var normed = x * (x.pow(2).mean(-1, keepdim: true) + 1e-5).rsqrt();
+        var expected = w * normed.to(ScalarType.BFloat16).to(ScalarType.Float64);
+        AssertWithinOneRounding(expected, ours.Output, 0, "output");
+        var exact = RmsNorm(x, w, g, ScalarType.Float64);
+        AssertWithinOneRounding(exact.First!, ours.First!, 1e-3, "input gradient");
+        // The weight's gradient sums 64 rows of bfloat16-rounded x·r: a relative 2⁻⁸ on each term at most.
+        AssertClose(exact.Second!, ours.Second!, 1.0 / 128, "weight gradient");
+    }
+
+    [Fact]
+    public void RmsNorm_takes_strided_inputs_leading_dimensions_and_a_frozen_weight()
+    {
+        torch.manual_seed(23);
+        var x = torch.randn(2, 40, 3, 16).to(ScalarType.Float64);
+        var w = torch.randn(40).to(ScalarType.Float64);
+        var g = torch.randn(2, 16, 3, 40).to(ScalarType.Float64);
+        // A [2, 16, 3, 40] view with the normalized dimension strided.
+        var view = x.permute(0, 3, 2, 1);
+        var exact = RmsNorm(view, w, g, ScalarType.Float64, weightGrad: false);
+        var ours = RmsNorm(view, w, g, ScalarType.Float32, weightGrad: false);
+        AssertClose(exact.Output, ours.Output, 1e-6, "output");
+        AssertClose(exact.First!, ours.First!, 1e-5, "input gradient");
+    }
+
+    [Fact]
+    public void RmsNorm_weight_gradient_is_the_same_on_every_call()
+    {
+        torch.manual_seed(24);
+        var x = torch.randn(1024, 512);
+        var w = torch.randn(512);
+        var g = torch.randn(1024, 512);
+        var first = RmsNorm(x, w, g, ScalarType.Float32).Second!;
+        for (int i = 0; i < 3; i++)
+            Assert.True(first.equal(RmsNorm(x, w, g, ScalarType.Float32).Second!), "the row chunks are summed in a fixed order");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Swiglu_in_float32_equals_float64(long rows, long hidden)
+    {
+        torch.manual_seed(25);
+        // Gates from −40 to 40 reach where σ saturates (and e^x is clamped inside the kernel).
+        var gate = torch.randn(rows, hidden).to(ScalarType.Float64) * 8;
+        gate.view(-1).narrow(0, 0, 1).fill_(-40);
+        gate.view(-1).narrow(0, rows * hidden - 1, 1).fill_(40);
+        var up = torch.randn(rows, hidden).to(ScalarType.Float64);
+        var d = torch.randn(rows, hidden).to(ScalarType.Float64);
+        var exact = Swiglu(gate, up, d, ScalarType.Float64);
+        var ours = Swiglu(gate, up, d, ScalarType.Float32);
+        AssertClose(exact.Output, ours.Output, 1e-6, "output");
+        AssertClose(exact.First!, ours.First!, 1e-6, "gate gradient");
+        AssertClose(exact.Second!, ours.Second!, 1e-6, "up gradient");
+    }
+
+    [Fact]
+    public void Swiglu_in_bfloat16_is_the_exact_value_rounded_once()
+    {
+        torch.manual_seed(26);
+        var gate = (torch.randn(96, 130) * 4).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var up = torch.randn(96, 130).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var d = torch.randn(96, 130).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var exact = Swiglu(gate, up, d, ScalarType.Float64);
+        var ours = Swiglu(gate, up, d, ScalarType.BFloat16);
+        // A float32 computation rounded once to bfloat16: within 2⁻⁸ of the exact value, plus float32's own error.
+        AssertWithinOneRounding(exact.Output, ours.Output, 1e-6, "output");
+        AssertWithinOneRounding(exact.First!, ours.First!, 1e-6, "gate gradient");
+        AssertWithinOneRounding(exact.Second!, ours.Second!, 1e-6, "up gradient");
+    }
+
+    [Fact]
+    public void Swiglu_propagates_nan_and_infinity_as_the_formula_does()
+    {
+        var gate = torch.tensor(new float[] { float.NaN, 0, 1, -1, float.PositiveInfinity });
+        var up = torch.tensor(new float[] { 1, float.NaN, 2, 3, 1 });
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            var fused = With(true, () => F.swiglu(gate.to(dtype), up.to(dtype))).to(ScalarType.Float32).data<float>().ToArray();
+            var formula = With(false, () => F.swiglu(gate.to(dtype), up.to(dtype))).to(ScalarType.Float32).data<float>().ToArray();
+            Assert.True(float.IsNaN(fused[0]) && float.IsNaN(fused[1]), $"{dtype.Name()}: NaN in, NaN out");
+            for (int i = 2; i < 4; i++) Assert.Equal(formula[i], fused[i], 2e-2f);
+            Assert.True(float.IsPositiveInfinity(fused[4]) && float.IsPositiveInfinity(formula[4]), $"{dtype.Name()}: silu(∞)·1 = ∞");
+        }
+    }
+
+    [Fact]
+    public void Second_derivatives_flow_through_both_kernels()
+    {
+        torch.manual_seed(27);
+        var x0 = torch.randn(6, 24).to(ScalarType.Float64);
+        var w0 = torch.randn(24).to(ScalarType.Float64);
+        var u0 = torch.randn(6, 24).to(ScalarType.Float64);
+        // d/dx of ‖∂L/∂x‖² through rms_norm then swiglu needs both backward passes to be differentiable.
+        Tensor SecondOrder(ScalarType dtype) => With(true, () =>
+        {
+            var x = x0.to(dtype).detach().requires_grad_(true);
+            var w = w0.to(dtype).detach().requires_grad_(true);
+            var u = u0.to(dtype).detach().requires_grad_(true);
+            var loss = F.swiglu(F.rms_norm(x, w, 1e-6), u).pow(2).sum();
+            loss.backward(create_graph: true);
+            var first = x.grad!.clone();
+            x.grad!.zero_();
+            first.pow(2).sum().backward();
+            return x.grad!;
+        });
+        AssertClose(SecondOrder(ScalarType.Float64), SecondOrder(ScalarType.Float32), 1e-4, "second derivative");
+    }
+
+    [Fact]
+    public void Switching_the_kernels_off_gives_the_written_out_formula_bit_for_bit()
+    {
+        torch.manual_seed(28);
+        var x = torch.randn(32, 64).to(ScalarType.BFloat16);
+        var w = torch.randn(64).to(ScalarType.BFloat16);
+        var u = torch.randn(32, 64).to(ScalarType.BFloat16);
+        Assert.True(With(false, () => F.rms_norm(x, w, 1e-6)).equal(F.rms_norm_composed(x, w, 1e-6)));
+        Assert.True(With(false, () => F.swiglu(x, u)).equal(F.swiglu_composed(x, u)));
+        // And on, the kernels run: bfloat16 SwiGLU rounds once where the formula rounds twice, so some element differs.
+        Assert.False(With(true, () => F.swiglu(x, u)).equal(F.swiglu_composed(x, u)));
+    }
+
+    [Fact]
+    public void A_weight_that_does_not_match_the_hidden_size_is_a_clear_error()
+    {
+        var x = torch.randn(4, 16);
+        var w = torch.randn(17);
+        var e = Assert.ThrowsAny<Exception>(() => With(true, () => F.rms_norm(x, w)));
+        Assert.Contains("rms_norm: weight must be [16]", e.Message);
+        Assert.Contains("[17]", e.Message);
+    }
+
+    [Fact]
+    public void Other_dtypes_and_mixed_dtypes_take_the_written_out_formula()
+    {
+        var x = torch.randn(4, 16).to(ScalarType.Float64);
+        var w = torch.randn(16).to(ScalarType.Float64);
+        Assert.True(F.rms_norm(x, w).equal(F.rms_norm_composed(x, w)));
+        var xb = x.to(ScalarType.BFloat16);
+        var w32 = w.to(ScalarType.Float32);
+        // A float32 weight on bfloat16 activations promotes, as the formula does.
+        var mixed = F.rms_norm(xb, w32);
+        Assert.Equal(ScalarType.Float32, mixed.dtype);
+        Assert.True(mixed.equal(F.rms_norm_composed(xb, w32)));
+    }
+}
