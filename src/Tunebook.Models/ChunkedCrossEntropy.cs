@@ -86,28 +86,20 @@ public static class ChunkedCrossEntropy
                 long n = Math.Min(rows, N - start);
                 var hBlock = h.narrow(0, start, n);
                 var y = targets.narrow(0, start, n);
-                var counted = y.ne(ignoreIndex);
-                var safe = y.masked_fill(counted.logical_not(), 0).unsqueeze(1);        // [n, 1]
 
                 // Logits as the model's head computes them: the product (and soft-cap) in the model's
-                // dtype, then float32 for the softmax.
+                // dtype; the softmax in float32, with d(scale · loss)/d logits = scale · (softmax − one-hot).
                 var logits = functional.linear(hBlock, w);
-                if (projection.LogitSoftcap is { } cap) logits = (logits / cap).tanh() * cap;
-                var z = logits.to(ScalarType.Float32);
-                var capSlope = projection.LogitSoftcap is { } c ? 1 - (z / c).pow(2) : null;   // d capped / d raw
-
-                var lse = z.logsumexp(-1);                                                 // [n]
-                var picked = z.gather(1, safe).squeeze(1);
-                lossSum.add_((lse - picked).masked_fill(counted.logical_not(), 0).sum());
-                if (!hiddenGrad && !weightGrad) continue;
-
-                // d(scale · loss) / d logits = scale · (softmax − one-hot) on counted rows, 0 elsewhere.
-                // In place: z (the logits themselves in float32) is not read again.
-                var g = z.sub_(lse.unsqueeze(1)).exp_();
-                g.scatter_add_(1, safe, torch.full([n, 1], -1.0, ScalarType.Float32, g.device));
-                g.mul_((counted.to(ScalarType.Float32) * scale).unsqueeze(1));
-                if (capSlope is not null) g.mul_(capSlope);
-                var gm = g.to(w.dtype);
+                Tensor? capSlope = null;   // d capped / d raw
+                if (projection.LogitSoftcap is { } cap)
+                {
+                    logits = (logits / cap).tanh() * cap;
+                    capSlope = 1 - (logits.to(ScalarType.Float32) / cap).pow(2);
+                }
+                bool wantGradient = hiddenGrad || weightGrad;
+                var (blockLoss, gm) = functional.cross_entropy_with_gradient(logits, y, ignoreIndex, scale, wantGradient, capSlope);
+                lossSum.add_(blockLoss);
+                if (gm is null) continue;
                 gradHidden?.narrow(0, start, n).copy_(gm.mm(w));
                 gradWeight?.add_(gm.t().mm(hBlock));
             }

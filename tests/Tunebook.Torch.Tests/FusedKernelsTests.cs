@@ -229,4 +229,135 @@ public class FusedKernelsTests
         Assert.Equal(ScalarType.Float32, mixed.dtype);
         Assert.True(mixed.equal(F.rms_norm_composed(xb, w32)));
     }
+
+    static Gradients Softmax(Tensor x0, Tensor d, double scale, bool causal, ScalarType dtype) => With(true, () =>
+    {
+        var x = x0.to(dtype).detach().requires_grad_(true);
+        var y = dtype == ScalarType.Float64 ? Reference(x, scale, causal) : F.scaled_softmax(x, scale, causal);
+        (y * d.to(dtype)).sum().backward();
+        return new Gradients(y.detach(), x.grad, null);
+    });
+
+    // The formula in float64, as PyTorch writes attention's weights.
+    static Tensor Reference(Tensor x, double scale, bool causal)
+    {
+        var scaled = x * scale;
+        if (causal) scaled = scaled.masked_fill(torch.ones([x.size(-2), x.size(-1)], ScalarType.Bool).triu(1), double.NegativeInfinity);
+        return scaled.softmax(-1);
+    }
+
+    // Fewer queries than keys, more queries than keys (rows past the last key see them all), an odd width.
+    public static TheoryData<long[], bool> SoftmaxCases => new()
+    {
+        { [2, 3, 5, 7], true }, { [2, 9, 4], true }, { [3, 37], false }, { [4, 8, 64, 64], true },
+    };
+
+    [Theory]
+    [MemberData(nameof(SoftmaxCases))]
+    public void Scaled_softmax_in_float32_equals_float64(long[] shape, bool causal)
+    {
+        torch.manual_seed(29);
+        var x = torch.randn(shape).to(ScalarType.Float64) * 4;
+        var d = torch.randn(shape).to(ScalarType.Float64);
+        var exact = Softmax(x, d, 0.125, causal, ScalarType.Float64);
+        var ours = Softmax(x, d, 0.125, causal, ScalarType.Float32);
+        AssertClose(exact.Output, ours.Output, 1e-6, "weights");
+        AssertClose(exact.First!, ours.First!, 1e-5, "gradient");
+        if (causal)   // masked weights and their gradients are exact zeros
+        {
+            var upper = torch.ones([shape[^2], shape[^1]], ScalarType.Bool).triu(1);
+            Assert.Equal(0.0, ours.Output.masked_select(upper.expand(shape)).abs().sum().item<double>());
+            Assert.Equal(0.0, ours.First!.masked_select(upper.expand(shape)).abs().sum().item<double>());
+        }
+    }
+
+    [Fact]
+    public void Scaled_softmax_in_bfloat16_is_the_exact_value_rounded_once()
+    {
+        torch.manual_seed(30);
+        var x = (torch.randn(4, 48, 48) * 8).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var d = torch.randn(4, 48, 48).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var exact = Softmax(x, d, 0.125, true, ScalarType.Float64);
+        var ours = Softmax(x, d, 0.125, true, ScalarType.BFloat16);
+        AssertWithinOneRounding(exact.Output, ours.Output, 1e-6, "weights");
+        // The backward reads the bfloat16 weights the forward stored, so it is within a few roundings.
+        AssertClose(exact.First!, ours.First!, 4.0 / 256, "gradient");
+    }
+
+    [Fact]
+    public void Attention_with_the_fused_softmax_equals_the_written_out_formula()
+    {
+        torch.manual_seed(31);
+        var q = torch.randn(2, 8, 40, 16);
+        var k = torch.randn(2, 4, 40, 16);
+        var v = torch.randn(2, 4, 40, 16);
+        var padding = torch.ones([2, 1, 40, 40], ScalarType.Bool).tril();
+        padding[0][0].narrow(1, 1, 2).fill_(0);   // the first sequence's positions 1-2 are padding
+        var additive = torch.zeros([2, 1, 40, 40]).masked_fill(padding.logical_not(), double.NegativeInfinity);
+        foreach (var (mask, causal) in new[] { ((Tensor?)null, true), (padding, false), (additive, false), (additive, true) })
+        {
+            var expected = With(false, () => F.scaled_dot_product_attention_composed(q.to(ScalarType.Float64), k.to(ScalarType.Float64), v.to(ScalarType.Float64),
+                mask?.dtype == ScalarType.Bool ? mask : mask?.to(ScalarType.Float64), 0, causal));
+            var actual = With(true, () => F.scaled_dot_product_attention(q, k, v, mask, 0, causal));
+            AssertClose(expected, actual, 1e-5, $"attention (mask {mask?.dtype.Name() ?? "none"}, causal {causal})");
+        }
+    }
+
+    [Fact]
+    public void Second_derivatives_flow_through_the_softmax()
+    {
+        torch.manual_seed(32);
+        var x0 = torch.randn(3, 6, 6).to(ScalarType.Float64);
+        var c = torch.randn(3, 6, 6).to(ScalarType.Float64);
+        Tensor SecondOrder(ScalarType dtype) => With(true, () =>
+        {
+            var x = x0.to(dtype).detach().requires_grad_(true);
+            (F.scaled_softmax(x, 0.5, is_causal: true) * c.to(dtype)).pow(2).sum().backward(create_graph: true);
+            var first = x.grad!.clone();
+            x.grad!.zero_();
+            first.pow(2).sum().backward();
+            return x.grad!;
+        });
+        AssertClose(SecondOrder(ScalarType.Float64), SecondOrder(ScalarType.Float32), 1e-4, "second derivative");
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Cross_entropy_with_gradient_equals_autograd_of_the_float64_loss(ScalarType dtype)
+    {
+        torch.manual_seed(33);
+        // 37 rows over a 1000-word vocabulary, spread logits; rows 3 and 20 ignored.
+        var logits = (torch.randn(37, 1000) * 5).to(dtype);
+        var targets = torch.randint(0, 1000, [37]);
+        targets.narrow(0, 3, 1).fill_(-100);
+        targets.narrow(0, 20, 1).fill_(-100);
+        var z = logits.to(ScalarType.Float64).detach().requires_grad_(true);
+        var expected = F.cross_entropy(z, targets, reduction: "sum");
+        (expected * 0.25).backward();
+        var (loss, gradient) = With(true, () => F.cross_entropy_with_gradient(logits, targets, -100, 0.25));
+        Assert.Equal(ScalarType.Float32, loss.dtype);
+        Assert.Equal(expected.item<double>(), loss.item<double>(), 1e-5 * expected.item<double>());
+        Assert.Equal(dtype, gradient!.dtype);
+        if (dtype == ScalarType.Float32) AssertClose(z.grad!, gradient, 1e-6, "gradient");
+        else AssertWithinOneRounding(z.grad!, gradient, 1e-7, "gradient");
+        Assert.Equal(0.0, gradient.narrow(0, 3, 1).to(ScalarType.Float64).abs().sum().item<double>());
+        // Without the gradient: the same loss, no gradient.
+        var (alone, none) = With(true, () => F.cross_entropy_with_gradient(logits, targets, -100, 0.25, gradient: false));
+        Assert.Null(none);
+        Assert.Equal(loss.item<double>(), alone.item<double>());
+        // And the written-out formula agrees.
+        var (composed, composedGradient) = With(false, () => F.cross_entropy_with_gradient(logits, targets, -100, 0.25));
+        Assert.Equal(composed.item<double>(), loss.item<double>(), 1e-5 * composed.item<double>());
+        AssertClose(composedGradient!.to(ScalarType.Float64), gradient, dtype == ScalarType.Float32 ? 1e-6 : 1.0 / 128, "fused against written out");
+    }
+
+    [Fact]
+    public void Cross_entropy_with_gradient_rejects_a_target_outside_the_vocabulary_by_row()
+    {
+        var logits = torch.randn(4, 10);
+        var targets = torch.tensor(new long[] { 1, 2, 10, 3 });
+        var e = Assert.ThrowsAny<Exception>(() => With(true, () => F.cross_entropy_with_gradient(logits, targets)));
+        Assert.Contains("target 10 at row 2 is outside 0..9", e.Message);
+    }
 }

@@ -85,6 +85,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial IntPtr tb_mm(IntPtr a, IntPtr b);
     [LibraryImport(Lib)] internal static partial IntPtr tb_swiglu(IntPtr gate, IntPtr up);
     [LibraryImport(Lib)] internal static partial IntPtr tb_rms_norm(IntPtr input, IntPtr weight, double eps);
+    [LibraryImport(Lib)] internal static partial IntPtr tb_softmax_scaled(IntPtr scores, double scale, int causal);
+    [LibraryImport(Lib)] internal static unsafe partial IntPtr tb_cross_entropy_with_gradient(IntPtr logits, IntPtr targets, long ignoreIndex, double scale, int wantGradient, IntPtr* gradient);
     [LibraryImport(Lib)] internal static partial IntPtr tb_onednn_version();
     [LibraryImport(Lib)] internal static partial int tb_has_mkl();
     [LibraryImport(Lib)] internal static partial int tb_set_cpu_matmul_onednn(int on);

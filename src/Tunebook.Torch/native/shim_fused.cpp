@@ -174,6 +174,117 @@ TB_CPU_VARIANTS void rms_norm_backward_bf16(const bf16_bits* x, const bf16_bits*
   rms_norm_backward_body(x, w, rstd, dy, dx, dw, rows, h);
 }
 
+// ---- Attention's softmax: p = softmax(scale·s) over each row of scores, keys after the query's position masked
+// out when causal (query i sees keys 0..i, top-left aligned as PyTorch's is_causal) ---------------------------
+
+// `valid` keys of one row (the rest are written as 0); `work` holds the row's exponentials in float.
+template <typename S>
+TB_INLINE void softmax_row_body(const S* x, S* y, float* work, int64_t valid, int64_t width, float scale) {
+  float max = -__builtin_inff();
+#pragma omp simd reduction(max : max)
+  for (int64_t j = 0; j < valid; j++) max = std::max(max, load(x, j) * scale);
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < valid; j++) {
+    const float e = exp_approx(load(x, j) * scale - max);
+    work[j] = e;
+    sum += e;
+  }
+  const float inverse = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < valid; j++) store(y, j, work[j] * inverse);
+#pragma omp simd
+  for (int64_t j = valid; j < width; j++) store(y, j, 0.0f);
+}
+
+// ds = scale · p · (dp − Σ p·dp), one row.
+template <typename S>
+TB_INLINE void softmax_backward_row_body(const S* p, const S* dp, S* ds, int64_t valid, int64_t width, float scale) {
+  float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+  for (int64_t j = 0; j < valid; j++) dot += load(p, j) * load(dp, j);
+#pragma omp simd
+  for (int64_t j = 0; j < valid; j++) store(ds, j, scale * load(p, j) * (load(dp, j) - dot));
+#pragma omp simd
+  for (int64_t j = valid; j < width; j++) store(ds, j, 0.0f);
+}
+
+// Rows [first, first + count) of a [.., L, S] stack; row r is query r % L.
+template <typename S>
+TB_INLINE void softmax_rows_body(const S* x, S* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width,
+                                 float scale, bool causal) {
+  for (int64_t r = first; r < first + count; r++) {
+    const int64_t valid = causal ? std::min(width, r % length + 1) : width;
+    softmax_row_body(x + r * width, y + r * width, work, valid, width, scale);
+  }
+}
+
+template <typename S>
+TB_INLINE void softmax_backward_rows_body(const S* p, const S* dp, S* ds, int64_t first, int64_t count, int64_t length,
+                                          int64_t width, float scale, bool causal) {
+  for (int64_t r = first; r < first + count; r++) {
+    const int64_t valid = causal ? std::min(width, r % length + 1) : width;
+    softmax_backward_row_body(p + r * width, dp + r * width, ds + r * width, valid, width, scale);
+  }
+}
+
+TB_CPU_VARIANTS void softmax_rows_f32(const float* x, float* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal) {
+  softmax_rows_body(x, y, work, first, count, length, width, scale, causal);
+}
+TB_CPU_VARIANTS void softmax_rows_bf16(const bf16_bits* x, bf16_bits* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal) {
+  softmax_rows_body(x, y, work, first, count, length, width, scale, causal);
+}
+TB_CPU_VARIANTS void softmax_backward_rows_f32(const float* p, const float* dp, float* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal) {
+  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal);
+}
+TB_CPU_VARIANTS void softmax_backward_rows_bf16(const bf16_bits* p, const bf16_bits* dp, bf16_bits* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal) {
+  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal);
+}
+
+// ---- Cross-entropy with its gradient: per row of logits z and target t, loss = logsumexp(z) − z[t] and
+// d loss / dz = softmax(z) − one_hot(t), in one pass for the maximum, one for the sum, one writing the gradient --
+
+template <typename S>
+TB_INLINE float cross_entropy_row_body(const S* z, int64_t target, S* grad, int64_t width, float scale) {
+  float max = -__builtin_inff();
+#pragma omp simd reduction(max : max)
+  for (int64_t j = 0; j < width; j++) max = std::max(max, load(z, j));
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < width; j++) sum += exp_approx(load(z, j) - max);
+  const float lse = max + __builtin_logf(sum);
+  if (grad != nullptr) {
+#pragma omp simd
+    for (int64_t j = 0; j < width; j++) store(grad, j, scale * exp_approx(load(z, j) - lse));
+    store(grad, target, scale * (exp_approx(load(z, target) - lse) - 1.0f));
+  }
+  return lse - load(z, target);
+}
+
+template <typename S>
+TB_INLINE void cross_entropy_rows_body(const S* z, const int64_t* targets, S* grad, float* losses, int64_t first, int64_t count,
+                                       int64_t width, int64_t ignore_index, float scale) {
+  for (int64_t r = first; r < first + count; r++) {
+    S* g = grad == nullptr ? nullptr : grad + r * width;
+    if (targets[r] == ignore_index) {
+      losses[r] = 0.0f;
+      if (g != nullptr) {
+#pragma omp simd
+        for (int64_t j = 0; j < width; j++) store(g, j, 0.0f);
+      }
+      continue;
+    }
+    losses[r] = cross_entropy_row_body(z + r * width, targets[r], g, width, scale);
+  }
+}
+
+TB_CPU_VARIANTS void cross_entropy_rows_f32(const float* z, const int64_t* targets, float* grad, float* losses, int64_t first, int64_t count, int64_t width, int64_t ignore_index, float scale) {
+  cross_entropy_rows_body(z, targets, grad, losses, first, count, width, ignore_index, scale);
+}
+TB_CPU_VARIANTS void cross_entropy_rows_bf16(const bf16_bits* z, const int64_t* targets, bf16_bits* grad, float* losses, int64_t first, int64_t count, int64_t width, int64_t ignore_index, float scale) {
+  cross_entropy_rows_body(z, targets, grad, losses, first, count, width, ignore_index, scale);
+}
+
 // ---- dispatch ---------------------------------------------------------------------------------------------
 
 bool fusable(const at::Tensor& t) {
@@ -301,6 +412,44 @@ struct FusedRMSNorm : public torch::autograd::Function<FusedRMSNorm> {
   }
 };
 
+struct FusedSoftmax : public torch::autograd::Function<FusedSoftmax> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& scores, double scale, bool causal) {
+    const at::Tensor x = scores.contiguous();
+    const int64_t width = x.size(-1), length = x.dim() >= 2 ? x.size(-2) : 1, rows = width == 0 ? 0 : x.numel() / width;
+    at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
+    const bool bf16 = x.scalar_type() == at::kBFloat16;
+    at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
+      std::vector<float> work(static_cast<size_t>(width));
+      if (bf16) softmax_rows_bf16(ptr<bf16_bits>(x), ptr<bf16_bits>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal);
+      else softmax_rows_f32(ptr<float>(x), ptr<float>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal);
+    });
+    // The backward needs the weights alone (not the scores, which would double what attention keeps alive).
+    ctx->save_for_backward({y});
+    ctx->saved_data["scale"] = scale;
+    ctx->saved_data["causal"] = causal;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const bool causal = ctx->saved_data["causal"].toBool();
+    const at::Tensor& p = saved[0];
+    // create_graph: the same formula in ATen operations, differentiable through the saved weights (this
+    // Function's output), as ATen's own softmax backward is. Masked keys have p = 0, so their gradient is 0.
+    if (at::GradMode::is_enabled()) return {(p * (grads[0] - (p * grads[0]).sum(-1, true))) * scale, at::Tensor(), at::Tensor()};
+    const at::Tensor dp = grads[0].to(p.scalar_type()).contiguous();
+    const int64_t width = p.size(-1), length = p.dim() >= 2 ? p.size(-2) : 1, rows = width == 0 ? 0 : p.numel() / width;
+    at::Tensor ds = at::empty_like(p);
+    const bool bf16 = p.scalar_type() == at::kBFloat16;
+    at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
+      if (bf16) softmax_backward_rows_bf16(ptr<bf16_bits>(p), ptr<bf16_bits>(dp), ptr<bf16_bits>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal);
+      else softmax_backward_rows_f32(ptr<float>(p), ptr<float>(dp), ptr<float>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal);
+    });
+    return {ds, at::Tensor(), at::Tensor()};
+  }
+};
+
 void check_same(const at::Tensor& a, const at::Tensor& b, const char* what) {
   if (!fusable(a) || !fusable(b) || a.scalar_type() != b.scalar_type())
     throw std::invalid_argument(std::string(what) + ": expected CPU float32 or bfloat16 tensors of one dtype, got " +
@@ -328,5 +477,46 @@ TB_API tb_tensor tb_rms_norm(tb_tensor input, tb_tensor weight, double eps) {
     throw std::invalid_argument("rms_norm: weight must be [" + std::to_string(x.dim() < 1 ? 0 : x.size(-1)) +
                                 "] to match the input's last dimension, got " + c10::str(w.sizes()) + " for input " + c10::str(x.sizes()));
   return tb::wrap(FusedRMSNorm::apply(x, w, eps));
+  TB_GUARD_END(nullptr)
+}
+
+TB_API tb_tensor tb_softmax_scaled(tb_tensor scores, double scale, int32_t causal) {
+  TB_GUARD_BEGIN
+  const at::Tensor& x = T(scores);
+  check_same(x, x, "softmax_scaled");
+  if (x.dim() < 1) throw std::invalid_argument("softmax_scaled: expected scores with at least one dimension, got a scalar");
+  if (causal != 0 && x.dim() < 2) throw std::invalid_argument("softmax_scaled: a causal mask needs [.., L, S] scores, got " + c10::str(x.sizes()));
+  return tb::wrap(FusedSoftmax::apply(x, scale, causal != 0));
+  TB_GUARD_END(nullptr)
+}
+
+TB_API tb_tensor tb_cross_entropy_with_gradient(tb_tensor logits, tb_tensor targets, int64_t ignore_index, double scale,
+                                                int32_t want_gradient, tb_tensor* gradient) {
+  TB_GUARD_BEGIN
+  const at::Tensor z = T(logits).contiguous();
+  const at::Tensor& t = T(targets);
+  check_same(z, z, "cross_entropy_with_gradient");
+  if (z.dim() != 2 || t.dim() != 1 || t.size(0) != z.size(0) || t.scalar_type() != at::kLong || !t.device().is_cpu())
+    throw std::invalid_argument("cross_entropy_with_gradient: expected logits [N, V] and int64 targets [N] on the CPU, got " +
+                                c10::str(z.sizes()) + " and " + std::string(c10::toString(t.scalar_type())) + " " + c10::str(t.sizes()));
+  const at::Tensor targets_c = t.contiguous();
+  const int64_t rows = z.size(0), width = z.size(1);
+  const int64_t* tp = targets_c.data_ptr<int64_t>();
+  for (int64_t r = 0; r < rows; r++)
+    if (tp[r] != ignore_index && (tp[r] < 0 || tp[r] >= width))
+      throw std::invalid_argument("cross_entropy_with_gradient: target " + std::to_string(tp[r]) + " at row " + std::to_string(r) +
+                                  " is outside 0.." + std::to_string(width - 1) + " and is not ignore_index (" + std::to_string(ignore_index) + ")");
+  if (width == 0 && rows > 0) throw std::invalid_argument("cross_entropy_with_gradient: logits have no classes");
+  at::NoGradGuard no_grad;
+  at::Tensor losses = at::empty({rows}, z.options().dtype(at::kFloat));
+  at::Tensor grad = want_gradient != 0 ? at::empty_like(z) : at::Tensor();
+  const bool bf16 = z.scalar_type() == at::kBFloat16;
+  at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
+    float* lp = losses.data_ptr<float>();
+    if (bf16) cross_entropy_rows_bf16(ptr<bf16_bits>(z), tp, grad.defined() ? ptr<bf16_bits>(grad) : nullptr, lp, begin, end - begin, width, ignore_index, static_cast<float>(scale));
+    else cross_entropy_rows_f32(ptr<float>(z), tp, grad.defined() ? ptr<float>(grad) : nullptr, lp, begin, end - begin, width, ignore_index, static_cast<float>(scale));
+  });
+  if (gradient != nullptr) *gradient = grad.defined() ? tb::wrap(grad) : nullptr;
+  return tb::wrap(losses.sum());
   TB_GUARD_END(nullptr)
 }

@@ -145,6 +145,12 @@ TB_API tb_tensor tb_mm(tb_tensor a, tb_tensor b);
 // silu(gate)·up, and Llama's RMSNorm weight·(x / √(mean(x²) + eps)) over the last dimension.
 TB_API tb_tensor tb_swiglu(tb_tensor gate, tb_tensor up);
 TB_API tb_tensor tb_rms_norm(tb_tensor input, tb_tensor weight, double eps);
+// softmax(scale·scores) over the last dimension; causal != 0 masks keys after each query ([.., L, S], top-left).
+TB_API tb_tensor tb_softmax_scaled(tb_tensor scores, double scale, int32_t causal);
+// Σ over rows with target != ignore_index of logsumexp(z) − z[target] (a float32 scalar), and when want_gradient,
+// *gradient = scale·(softmax(z) − one_hot(target)) in the logits' dtype (rows of ignore_index: 0). No autograd.
+TB_API tb_tensor tb_cross_entropy_with_gradient(tb_tensor logits, tb_tensor targets, int64_t ignore_index, double scale,
+                                                int32_t want_gradient, tb_tensor* gradient);
 // One AdamW (decoupled weight decay) step, identical in order of operations to
 // torch.optim.AdamW's single-tensor path. max_exp_avg_sq may be NULL unless amsgrad.
 TB_API int32_t tb_adamw_step(tb_tensor param, tb_tensor grad, tb_tensor exp_avg, tb_tensor exp_avg_sq,
