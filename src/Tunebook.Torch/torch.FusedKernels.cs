@@ -8,11 +8,12 @@ public static partial class torch
     static volatile bool _fusedCpuKernels = true;
 
     /// <summary>
-    /// Whether <see cref="nn.functional.rms_norm"/> and <see cref="nn.functional.swiglu"/> run Tunebook's fused CPU
-    /// kernels for float32 and bfloat16 tensors (one pass over memory forward and one backward, computing in float32;
-    /// docs/engine.md, "Fused RMSNorm and SwiGLU") instead of the written-out formula, one libtorch operation per
-    /// step. On by default; <c>TUNEBOOK_FUSED_KERNELS=0</c> turns them off for the process. The two round bfloat16
-    /// at different places, so the last bits of a loss depend on it, and run records keep it.
+    /// Whether <see cref="nn.functional.rms_norm"/>, <see cref="nn.functional.swiglu"/>, <see cref="nn.functional.scaled_softmax"/>
+    /// (attention's weights) and <see cref="nn.functional.cross_entropy_with_gradient"/> run Tunebook's fused CPU kernels
+    /// for float32 and bfloat16 tensors (one pass over memory forward and one backward, computing in float32;
+    /// docs/engine.md, "Fused kernels") instead of the written-out formula, one libtorch operation per step. On by
+    /// default; <c>TUNEBOOK_FUSED_KERNELS=0</c> turns them off for the process. The two round bfloat16 at different
+    /// places, so the last bits of a loss depend on it, and run records keep it.
     /// </summary>
     public static bool fused_cpu_kernels
     {

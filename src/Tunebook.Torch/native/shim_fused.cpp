@@ -1,20 +1,23 @@
-// Fused CPU passes for the two elementwise blocks of every Llama-family layer: SwiGLU (silu(gate)·up) and
-// RMSNorm, forward and backward, in float32 and bfloat16.
+// Fused CPU passes for the elementwise blocks around a Llama-family layer's products, forward and backward, in
+// float32 and bfloat16: RMSNorm, SwiGLU (silu(gate)·up), attention's scaled, causally masked softmax, and the
+// loss's cross-entropy with its gradient.
 //
-// Why: libtorch has no single kernel for either (1.13 has none at all; 2.x's rms_norm is the composite
+// Why: libtorch has no single kernel for any of them (1.13 has none at all; 2.x's rms_norm is the composite
 // formula on the CPU), so the written-out formulas cost a pass over memory per operation: RMSNorm in bfloat16
 // is a cast up, a square, a mean, a product, a cast down and the weight's product, and its backward twice that;
 // SwiGLU saves silu(gate) as a third activation, and 1.13's bfloat16 silu and silu_backward run on scalar code
 // (1.7 and 3.2 ms for one 32M-model layer's [4, 256, 1376], against 0.8 and 1.3 ms here on one core). Each
-// kernel below reads its inputs once and writes its outputs once, computing in float32 whatever the storage.
+// kernel below reads its inputs once and writes its outputs once, computing in float32 whatever the storage
+// (docs/engine.md, "Fused kernels").
 //
 // Results match the written-out formulas up to rounding: bfloat16 values are rounded once, where the formulas
-// round after every operation, and sums run in another order. Second derivatives (create_graph) take the
-// written-out backward, built from ATen operations, so they stay exact.
+// round after every operation, and sums run in another order. Second derivatives (create_graph) take a
+// backward built from ATen operations, so they stay exact.
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <ATen/Parallel.h>
 #include <cstring>
+#include "shim_fused.h"
 #include "shim_internal.h"
 
 using tb::T;
@@ -209,36 +212,37 @@ TB_INLINE void softmax_backward_row_body(const S* p, const S* dp, S* ds, int64_t
   for (int64_t j = valid; j < width; j++) store(ds, j, 0.0f);
 }
 
-// Rows [first, first + count) of a [.., L, S] stack; row r is query r % L.
+// Rows [first, first + count) of a [.., L, S] stack; row r is query r % L, which sees keys 0..offset + r % L when
+// causal (offset > 0 for a block of queries that starts later in the sequence than its keys).
 template <typename S>
 TB_INLINE void softmax_rows_body(const S* x, S* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width,
-                                 float scale, bool causal) {
+                                 float scale, bool causal, int64_t offset) {
   for (int64_t r = first; r < first + count; r++) {
-    const int64_t valid = causal ? std::min(width, r % length + 1) : width;
+    const int64_t valid = causal ? std::min(width, offset + r % length + 1) : width;
     softmax_row_body(x + r * width, y + r * width, work, valid, width, scale);
   }
 }
 
 template <typename S>
 TB_INLINE void softmax_backward_rows_body(const S* p, const S* dp, S* ds, int64_t first, int64_t count, int64_t length,
-                                          int64_t width, float scale, bool causal) {
+                                          int64_t width, float scale, bool causal, int64_t offset) {
   for (int64_t r = first; r < first + count; r++) {
-    const int64_t valid = causal ? std::min(width, r % length + 1) : width;
+    const int64_t valid = causal ? std::min(width, offset + r % length + 1) : width;
     softmax_backward_row_body(p + r * width, dp + r * width, ds + r * width, valid, width, scale);
   }
 }
 
-TB_CPU_VARIANTS void softmax_rows_f32(const float* x, float* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal) {
-  softmax_rows_body(x, y, work, first, count, length, width, scale, causal);
+TB_CPU_VARIANTS void softmax_rows_f32(const float* x, float* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset) {
+  softmax_rows_body(x, y, work, first, count, length, width, scale, causal, offset);
 }
-TB_CPU_VARIANTS void softmax_rows_bf16(const bf16_bits* x, bf16_bits* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal) {
-  softmax_rows_body(x, y, work, first, count, length, width, scale, causal);
+TB_CPU_VARIANTS void softmax_rows_bf16(const bf16_bits* x, bf16_bits* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset) {
+  softmax_rows_body(x, y, work, first, count, length, width, scale, causal, offset);
 }
-TB_CPU_VARIANTS void softmax_backward_rows_f32(const float* p, const float* dp, float* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal) {
-  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal);
+TB_CPU_VARIANTS void softmax_backward_rows_f32(const float* p, const float* dp, float* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset) {
+  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal, offset);
 }
-TB_CPU_VARIANTS void softmax_backward_rows_bf16(const bf16_bits* p, const bf16_bits* dp, bf16_bits* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal) {
-  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal);
+TB_CPU_VARIANTS void softmax_backward_rows_bf16(const bf16_bits* p, const bf16_bits* dp, bf16_bits* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset) {
+  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal, offset);
 }
 
 // ---- Cross-entropy with its gradient: per row of logits z and target t, loss = logsumexp(z) − z[t] and
@@ -286,11 +290,6 @@ TB_CPU_VARIANTS void cross_entropy_rows_bf16(const bf16_bits* z, const int64_t* 
 }
 
 // ---- dispatch ---------------------------------------------------------------------------------------------
-
-bool fusable(const at::Tensor& t) {
-  return t.defined() && t.layout() == at::kStrided && t.device().is_cpu() &&
-         (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) && !t.is_conj() && !t.is_neg();
-}
 
 template <typename F>
 void for_each_chunk(int64_t n, int64_t grain, const F& f) { at::parallel_for(0, n, grain, f); }
@@ -414,15 +413,7 @@ struct FusedRMSNorm : public torch::autograd::Function<FusedRMSNorm> {
 
 struct FusedSoftmax : public torch::autograd::Function<FusedSoftmax> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& scores, double scale, bool causal) {
-    const at::Tensor x = scores.contiguous();
-    const int64_t width = x.size(-1), length = x.dim() >= 2 ? x.size(-2) : 1, rows = width == 0 ? 0 : x.numel() / width;
-    at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
-    const bool bf16 = x.scalar_type() == at::kBFloat16;
-    at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
-      std::vector<float> work(static_cast<size_t>(width));
-      if (bf16) softmax_rows_bf16(ptr<bf16_bits>(x), ptr<bf16_bits>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal);
-      else softmax_rows_f32(ptr<float>(x), ptr<float>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal);
-    });
+    at::Tensor y = causal ? tb::fused_softmax(scores, scale, 0) : tb::fused_softmax(scores, scale, -1);
     // The backward needs the weights alone (not the scores, which would double what attention keeps alive).
     ctx->save_for_backward({y});
     ctx->saved_data["scale"] = scale;
@@ -438,26 +429,55 @@ struct FusedSoftmax : public torch::autograd::Function<FusedSoftmax> {
     // create_graph: the same formula in ATen operations, differentiable through the saved weights (this
     // Function's output), as ATen's own softmax backward is. Masked keys have p = 0, so their gradient is 0.
     if (at::GradMode::is_enabled()) return {(p * (grads[0] - (p * grads[0]).sum(-1, true))) * scale, at::Tensor(), at::Tensor()};
-    const at::Tensor dp = grads[0].to(p.scalar_type()).contiguous();
-    const int64_t width = p.size(-1), length = p.dim() >= 2 ? p.size(-2) : 1, rows = width == 0 ? 0 : p.numel() / width;
-    at::Tensor ds = at::empty_like(p);
-    const bool bf16 = p.scalar_type() == at::kBFloat16;
-    at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
-      if (bf16) softmax_backward_rows_bf16(ptr<bf16_bits>(p), ptr<bf16_bits>(dp), ptr<bf16_bits>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal);
-      else softmax_backward_rows_f32(ptr<float>(p), ptr<float>(dp), ptr<float>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal);
-    });
-    return {ds, at::Tensor(), at::Tensor()};
+    return {tb::fused_softmax_backward(p, grads[0], scale, causal ? 0 : -1), at::Tensor(), at::Tensor()};
   }
 };
 
 void check_same(const at::Tensor& a, const at::Tensor& b, const char* what) {
-  if (!fusable(a) || !fusable(b) || a.scalar_type() != b.scalar_type())
+  if (!tb::fusable(a) || !tb::fusable(b) || a.scalar_type() != b.scalar_type())
     throw std::invalid_argument(std::string(what) + ": expected CPU float32 or bfloat16 tensors of one dtype, got " +
                                 std::string(c10::toString(a.scalar_type())) + " on " + a.device().str() + " and " +
                                 std::string(c10::toString(b.scalar_type())) + " on " + b.device().str());
 }
 
 }  // namespace
+
+namespace tb {
+
+bool fusable(const at::Tensor& t) {
+  return t.defined() && t.layout() == at::kStrided && t.device().is_cpu() &&
+         (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) && !t.is_conj() && !t.is_neg();
+}
+
+at::Tensor fused_softmax(const at::Tensor& scores, double scale, int64_t causal_offset) {
+  const at::Tensor x = scores.contiguous();
+  const bool causal = causal_offset >= 0;
+  const int64_t width = x.size(-1), length = x.dim() >= 2 ? x.size(-2) : 1, rows = width == 0 ? 0 : x.numel() / width;
+  at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
+  const bool bf16 = x.scalar_type() == at::kBFloat16;
+  at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
+    std::vector<float> work(static_cast<size_t>(width));
+    if (bf16) softmax_rows_bf16(ptr<bf16_bits>(x), ptr<bf16_bits>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset);
+    else softmax_rows_f32(ptr<float>(x), ptr<float>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset);
+  });
+  return y;
+}
+
+at::Tensor fused_softmax_backward(const at::Tensor& weights, const at::Tensor& grad, double scale, int64_t causal_offset) {
+  const at::Tensor p = weights.contiguous();
+  const at::Tensor dp = grad.to(p.scalar_type()).contiguous();
+  const bool causal = causal_offset >= 0;
+  const int64_t width = p.size(-1), length = p.dim() >= 2 ? p.size(-2) : 1, rows = width == 0 ? 0 : p.numel() / width;
+  at::Tensor ds = at::empty_like(p);
+  const bool bf16 = p.scalar_type() == at::kBFloat16;
+  at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
+    if (bf16) softmax_backward_rows_bf16(ptr<bf16_bits>(p), ptr<bf16_bits>(dp), ptr<bf16_bits>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset);
+    else softmax_backward_rows_f32(ptr<float>(p), ptr<float>(dp), ptr<float>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset);
+  });
+  return ds;
+}
+
+}  // namespace tb
 
 TB_API tb_tensor tb_swiglu(tb_tensor gate, tb_tensor up) {
   TB_GUARD_BEGIN

@@ -23,7 +23,7 @@ public sealed record RunEnvironment
     public string? BlasCore { get; init; }
     /// <summary>The library of float32 CPU products (torch.cpu_matmul_name: "oneDNN 2.6.3" or "BLAS"). Null on a GPU, or when unknown.</summary>
     public string? CpuMatmul { get; init; }
-    /// <summary>Whether RMSNorm and SwiGLU ran as fused kernels (torch.fused_cpu_kernels). Null on a GPU, or when unknown.</summary>
+    /// <summary>Whether the fused CPU kernels ran (torch.fused_cpu_kernels: RMSNorm, SwiGLU, attention's softmax, the loss). Null on a GPU, or when unknown.</summary>
     public bool? FusedKernels { get; init; }
     public required string Os { get; init; }
     public string? Cpu { get; init; }

@@ -1,0 +1,92 @@
+// Causal self-attention in blocks of query rows, so the products skip the keys no query of a block can see.
+//
+// Why: written out, causal attention multiplies every query by every key and then masks half the scores away,
+// so half of its four products (Q·Kᵀ and P·V forward, two more each backward) and of the scores it keeps for
+// the backward are wasted. Block i of b query rows sees keys [0, (i+1)·b) alone: with n blocks the products
+// and the kept weights shrink to (n + 1) / 2n of the full square (3/4 for two blocks, 9/16 for eight), which
+// matters more the longer the sequence. Each block's softmax is the fused scaled, causally masked one
+// (shim_fused.cpp) with the block's offset; the products are libtorch's (float32 on the CPU through oneDNN as
+// every other product, tb::cpu_matmul). This is the outer loop of FlashAttention without its inner tiling of
+// the keys: a block's scores still exist whole, which on a CPU's caches costs little at these sizes.
+#include <torch/csrc/autograd/custom_function.h>
+#include "shim_fused.h"
+#include "shim_internal.h"
+
+using tb::T;
+
+namespace {
+
+struct Block {
+  int64_t first, rows, keys;  // query rows [first, first + rows) see keys [0, keys)
+};
+
+std::vector<Block> blocks_of(int64_t length, int64_t block) {
+  std::vector<Block> out;
+  for (int64_t first = 0; first < length; first += block) {
+    const int64_t rows = std::min(block, length - first);
+    out.push_back({first, rows, first + rows});
+  }
+  return out;
+}
+
+at::Tensor transposed(const at::Tensor& x) { return x.transpose(1, 2); }
+
+struct BlockedCausalAttention : public torch::autograd::Function<BlockedCausalAttention> {
+  // q, k: [N, L, E]; v: [N, L, Ev]; returns [N, L, Ev].
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            double scale, int64_t block) {
+    const int64_t L = q.size(1);
+    at::Tensor out = at::empty({q.size(0), L, v.size(2)}, v.options().requires_grad(false));
+    std::vector<at::Tensor> saved{q, k, v};
+    for (const Block& b : blocks_of(L, block)) {
+      const at::Tensor qi = q.narrow(1, b.first, b.rows);
+      const at::Tensor scores = tb::cpu_matmul(qi, transposed(k.narrow(1, 0, b.keys)));
+      const at::Tensor weights = tb::fused_softmax(scores, scale, b.first);
+      out.narrow(1, b.first, b.rows).copy_(tb::cpu_matmul(weights, v.narrow(1, 0, b.keys)));
+      saved.push_back(weights);
+    }
+    ctx->save_for_backward(saved);
+    ctx->saved_data["scale"] = scale;
+    ctx->saved_data["block"] = block;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2];
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const int64_t block = ctx->saved_data["block"].toInt();
+    if (at::GradMode::is_enabled())
+      throw std::runtime_error("blocked causal attention: second derivatives (create_graph) are not supported; "
+                               "set torch.fused_cpu_kernels = false for them");
+    const at::Tensor dout = grads[0].to(v.scalar_type());
+    at::Tensor dq = at::empty_like(q), dk = at::zeros_like(k), dv = at::zeros_like(v);
+    const auto list = blocks_of(q.size(1), block);
+    for (size_t i = 0; i < list.size(); i++) {
+      const Block& b = list[i];
+      const at::Tensor& weights = saved[3 + i];
+      const at::Tensor doi = dout.narrow(1, b.first, b.rows);
+      const at::Tensor ki = k.narrow(1, 0, b.keys), vi = v.narrow(1, 0, b.keys);
+      dv.narrow(1, 0, b.keys).add_(tb::cpu_matmul(transposed(weights), doi));
+      const at::Tensor dscores = tb::fused_softmax_backward(weights, tb::cpu_matmul(doi, transposed(vi)), scale, b.first);
+      dq.narrow(1, b.first, b.rows).copy_(tb::cpu_matmul(dscores, ki));
+      dk.narrow(1, 0, b.keys).add_(tb::cpu_matmul(transposed(dscores), q.narrow(1, b.first, b.rows)));
+    }
+    return {dq, dk, dv, at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+TB_API tb_tensor tb_blocked_causal_attention(tb_tensor query, tb_tensor key, tb_tensor value, double scale, int64_t block) {
+  TB_GUARD_BEGIN
+  const at::Tensor &q = T(query), &k = T(key), &v = T(value);
+  if (q.dim() != 3 || k.dim() != 3 || v.dim() != 3 || k.sizes() != q.sizes() || v.size(0) != q.size(0) || v.size(1) != q.size(1))
+    throw std::invalid_argument("blocked causal attention: expected query and key [N, L, E] and value [N, L, Ev], got " +
+                                c10::str(q.sizes()) + ", " + c10::str(k.sizes()) + ", " + c10::str(v.sizes()));
+  if (!tb::fusable(q) || q.scalar_type() != k.scalar_type() || q.scalar_type() != v.scalar_type() || !k.device().is_cpu() || !v.device().is_cpu())
+    throw std::invalid_argument("blocked causal attention: expected CPU float32 or bfloat16 tensors of one dtype");
+  if (block < 1) throw std::invalid_argument("blocked causal attention: block must be at least 1 row, got " + std::to_string(block));
+  return tb::wrap(BlockedCausalAttention::apply(q, k, v, scale, block));
+  TB_GUARD_END(nullptr)
+}

@@ -1,0 +1,15 @@
+// The fused softmax of shim_fused.cpp for other translation units of the shim (blocked attention).
+#pragma once
+#include <ATen/ATen.h>
+
+namespace tb {
+
+// CPU float32 or bfloat16 (the fused kernels' dtypes).
+bool fusable(const at::Tensor& t);
+// softmax(scale·scores) over the last dimension, no autograd. causal_offset ≥ 0: row i of each [L, S] matrix sees
+// keys 0..causal_offset + i (the rest are 0); −1: every key.
+at::Tensor fused_softmax(const at::Tensor& scores, double scale, int64_t causal_offset);
+// The gradient by the scores, scale · p · (dp − Σ p·dp), from the weights p that fused_softmax returned.
+at::Tensor fused_softmax_backward(const at::Tensor& weights, const at::Tensor& grad, double scale, int64_t causal_offset);
+
+}  // namespace tb
