@@ -8,7 +8,9 @@
 // (shim_fused.cpp) with the block's offset; the products are libtorch's (float32 on the CPU through oneDNN as
 // every other product, tb::cpu_matmul). This is the outer loop of FlashAttention without its inner tiling of
 // the keys: a block's scores still exist whole, which on a CPU's caches costs little at these sizes.
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <limits>
 #include "shim_fused.h"
 #include "shim_internal.h"
 
@@ -30,6 +32,25 @@ std::vector<Block> blocks_of(int64_t length, int64_t block) {
 }
 
 at::Tensor transposed(const at::Tensor& x) { return x.transpose(1, 2); }
+
+// create_graph: the gradients of the written-out formula, built from ATen operations so that they carry a graph.
+torch::autograd::variable_list composed_gradients(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                                                  const at::Tensor& grad) {
+  const int64_t L = q.size(1);
+  const at::Tensor above = at::ones({L, L}, q.options().dtype(at::kBool).requires_grad(false)).triu(1);
+  const at::Tensor scores = (at::matmul(q, transposed(k)) * scale).masked_fill(above, -std::numeric_limits<double>::infinity());
+  const at::Tensor y = at::matmul(at::softmax(scores, -1), v);
+  std::vector<at::Tensor> wrt;
+  for (const auto* t : {&q, &k, &v})
+    if (t->requires_grad()) wrt.push_back(*t);
+  auto d = torch::autograd::grad({y}, wrt, {grad}, true, true, true);
+  torch::autograd::variable_list out;
+  size_t i = 0;
+  for (const auto* t : {&q, &k, &v}) out.push_back(t->requires_grad() ? d[i++] : at::Tensor());
+  out.push_back(at::Tensor());
+  out.push_back(at::Tensor());
+  return out;
+}
 
 struct BlockedCausalAttention : public torch::autograd::Function<BlockedCausalAttention> {
   // q, k: [N, L, E]; v: [N, L, Ev]; returns [N, L, Ev].
@@ -56,9 +77,7 @@ struct BlockedCausalAttention : public torch::autograd::Function<BlockedCausalAt
     const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2];
     const double scale = ctx->saved_data["scale"].toDouble();
     const int64_t block = ctx->saved_data["block"].toInt();
-    if (at::GradMode::is_enabled())
-      throw std::runtime_error("blocked causal attention: second derivatives (create_graph) are not supported; "
-                               "set torch.fused_cpu_kernels = false for them");
+    if (at::GradMode::is_enabled()) return composed_gradients(q, k, v, scale, grads[0]);
     const at::Tensor dout = grads[0].to(v.scalar_type());
     at::Tensor dq = at::empty_like(q), dk = at::zeros_like(k), dv = at::zeros_like(v);
     const auto list = blocks_of(q.size(1), block);
