@@ -33,23 +33,14 @@ std::vector<Block> blocks_of(int64_t length, int64_t block) {
 
 at::Tensor transposed(const at::Tensor& x) { return x.transpose(1, 2); }
 
-// create_graph: the gradients of the written-out formula, built from ATen operations so that they carry a graph.
+// create_graph: the written-out formula, differentiated with ATen operations so that the gradients carry a graph.
 torch::autograd::variable_list composed_gradients(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                                                   const at::Tensor& grad) {
   const int64_t L = q.size(1);
   const at::Tensor above = at::ones({L, L}, q.options().dtype(at::kBool).requires_grad(false)).triu(1);
   const at::Tensor scores = (at::matmul(q, transposed(k)) * scale).masked_fill(above, -std::numeric_limits<double>::infinity());
-  const at::Tensor y = at::matmul(at::softmax(scores, -1), v);
-  std::vector<at::Tensor> wrt;
-  for (const auto* t : {&q, &k, &v})
-    if (t->requires_grad()) wrt.push_back(*t);
-  auto d = torch::autograd::grad({y}, wrt, {grad}, true, true, true);
-  torch::autograd::variable_list out;
-  size_t i = 0;
-  for (const auto* t : {&q, &k, &v}) out.push_back(t->requires_grad() ? d[i++] : at::Tensor());
-  out.push_back(at::Tensor());
-  out.push_back(at::Tensor());
-  return out;
+  auto d = tb::composed_gradients(at::matmul(at::softmax(scores, -1), v), {q, k, v}, grad);
+  return {d[0], d[1], d[2], at::Tensor(), at::Tensor()};
 }
 
 struct BlockedCausalAttention : public torch::autograd::Function<BlockedCausalAttention> {
@@ -59,12 +50,14 @@ struct BlockedCausalAttention : public torch::autograd::Function<BlockedCausalAt
     const int64_t L = q.size(1);
     at::Tensor out = at::empty({q.size(0), L, v.size(2)}, v.options().requires_grad(false));
     std::vector<at::Tensor> saved{q, k, v};
+    // Without a gradient to come (prompts under no_grad), each block's weights are dropped as soon as used.
+    const bool keep = q.requires_grad() || k.requires_grad() || v.requires_grad();
     for (const Block& b : blocks_of(L, block)) {
       const at::Tensor qi = q.narrow(1, b.first, b.rows);
       const at::Tensor scores = tb::cpu_matmul(qi, transposed(k.narrow(1, 0, b.keys)));
       const at::Tensor weights = tb::fused_softmax(scores, scale, b.first);
       out.narrow(1, b.first, b.rows).copy_(tb::cpu_matmul(weights, v.narrow(1, 0, b.keys)));
-      saved.push_back(weights);
+      if (keep) saved.push_back(weights);
     }
     ctx->save_for_backward(saved);
     ctx->saved_data["scale"] = scale;

@@ -313,19 +313,6 @@ at::Tensor swiglu_forward(const at::Tensor& g, const at::Tensor& u) {
 // The written-out formulas, in ATen operations: the double-backward path.
 at::Tensor swiglu_composed(const at::Tensor& g, const at::Tensor& u) { return at::silu(g) * u; }
 
-// create_graph: the gradients of the written-out formula `y` with respect to `inputs` (those that need one),
-// computed with ATen operations so that they carry a graph of their own.
-torch::autograd::variable_list composed_gradients(const at::Tensor& y, const std::vector<at::Tensor>& inputs, const at::Tensor& grad) {
-  std::vector<at::Tensor> wrt;
-  for (const auto& t : inputs)
-    if (t.requires_grad()) wrt.push_back(t);
-  auto d = torch::autograd::grad({y}, wrt, {grad}, true, true, true);
-  torch::autograd::variable_list out;
-  size_t k = 0;
-  for (const auto& t : inputs) out.push_back(t.requires_grad() ? d[k++] : at::Tensor());
-  return out;
-}
-
 struct FusedSwiGLU : public torch::autograd::Function<FusedSwiGLU> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& gate, const at::Tensor& up) {
     ctx->save_for_backward({gate, up});
@@ -334,7 +321,7 @@ struct FusedSwiGLU : public torch::autograd::Function<FusedSwiGLU> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    if (at::GradMode::is_enabled()) return composed_gradients(swiglu_composed(saved[0], saved[1]), {saved[0], saved[1]}, grads[0]);
+    if (at::GradMode::is_enabled()) return tb::composed_gradients(swiglu_composed(saved[0], saved[1]), {saved[0], saved[1]}, grads[0]);
     const at::Tensor g = saved[0].contiguous(), u = saved[1].contiguous();
     const at::Tensor dy = grads[0].to(g.scalar_type()).contiguous();
     at::Tensor dg = at::empty_like(g), du = at::empty_like(u);
@@ -378,7 +365,7 @@ struct FusedRMSNorm : public torch::autograd::Function<FusedRMSNorm> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     if (at::GradMode::is_enabled()) {
-      auto d = composed_gradients(rms_norm_composed(saved[0], saved[1], ctx->saved_data["eps"].toDouble()), {saved[0], saved[1]}, grads[0]);
+      auto d = tb::composed_gradients(rms_norm_composed(saved[0], saved[1], ctx->saved_data["eps"].toDouble()), {saved[0], saved[1]}, grads[0]);
       return {d[0], d[1], at::Tensor()};
     }
     const at::Tensor x = saved[0].contiguous(), w = saved[1].contiguous(), &rstd = saved[2];
@@ -443,6 +430,17 @@ void check_same(const at::Tensor& a, const at::Tensor& b, const char* what) {
 }  // namespace
 
 namespace tb {
+
+torch::autograd::variable_list composed_gradients(const at::Tensor& y, const std::vector<at::Tensor>& inputs, const at::Tensor& grad) {
+  std::vector<at::Tensor> wrt;
+  for (const auto& t : inputs)
+    if (t.requires_grad()) wrt.push_back(t);
+  auto d = torch::autograd::grad({y}, wrt, {grad}, true, true, true);
+  torch::autograd::variable_list out;
+  size_t k = 0;
+  for (const auto& t : inputs) out.push_back(t.requires_grad() ? d[k++] : at::Tensor());
+  return out;
+}
 
 bool fusable(const at::Tensor& t) {
   return t.defined() && t.layout() == at::kStrided && t.device().is_cpu() &&

@@ -1,8 +1,14 @@
-// The fused softmax of shim_fused.cpp for other translation units of the shim (blocked attention).
+// The fused softmax of shim_fused.cpp for other translation units of the shim (blocked attention), and the
+// second-derivative path the fused Functions share.
 #pragma once
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/function.h>
 
 namespace tb {
+
+// create_graph: the gradients of the written-out formula `y` with respect to `inputs` (undefined for those that need
+// none), computed with ATen operations so that they carry a graph of their own.
+torch::autograd::variable_list composed_gradients(const at::Tensor& y, const std::vector<at::Tensor>& inputs, const at::Tensor& grad);
 
 // CPU float32 or bfloat16 (the fused kernels' dtypes).
 bool fusable(const at::Tensor& t);
