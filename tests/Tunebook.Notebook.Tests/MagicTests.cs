@@ -69,6 +69,12 @@ public class MagicTests
         var t = TrainMagic.ToOptions(o);
         Assert.Equal((30, 1e-3, 8, 2, 10, LrScheduleKind.Cosine, 5, 2), (t.MaxSteps, t.LearningRate, t.BatchSize, t.GradientAccumulation, t.EvalEvery, t.Schedule, t.WarmupSteps, t.EarlyStoppingPatience));
         Assert.Equal(2, TrainMagic.ToOptions(Parse<TrainOptions>("train", "--epochs 2")).Epochs);
+        Assert.Equal(TrainingPrecision.Float32, TrainMagic.ToOptions(Parse<TrainOptions>("train", "--steps 2")).Precision);
+        Assert.Equal(TrainingPrecision.BFloat16, TrainMagic.ToOptions(Parse<TrainOptions>("train", "--steps 2 --bf16")).Precision);
+        Assert.Equal(TrainingPrecision.BFloat16, TrainMagic.ToOptions(Parse<TrainOptions>("train", "--steps 2 --precision bf16")).Precision);
+        Assert.Equal(TrainingPrecision.Auto, TrainMagic.ToOptions(Parse<TrainOptions>("train", "--steps 2 --precision auto")).Precision);
+        Assert.Contains("disagree", Assert.Throws<MagicUsageException>(() => TrainMagic.ToOptions(Parse<TrainOptions>("train", "--steps 2 --bf16 --precision float32"))).Message);
+        Bad("train", "--steps 2 --precision fp8");
         Assert.Contains("--steps", Assert.Throws<MagicUsageException>(() => TrainMagic.ToOptions(Parse<TrainOptions>("train", "--lr 1e-3"))).Message);
         Assert.Throws<MagicUsageException>(() => TrainMagic.ToOptions(Parse<TrainOptions>("train", "--steps 10 --lr -1")));
         Assert.Throws<MagicUsageException>(() => TrainMagic.ToOptions(Parse<TrainOptions>("train", "--steps 10 --batch 0")));

@@ -66,6 +66,34 @@ public class Bf16TrainingTests
     }
 
     [Fact]
+    public void AutoTakesBf16WhereBfloat16ProductsAreClearlyFaster()
+    {
+        Assert.Equal(TrainingPrecision.BFloat16, BFloat16Speed.Choose(410, 212, "cpu").Precision);
+        Assert.Equal(TrainingPrecision.BFloat16, BFloat16Speed.Choose(300, 200, "cpu").Precision);   // exactly 1.5x
+        Assert.Equal(TrainingPrecision.Float32, BFloat16Speed.Choose(290, 200, "cpu").Precision);
+        Assert.Equal(TrainingPrecision.Float32, BFloat16Speed.Choose(2.5, 100, "cpu").Precision);      // AVX2: a generic loop
+        Assert.Equal(TrainingPrecision.Float32, BFloat16Speed.Choose(double.NaN, 100, "cpu").Precision);
+        var (_, reason) = BFloat16Speed.Choose(410, 212, "cpu");
+        Assert.Equal("precision auto: bf16 (bfloat16 products at 410 GFLOP/s against 212 in float32 on cpu)", reason);
+    }
+
+    [Fact]
+    public void AnAutoRunRecordsTheChoiceItMade()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = Tiny.Llama();
+        LoraModel.Apply(model, new LoraConfig { R = 4, Targets = LoraTargets.AllLinearLayers });
+        using var trainer = new Trainer(model, Tiny.Examples(4), null, new TrainerOptions { MaxSteps = 1, BatchSize = 2, Precision = TrainingPrecision.Auto });
+        var (expected, reason) = BFloat16Speed.Choose(Device.CPU);
+        // The options hold the precision chosen (so run records, checkpoints and replays name it), never Auto.
+        Assert.Equal(expected, trainer.Options.Precision);
+        Assert.Equal(reason, trainer.PrecisionChoice);
+        trainer.Step();
+        Assert.Equal(expected == TrainingPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32, model.DType);
+        Assert.Equal(reason, trainer.History.OfType<TrainingStarted>().Single().PrecisionChoice);
+    }
+
+    [Fact]
     public void ABf16RunWarnsExactlyWhereBfloat16ProductsAreSlowerThanFloat32()
     {
         var (bf16, fp32) = BFloat16Speed.Measure(Device.CPU);

@@ -38,6 +38,15 @@ public class TrainConfigTests
         """;
 
     [Fact]
+    public void DtypeAutoAsksTheTrainerToChoose()
+    {
+        var c = TrainConfig.Parse(Good.Replace("dtype: bf16", "dtype: auto"), "good.yaml");
+        Assert.Equal("auto", c.Trainer.DType);
+        Assert.Equal(TrainingPrecision.Auto, c.Trainer.ToOptions().Precision);
+        Assert.Contains("dtype: auto", TrainConfig.Parse(Good.Replace("dtype: bf16", "dtype: AUTO"), "good.yaml").ToYaml());
+    }
+
+    [Fact]
     public void ReadsEveryKeyAndFillsDefaults()
     {
         var c = TrainConfig.Parse(Good, "good.yaml");
@@ -80,7 +89,7 @@ public class TrainConfigTests
     [InlineData("schedule: cosine", "schedule: cosin", "trainer.schedule: expected one of constant, linear, cosine, got 'cosin'; did you mean 'cosine'?")]
     [InlineData("mode: qlora", "mode: dora", "adapter.mode: expected one of lora, qlora, full")]
     [InlineData("val_fraction: 0.1", "val_fraction: 1.5", "data.val_fraction: expected a number in [0, 1), got '1.5'")]
-    [InlineData("dtype: bf16", "dtype: fp8", "trainer.dtype: expected one of")]
+    [InlineData("dtype: bf16", "dtype: fp8", "trainer.dtype: expected one of float32, bfloat16 (or fp32, bf16), auto")]
     [InlineData("steps: 200", "steps: 200\n  epochs: 2", "trainer.epochs: give trainer.steps or trainer.epochs, not both")]
     [InlineData("rslora: true", "rslora: maybe", "adapter.rslora: expected true or false, got 'maybe'")]
     [InlineData("  file: datasets/puddle/train.completion.jsonl\n", "", "data.file: missing (required)")]

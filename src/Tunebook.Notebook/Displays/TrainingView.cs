@@ -122,9 +122,13 @@ public sealed class TrainingView : Formatters.IRichDisplay, IDisposable
             : "");
 
     /// <summary>What the trainer did to the model that outlives the run (the bf16 cast), or null.</summary>
-    public static string? ModelNote(TrainingStarted s) => s.CastModelFrom is { } from
-        ? $"the model was cast from {from} to bfloat16 for bf16 training and stays bfloat16 (model.to(ScalarType.Float32) casts it back)"
-        : null;
+    public static string? ModelNote(TrainingStarted s)
+    {
+        var cast = s.CastModelFrom is { } from
+            ? $"the model was cast from {from} to bfloat16 for bf16 training and stays bfloat16 (model.to(ScalarType.Float32) casts it back)"
+            : null;
+        return s.PrecisionChoice is { } choice ? (cast is null ? choice : $"{choice}; {cast}") : cast;
+    }
 
     static string Best(TrainingStopped s) =>
         s.BestStep is { } b && s.BestLoss is { } l ? string.Create(CultureInfo.InvariantCulture, $"; best validation loss {l:0.####} at step {b}") : "";

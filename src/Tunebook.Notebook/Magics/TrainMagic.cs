@@ -23,7 +23,9 @@ public sealed class TrainOptions
     [Option("--max-grad-norm", Help = "Clip the gradient norm (0: no clipping)")] public double MaxGradNorm { get; set; } = Defaults.MaxGradNorm ?? 0;
     [Option("--early-stopping", Help = "Stop after N evaluations without improvement")] public int? Patience { get; set; }
     [Option("--seed", Help = "Seed of the data order and dropout")] public long Seed { get; set; } = Defaults.Seed;
-    [Option("--bf16", Help = "bf16 mixed precision")] public bool BFloat16 { get; set; }
+    [Option("--bf16", Help = "bf16 mixed precision (the same as --precision bf16)")] public bool BFloat16 { get; set; }
+    [Option("--precision", Help = "float32, bf16 (mixed precision), or auto: bf16 where this device multiplies bfloat16 at least 1.5x as fast as float32", Choices = ["float32", "bf16", "auto"])]
+    public string? Precision { get; set; }
     [Option("--run", Help = "Name of the run folder under runs/ (default: the date and time)")] public string? Run { get; set; }
     [Option("--no-record", Help = "Do not write a run record (runs/NAME/run.json, metrics.jsonl)")] public bool NoRecord { get; set; }
 }
@@ -52,7 +54,7 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
             MaxSteps = o.Steps, Epochs = o.Steps is null ? o.Epochs : null, LearningRate = o.LearningRate, BatchSize = o.Batch,
             GradientAccumulation = o.Accum, EvalEvery = o.EvalEvery, Schedule = o.Schedule, WarmupSteps = o.Warmup,
             WeightDecay = o.WeightDecay, MaxGradNorm = o.MaxGradNorm > 0 ? o.MaxGradNorm : null, EarlyStoppingPatience = o.Patience,
-            Seed = o.Seed, Precision = o.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
+            Seed = o.Seed, Precision = PrecisionOf(o),
         };
         try { options.Validate(); }
         catch (ArgumentException e) { throw new MagicUsageException(e.Message.Replace("TrainerOptions.", "")); }
@@ -74,6 +76,21 @@ public sealed class TrainMagic : MagicCommand<TrainOptions>
         var folder = System.IO.Path.Combine("runs", name);
         for (int i = 2; Directory.Exists(folder); i++) folder = System.IO.Path.Combine("runs", $"{name}-{i}");
         return folder;
+    }
+
+    static TrainingPrecision PrecisionOf(TrainOptions o)
+    {
+        var named = o.Precision switch
+        {
+            null => (TrainingPrecision?)null,
+            "float32" => TrainingPrecision.Float32,
+            "bf16" => TrainingPrecision.BFloat16,
+            "auto" => TrainingPrecision.Auto,
+            _ => throw new MagicUsageException($"--precision: expected float32, bf16 or auto, got {o.Precision}"),
+        };
+        if (o.BFloat16 && named is { } p && p != TrainingPrecision.BFloat16)
+            throw new MagicUsageException($"--bf16 and --precision {o.Precision} disagree; give one of them");
+        return named ?? (o.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32);
     }
 
     /// <summary>Steps for "step [N]".</summary>

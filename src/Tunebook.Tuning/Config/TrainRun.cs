@@ -95,7 +95,11 @@ public static class TrainRun
         int logEvery = config.Trainer.LogEvery;
         int width = trainer.TotalSteps.ToString(CultureInfo.InvariantCulture).Length;
         // The bf16 cast happens when the run starts and outlives it (docs/tuning.md): say so.
-        trainer.Started += s => { if (s.CastModelFrom is { } from) log($"model: cast from {from} to bfloat16 for bf16 training"); };
+        trainer.Started += s =>
+        {
+            if (s.PrecisionChoice is { } choice) log(choice);
+            if (s.CastModelFrom is { } from) log($"model: cast from {from} to bfloat16 for bf16 training");
+        };
         trainer.StepCompleted += s =>
         {
             if (s.Step % logEvery == 0 || s.Step == trainer.TotalSteps) log(ProgressLine(s, trainer.TotalSteps, width));

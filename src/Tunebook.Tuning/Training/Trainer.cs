@@ -60,6 +60,11 @@ public sealed partial class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (options.Precision == TrainingPrecision.Auto)
+        {
+            (var chosen, PrecisionChoice) = BFloat16Speed.Choose(model.Device);
+            options = options with { Precision = chosen };
+        }
         if (train.Count == 0) throw new ArgumentException("Trainer: the training data has no examples");
         if (validation is { Count: 0 }) throw new ArgumentException("Trainer: the validation data has no examples (pass null for none)");
         _model = model;
@@ -162,6 +167,13 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>The options of this run.</summary>
     public TrainerOptions Options { get; }
+
+    /// <summary>
+    /// When the options asked for <see cref="TrainingPrecision.Auto"/>: what it chose and why ("precision auto: bf16
+    /// (bfloat16 products at 410 GFLOP/s against 212 in float32 on cpu)"); <see cref="Options"/> holds the choice.
+    /// Null otherwise.
+    /// </summary>
+    public string? PrecisionChoice { get; }
     /// <summary>The model being trained.</summary>
     public CausalLM Model => _model;
     /// <summary>Optimizer steps done.</summary>
@@ -272,7 +284,7 @@ public sealed partial class Trainer : IDisposable
         if (!_started)
         {
             _started = true;
-            Raise(new TrainingStarted(GlobalStep, TotalSteps, StepsPerEpoch, _trainable.Sum(t => t.Param.numel()), _resumed, castFrom?.Name()));
+            Raise(new TrainingStarted(GlobalStep, TotalSteps, StepsPerEpoch, _trainable.Sum(t => t.Param.numel()), _resumed, castFrom?.Name(), PrecisionChoice));
             if (_masters is not null && !_model.Device.IsCuda && BFloat16Speed.Measure(_model.Device) is var (bf16, fp32) && BFloat16Speed.Warning(bf16, fp32) is { } slow)
                 Raise(new TrainingWarning(GlobalStep, slow));
         }

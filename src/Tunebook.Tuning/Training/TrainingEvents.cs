@@ -30,8 +30,10 @@ public abstract record TrainingEvent;
 /// ("float32"); the model stays bfloat16 afterwards (<c>model.to(ScalarType.Float32)</c> casts it back).
 /// Null when nothing was cast.
 /// </param>
+/// <param name="PrecisionChoice">What precision auto chose and why (<see cref="Trainer.PrecisionChoice"/>); null when the options named one.</param>
 public sealed record TrainingStarted(int Step, int TotalSteps, int StepsPerEpoch, long TrainableParameters, bool Resumed,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CastModelFrom = null) : TrainingEvent;
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CastModelFrom = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PrecisionChoice = null) : TrainingEvent;
 
 /// <summary>One optimizer step is done.</summary>
 /// <param name="Step">Steps done so far (1 for the first).</param>
