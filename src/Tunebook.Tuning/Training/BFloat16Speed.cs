@@ -15,8 +15,9 @@ public static class BFloat16Speed
     static readonly ConcurrentDictionary<string, (double BFloat16, double Float32)> Measured = new();
 
     /// <summary>
-    /// GFLOP/s of a matrix product in bfloat16 and in float32 on <paramref name="device"/> (256³ on a CPU, 1024³ on a GPU,
-    /// where a smaller one measures the launch; best of 3, measured once per process and device).
+    /// GFLOP/s of a matrix product in bfloat16 and in float32 on <paramref name="device"/> (512³ on a CPU, about a training
+    /// step's product and a few milliseconds; 1024³ on a GPU, where a smaller one measures the launch; best of 3, measured
+    /// once per process and device).
     /// </summary>
     public static (double BFloat16Gflops, double Float32Gflops) Measure(Device device) =>
         Measured.GetOrAdd(device.ToString(), _ => (Rate(ScalarType.BFloat16, device), Rate(ScalarType.Float32, device)));
@@ -49,7 +50,7 @@ public static class BFloat16Speed
     static double Rate(ScalarType dtype, Device device)
     {
         using var scope = torch.NewDisposeScope();
-        long n = device.IsCuda ? 1024 : 256;
+        long n = device.IsCuda ? 1024 : 512;
         var a = torch.randn([n, n]).to(dtype).to(device);
         a.matmul(a).sum().item<double>();
         double best = double.MaxValue;
