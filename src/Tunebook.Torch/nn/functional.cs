@@ -131,7 +131,8 @@ public static class functional
         var picked = z.gather(1, safe).squeeze(1);
         var lossSum = scope.MoveToOuter((lse - picked).masked_fill(counted.logical_not(), 0).sum());
         if (!gradient) return (lossSum, null);
-        var g = (z - lse.unsqueeze(1)).exp_();   // a new tensor: float32 logits are the caller's, not to be overwritten
+        // In place on the float32 copy of lower-precision logits; float32 logits are the caller's, so a new tensor then.
+        var g = (logits.dtype == ScalarType.Float32 ? z - lse.unsqueeze(1) : z.sub_(lse.unsqueeze(1))).exp_();
         g.scatter_add_(1, safe, torch.full([logits.size(0), 1], -1.0, ScalarType.Float32, g.device));
         g.mul_((counted.to(ScalarType.Float32) * scale).unsqueeze(1));
         if (factor is not null) g.mul_(factor);
