@@ -409,4 +409,23 @@ public class FusedKernelsTests
         });
         AssertClose(SecondOrder(ScalarType.Float64), SecondOrder(ScalarType.Float32), 1e-4, "second derivative");
     }
+
+    [Fact]
+    public void Empty_tensors_give_empty_results_and_gradients()
+    {
+        With(true, () =>
+        {
+            var x = torch.zeros([0, 8]).requires_grad_(true);
+            var w = torch.ones(8).requires_grad_(true);
+            var y = F.rms_norm(x, w) + F.swiglu(x, x) + F.scaled_softmax(x, 0.5);
+            Assert.Equal(new long[] { 0, 8 }, y.shape);
+            y.sum().backward();
+            Assert.Equal(new long[] { 0, 8 }, x.grad!.shape);
+            Assert.Equal(0.0, w.grad!.abs().sum().item<double>());
+            var (loss, gradient) = F.cross_entropy_with_gradient(torch.zeros([0, 5]), torch.zeros([0], ScalarType.Int64));
+            Assert.Equal(0.0, loss.item<double>());
+            Assert.Equal(new long[] { 0, 5 }, gradient!.shape);
+            return 0;
+        });
+    }
 }
