@@ -219,7 +219,9 @@ public static class functional
         // (its private entry point is the composite formula), so repeating keys and values gains nothing
         // there: the grouped form skips the copies (and the index_add_ that is their backward) and
         // multiplies larger matrices. 2.x keeps the repeat, which lets its fused (flash) kernel run.
-        if (SdpaPublic is null && scale is null && !(is_causal && attn_mask is null && TakesBlockedCausalAfterRepeat(query, key, value, dropout_p))
+        // Causal training-length attention that runs in blocks (TakesBlockedCausal) repeats the heads instead: the blocks
+        // skip a quarter or more of the products, which outweighs the copies.
+        if (SdpaPublic is null && scale is null && !TakesBlockedCausal(query, key, value, attn_mask, dropout_p, is_causal, 1.0)
             && GroupedAttention(query, key, value, attn_mask, dropout_p, is_causal) is { } grouped)
             return scope.MoveToOuter(grouped);
         (key, value) = RepeatKv(query, key, value);
@@ -232,6 +234,8 @@ public static class functional
                 : scale is null ? SdpaPublic.Call(query, key, value, attn_mask, dropout_p, is_causal)
                 : scaled_dot_product_attention_composed(query, key, value, attn_mask, dropout_p, is_causal, scale);
         }
+        // 1.13's private entry point is the written-out formula with libtorch's softmax; with the fused kernels on, the
+        // composed path below runs the same formula with the fused softmax (and blocks, where they apply).
         else if (SdpaPrivate113 is not null && scale is null && !(attn_mask is not null && is_causal) && !ProductsOnOneDnn(query, key)
                  && !torch.RunsFused(query, query))
         {
@@ -301,21 +305,16 @@ public static class functional
     internal const long CausalBlockRows = 128;
 
     /// <summary>
-    /// Whether causal self-attention (no other mask, as many queries as keys, heads already matched) runs in blocks of
-    /// <see cref="CausalBlockRows"/> query rows that multiply only the keys they see: CPU float32 or bfloat16 with the
-    /// fused kernels on, no dropout, and at least two blocks. Two blocks do 3/4 of the written-out formula's products,
-    /// eight 9/16.
+    /// Whether causal self-attention runs in blocks of <see cref="CausalBlockRows"/> query rows that multiply only the
+    /// keys they see: no other mask, as many queries as keys, query heads a multiple of key/value heads (they are
+    /// repeated first), CPU float32 or bfloat16 with the fused kernels on, no dropout, a positive scale, and at least
+    /// two blocks. Two blocks do 3/4 of the written-out formula's products, eight 9/16.
     /// </summary>
     static bool TakesBlockedCausal(Tensor query, Tensor key, Tensor value, Tensor? attn_mask, double dropout_p, bool is_causal, double factor) =>
-        is_causal && attn_mask is null && dropout_p == 0 && factor > 0 && query.dim() >= 3
+        is_causal && attn_mask is null && dropout_p == 0 && factor > 0 && query.dim() >= 3 && key.dim() == query.dim()
         && query.size(-2) == key.size(-2) && query.size(-2) >= 2 * CausalBlockRows
-        && query.shape.AsSpan(0, query.dim() - 2).SequenceEqual(key.shape.AsSpan(0, key.dim() - 2))
-        && torch.RunsFused(query, key) && torch.RunsFused(query, value);
-
-    // TakesBlockedCausal for keys and values before RepeatKv gives them the queries' head count.
-    static bool TakesBlockedCausalAfterRepeat(Tensor query, Tensor key, Tensor value, double dropout_p) =>
-        query.dim() >= 3 && key.dim() == query.dim() && key.size(-3) > 0 && query.size(-3) % key.size(-3) == 0
-        && query.size(-2) == key.size(-2) && query.size(-2) >= 2 * CausalBlockRows && dropout_p == 0
+        && key.size(-3) > 0 && query.size(-3) % key.size(-3) == 0
+        && query.shape.AsSpan(0, query.dim() - 3).SequenceEqual(key.shape.AsSpan(0, key.dim() - 3))
         && torch.RunsFused(query, key) && torch.RunsFused(query, value);
 
     static void CheckAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool isCausal)
