@@ -428,4 +428,139 @@ public class FusedKernelsTests
             return 0;
         });
     }
+    // Angles [B or 1, T, D/2] as RotaryEmbedding.Compute builds its tables: cos twice, sin with rotate_half's sign.
+    static (Tensor Cos, Tensor Sin) RotaryTables(Tensor angles) =>
+        (torch.cat([angles.cos(), angles.cos()], -1), torch.cat([angles.sin().neg(), angles.sin()], -1));
+
+    // The rotation written pair by pair, in float64: channels j and j + D/2 turn by the angle θ_j.
+    static Tensor RotateReference(Tensor x, Tensor angles)
+    {
+        long h = x.size(-1) / 2;
+        var c = angles.cos().unsqueeze(1);
+        var s = angles.sin().unsqueeze(1);
+        var lo = x.narrow(-1, 0, h);
+        var hi = x.narrow(-1, h, h);
+        return torch.cat([lo * c - hi * s, hi * c + lo * s], -1);
+    }
+
+    // x arrives as attention has it: a transposed view [B, H, T, D] of a projection's output [B, T, H·D].
+    static Gradients Rotary(Tensor projection0, Tensor angles, Tensor d, long heads, ScalarType dtype) => With(true, () =>
+    {
+        var projection = projection0.to(dtype).detach().requires_grad_(true);
+        long B = projection.size(0), T = projection.size(1), D = projection.size(2) / heads;
+        var x = projection.view(B, T, heads, D).transpose(1, 2);
+        var (cos, sin) = RotaryTables(angles);
+        var y = dtype == ScalarType.Float64 ? RotateReference(x, angles) : F.rotary(x, cos.to(dtype), sin.to(dtype));
+        (y * d.to(dtype)).sum().backward();
+        return new Gradients(y.detach(), projection.grad, null);
+    });
+
+    // One table for all sequences (prompt processing) or one per sequence (left-padded batches), head sizes with
+    // and without a vector tail, one position (a decoding step).
+    public static TheoryData<long, long, long, long, bool> RotaryCases => new()
+    {
+        { 2, 5, 3, 8, false }, { 3, 7, 2, 38, true }, { 4, 256, 8, 64, true }, { 2, 1, 4, 64, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(RotaryCases))]
+    public void Rotary_in_float32_equals_the_pairwise_rotation_in_float64(long batch, long length, long heads, long headDim, bool perSequence)
+    {
+        torch.manual_seed(41);
+        var projection = torch.randn(batch, length, heads * headDim).to(ScalarType.Float64);
+        var angles = (torch.rand(perSequence ? batch : 1, length, headDim / 2) * 20).to(ScalarType.Float64);
+        var d = torch.randn(batch, heads, length, headDim).to(ScalarType.Float64);
+        var exact = Rotary(projection, angles, d, heads, ScalarType.Float64);
+        var ours = Rotary(projection, angles, d, heads, ScalarType.Float32);
+        AssertClose(exact.Output, ours.Output, 1e-6, "output");
+        AssertClose(exact.First!, ours.First!, 1e-6, "input gradient");
+        Assert.True(ours.Output.is_contiguous(), "the rotated queries are a contiguous [B, H, T, D]");
+    }
+
+    [Fact]
+    public void Rotary_in_bfloat16_is_the_exact_value_rounded_once()
+    {
+        torch.manual_seed(42);
+        var projection = torch.randn(2, 33, 4 * 64).to(ScalarType.BFloat16).to(ScalarType.Float64);
+        var angles = torch.rand(2, 33, 32) * 20;
+        // The tables as bfloat16 holds them, so that only the kernel's own rounding remains.
+        var (cos16, sin16) = RotaryTables(angles);
+        cos16 = cos16.to(ScalarType.BFloat16);
+        sin16 = sin16.to(ScalarType.BFloat16);
+        var d = torch.randn(2, 4, 33, 64).to(ScalarType.BFloat16);
+        var x = projection.view(2, 33, 4, 64).transpose(1, 2);
+        var exact = F.rotary_composed(x, cos16.to(ScalarType.Float64), sin16.to(ScalarType.Float64));
+        var exactGrad = F.rotary_composed(d.to(ScalarType.Float64), cos16.to(ScalarType.Float64), sin16.neg().to(ScalarType.Float64));
+        var (y, grad) = With(true, () =>
+        {
+            var leaf = projection.to(ScalarType.BFloat16).requires_grad_(true);
+            var y = F.rotary(leaf.view(2, 33, 4, 64).transpose(1, 2), cos16, sin16);
+            (y * d).sum().backward();
+            return (y.detach(), leaf.grad!.view(2, 33, 4, 64).transpose(1, 2));
+        });
+        AssertWithinOneRounding(exact, y, 1e-6, "output");
+        // The transpose of the rotation is the rotation by −θ: the same kernel with the sin table negated.
+        AssertWithinOneRounding(exactGrad, grad, 1e-6, "input gradient");
+    }
+
+    [Fact]
+    public void Rotary_gradient_takes_the_projection_layout_and_tables_that_require_a_gradient_get_one()
+    {
+        torch.manual_seed(43);
+        var angles = torch.rand(1, 6, 4) * 3;
+        var (cos, sin) = RotaryTables(angles);
+        With(true, () =>
+        {
+            var projection = torch.randn(2, 6, 3 * 8).requires_grad_(true);
+            var x = projection.view(2, 6, 3, 8).transpose(1, 2);
+            F.rotary(x, cos, sin).sum().backward();
+            Assert.Equal(projection.shape, projection.grad!.shape);
+            // Tables that require a gradient take the written-out formula, which gives them one.
+            var c = cos.clone().requires_grad_(true);
+            var y = F.rotary(x.detach(), c, sin);
+            y.pow(2).sum().backward();
+            Assert.NotNull(c.grad);
+            Assert.True(y.detach().allclose(F.rotary_composed(x.detach(), cos, sin), 1e-6, 1e-6));
+            // Tables of the wrong length are not fused; the formula's broadcasting error names them.
+            Assert.ThrowsAny<Exception>(() => F.rotary(x.detach(), cos.narrow(1, 0, 5), sin.narrow(1, 0, 5)));
+            return 0;
+        });
+        // Switched off, the written-out formula bit for bit.
+        var xb = torch.randn(2, 3, 6, 8).to(ScalarType.BFloat16);
+        var (cb, sb) = (cos.to(ScalarType.BFloat16), sin.to(ScalarType.BFloat16));
+        Assert.True(With(false, () => F.rotary(xb, cb, sb)).equal(F.rotary_composed(xb, cb, sb)));
+    }
+
+    [Fact]
+    public void Second_derivatives_flow_through_the_rotary_kernel()
+    {
+        torch.manual_seed(44);
+        var x0 = torch.randn(2, 3, 5, 8).to(ScalarType.Float64);
+        var angles = torch.rand(2, 5, 4).to(ScalarType.Float64) * 5;
+        Tensor SecondOrder(ScalarType dtype) => With(true, () =>
+        {
+            var (cos, sin) = RotaryTables(angles);
+            var x = x0.to(dtype).detach().requires_grad_(true);
+            F.rotary(x, cos.to(dtype), sin.to(dtype)).pow(3).sum().backward(create_graph: true);
+            var first = x.grad!.clone();
+            x.grad!.zero_();
+            first.pow(2).sum().backward();
+            return x.grad!;
+        });
+        AssertClose(SecondOrder(ScalarType.Float64), SecondOrder(ScalarType.Float32), 1e-4, "second derivative");
+    }
+
+    [Fact]
+    public void Rotary_of_no_sequences_is_empty()
+    {
+        With(true, () =>
+        {
+            var x = torch.zeros([0, 2, 3, 8]).requires_grad_(true);
+            var y = F.rotary(x, torch.ones(1, 3, 8), torch.zeros(1, 3, 8));
+            Assert.Equal(x.shape, y.shape);
+            y.sum().backward();
+            Assert.Equal(x.shape, x.grad!.shape);
+            return 0;
+        });
+    }
 }

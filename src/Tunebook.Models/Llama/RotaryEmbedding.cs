@@ -1,4 +1,5 @@
 using Tunebook.Torch;
+using Tunebook.Torch.nn;
 
 namespace Tunebook.Models.Llama;
 
@@ -145,13 +146,6 @@ public sealed class RotaryEmbedding
             var turned = Apply(x.narrow(-1, 0, rotary), cos, sin);
             return partial.MoveToOuter(torch.cat([turned, x.narrow(-1, rotary, width - rotary)], -1));
         }
-        using var scope = torch.NewDisposeScope();
-        var c = cos.unsqueeze(1);
-        var s = sin.unsqueeze(1);
-        long half = x.size(-1) / 2;
-        // x·cos + rotate_half(x)·sin = x·cos + [x₂, x₁]·(the signed sin table of Compute); addcmul does the
-        // product and the sum in one pass.
-        var swapped = torch.cat([x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return scope.MoveToOuter((x * c).addcmul(swapped, s));
+        return functional.rotary(x, cos, sin);
     }
 }

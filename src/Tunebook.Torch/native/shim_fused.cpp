@@ -1,12 +1,13 @@
 // Fused CPU passes for the elementwise blocks around a Llama-family layer's products, forward and backward, in
-// float32 and bfloat16: RMSNorm, SwiGLU (silu(gate)·up), attention's scaled, causally masked softmax, and the
-// loss's cross-entropy with its gradient.
+// float32 and bfloat16: RMSNorm, SwiGLU (silu(gate)·up), the rotary position embedding of queries and keys,
+// attention's scaled, causally masked softmax, and the loss's cross-entropy with its gradient.
 //
 // Why: libtorch has no single kernel for any of them (1.13 has none at all; 2.x's rms_norm is the composite
 // formula on the CPU), so the written-out formulas cost a pass over memory per operation: RMSNorm in bfloat16
 // is a cast up, a square, a mean, a product, a cast down and the weight's product, and its backward twice that;
 // SwiGLU saves silu(gate) as a third activation, and 1.13's bfloat16 silu and silu_backward run on scalar code
-// (1.7 and 3.2 ms for one 32M-model layer's [4, 256, 1376], against 0.8 and 1.3 ms here on one core). Each
+// (1.7 and 3.2 ms for one 32M-model layer's [4, 256, 1376], against 0.8 and 1.3 ms here on one core); the
+// rotary embedding is a concatenation, a product and a fused multiply-add forward, and five passes backward. Each
 // kernel below reads its inputs once and writes its outputs once, computing in float32 whatever the storage
 // (docs/engine.md, "Fused kernels").
 //
@@ -289,6 +290,54 @@ TB_CPU_VARIANTS void cross_entropy_rows_bf16(const bf16_bits* z, const int64_t* 
   cross_entropy_rows_body(z, targets, grad, losses, first, count, width, ignore_index, scale);
 }
 
+// ---- Rotary position embedding (RoPE): y = x·cos + rotate_half(x)·sin, rotate_half(x) = [x₂, x₁], with the sign
+// of rotate_half carried by the sin table (RotaryEmbedding.Compute's: −sin in the first half, +sin in the second) --
+
+// Where the rows of a [B, H, T, D] tensor (any strides, the last one 1) and of its [B or 1, T, D] cos and sin
+// tables lie: row r is (b, h, t) = (r / (H·T), r / T % H, r % T).
+struct RotaryRows {
+  int64_t heads, length, half;
+  int64_t in_b, in_h, in_t;     // strides of the input (x forward, dy backward)
+  int64_t out_b, out_h, out_t;  // strides of the output
+  int64_t table_b, table_t;     // strides of cos and sin (table_b = 0 when one table serves every batch row)
+};
+
+// One row, forward: y_j = x_j·c_j + x_{j+h}·s_j and y_{j+h} = x_{j+h}·c_{j+h} + x_j·s_{j+h}.
+// Backward (the transpose of that map): dx_j = dy_j·c_j + dy_{j+h}·s_{j+h} and dx_{j+h} = dy_{j+h}·c_{j+h} + dy_j·s_j.
+template <typename S>
+TB_INLINE void rotary_rows_body(const S* in, const S* c, const S* s, S* out, int64_t first, int64_t count, const RotaryRows& m, bool backward) {
+  const int64_t h = m.half;
+  for (int64_t r = first; r < first + count; r++) {
+    const int64_t b = r / (m.heads * m.length), head = r / m.length % m.heads, t = r % m.length;
+    const S* x = in + b * m.in_b + head * m.in_h + t * m.in_t;
+    S* y = out + b * m.out_b + head * m.out_h + t * m.out_t;
+    const S* cr = c + b * m.table_b + t * m.table_t;
+    const S* sr = s + b * m.table_b + t * m.table_t;
+    if (!backward) {
+#pragma omp simd
+      for (int64_t j = 0; j < h; j++) {
+        const float lo = load(x, j), hi = load(x, j + h);
+        store(y, j, lo * load(cr, j) + hi * load(sr, j));
+        store(y, j + h, hi * load(cr, j + h) + lo * load(sr, j + h));
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < h; j++) {
+        const float lo = load(x, j), hi = load(x, j + h);
+        store(y, j, lo * load(cr, j) + hi * load(sr, j + h));
+        store(y, j + h, hi * load(cr, j + h) + lo * load(sr, j));
+      }
+    }
+  }
+}
+
+TB_CPU_VARIANTS void rotary_rows_f32(const float* in, const float* c, const float* s, float* out, int64_t first, int64_t count, const RotaryRows& m, bool backward) {
+  rotary_rows_body(in, c, s, out, first, count, m, backward);
+}
+TB_CPU_VARIANTS void rotary_rows_bf16(const bf16_bits* in, const bf16_bits* c, const bf16_bits* s, bf16_bits* out, int64_t first, int64_t count, const RotaryRows& m, bool backward) {
+  rotary_rows_body(in, c, s, out, first, count, m, backward);
+}
+
 // ---- dispatch ---------------------------------------------------------------------------------------------
 
 template <typename F>
@@ -420,6 +469,54 @@ struct FusedSoftmax : public torch::autograd::Function<FusedSoftmax> {
   }
 };
 
+// rotate_half written out: [x₂, x₁] over the last dimension (its own inverse, so also its transpose).
+at::Tensor swap_halves(const at::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+// x [B, H, T, D] (last stride 1) into `out` (same sizes, any strides) with cos and sin [B or 1, T, D] (contiguous).
+void rotary_apply(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, at::Tensor& out, bool backward) {
+  RotaryRows m{x.size(1), x.size(2), x.size(3) / 2, x.stride(0), x.stride(1), x.stride(2), out.stride(0), out.stride(1), out.stride(2),
+               cos.size(0) == 1 ? 0 : cos.stride(0), cos.stride(1)};
+  const int64_t rows = x.size(3) == 0 ? 0 : x.numel() / x.size(3);
+  const bool bf16 = x.scalar_type() == at::kBFloat16;
+  at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, x.size(3))), [&](int64_t begin, int64_t end) {
+    if (bf16) rotary_rows_bf16(ptr<bf16_bits>(x), ptr<bf16_bits>(cos), ptr<bf16_bits>(sin), ptr<bf16_bits>(out), begin, end - begin, m, backward);
+    else rotary_rows_f32(ptr<float>(x), ptr<float>(cos), ptr<float>(sin), ptr<float>(out), begin, end - begin, m, backward);
+  });
+}
+
+// A rotation is linear in x, so only the tables are kept. The output is a contiguous [B, H, T, D] (what attention's
+// products read); the input's gradient takes the input's layout (the transposed view of a projection's output, as a
+// rule), so that the gradient flows back into the projection without a copy.
+struct FusedRotary : public torch::autograd::Function<FusedRotary> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input, const at::Tensor& cos, const at::Tensor& sin) {
+    const at::Tensor x = input.stride(-1) == 1 ? input : input.contiguous();
+    const at::Tensor c = cos.contiguous(), s = sin.contiguous();
+    at::Tensor y = at::empty(x.sizes(), x.options());
+    rotary_apply(x, c, s, y, false);
+    ctx->save_for_backward({c, s});
+    if (input.is_non_overlapping_and_dense() && input.stride(-1) == 1) ctx->saved_data["strides"] = input.strides().vec();
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor c = saved[0].unsqueeze(1), s = saved[1].unsqueeze(1);
+    // create_graph: the transpose written out, dy·cos + rotate_half(dy·sin), differentiable in dy.
+    if (at::GradMode::is_enabled()) return {grads[0] * c + swap_halves(grads[0] * s), at::Tensor(), at::Tensor()};
+    at::Tensor dy = grads[0].to(saved[0].scalar_type());
+    if (dy.stride(-1) != 1) dy = dy.contiguous();
+    // The input's layout when that was dense (its strides were recorded, the input itself is not kept), else contiguous.
+    at::Tensor dx = ctx->saved_data.count("strides") != 0
+        ? at::empty_strided(dy.sizes(), ctx->saved_data["strides"].toIntVector(), dy.options())
+        : at::empty(dy.sizes(), dy.options());
+    rotary_apply(dy, saved[0], saved[1], dx, true);
+    return {dx, at::Tensor(), at::Tensor()};
+  }
+};
+
 void check_same(const at::Tensor& a, const at::Tensor& b, const char* what) {
   if (!tb::fusable(a) || !tb::fusable(b) || a.scalar_type() != b.scalar_type())
     throw std::invalid_argument(std::string(what) + ": expected CPU float32 or bfloat16 tensors of one dtype, got " +
@@ -536,5 +633,20 @@ TB_API tb_tensor tb_cross_entropy_with_gradient(tb_tensor logits, tb_tensor targ
   });
   if (gradient != nullptr) *gradient = grad.defined() ? tb::wrap(grad) : nullptr;
   return tb::wrap(losses.sum());
+  TB_GUARD_END(nullptr)
+}
+
+TB_API tb_tensor tb_rotary(tb_tensor input, tb_tensor cos, tb_tensor sin) {
+  TB_GUARD_BEGIN
+  const at::Tensor &x = T(input), &c = T(cos), &s = T(sin);
+  check_same(x, c, "rotary");
+  check_same(x, s, "rotary");
+  if (x.dim() != 4 || c.dim() != 3 || !c.sizes().equals(s.sizes()) || (c.size(0) != 1 && c.size(0) != x.size(0)) ||
+      c.size(1) != x.size(2) || c.size(2) != x.size(3) || x.size(3) % 2 != 0)
+    throw std::invalid_argument("rotary: expected x [B, H, T, D] with D even and cos, sin [B or 1, T, D], got " + c10::str(x.sizes()) +
+                                ", " + c10::str(c.sizes()) + " and " + c10::str(s.sizes()));
+  if (c.requires_grad() || s.requires_grad())
+    throw std::invalid_argument("rotary: the fused kernel gives no gradient for the cos and sin tables (they must not require one)");
+  return tb::wrap(FusedRotary::apply(x, c, s));
   TB_GUARD_END(nullptr)
 }

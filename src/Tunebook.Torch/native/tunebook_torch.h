@@ -147,6 +147,9 @@ TB_API tb_tensor tb_swiglu(tb_tensor gate, tb_tensor up);
 TB_API tb_tensor tb_rms_norm(tb_tensor input, tb_tensor weight, double eps);
 // softmax(scale·scores) over the last dimension; causal != 0 masks keys after each query ([.., L, S], top-left).
 TB_API tb_tensor tb_softmax_scaled(tb_tensor scores, double scale, int32_t causal);
+// Rotary position embedding x·cos + rotate_half(x)·sin of x [B, H, T, D] (D even), with cos and sin [B or 1, T, D]
+// (sin carrying rotate_half's sign); the result is a contiguous [B, H, T, D]. No gradient for cos and sin.
+TB_API tb_tensor tb_rotary(tb_tensor input, tb_tensor cos, tb_tensor sin);
 // Σ over rows with target != ignore_index of logsumexp(z) − z[target] (a float32 scalar), and when want_gradient,
 // *gradient = scale·(softmax(z) − one_hot(target)) in the logits' dtype (rows of ignore_index: 0). No autograd.
 // Causal attention of query, key [N, L, E] and value [N, L, Ev] (query i sees keys 0..i) in blocks of `block`

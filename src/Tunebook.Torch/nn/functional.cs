@@ -87,6 +87,36 @@ public static class functional
     }
 
     /// <summary>
+    /// The rotary position embedding (RoPE) of queries or keys <paramref name="x"/> [B, H, T, D]: x·cos + rotate_half(x)·sin,
+    /// where rotate_half(x) = [x₂, x₁] (the two halves of the last dimension swapped) and <paramref name="sin"/> carries
+    /// rotate_half's sign (−sin in the first half, +sin in the second). cos and sin are [B, T, D] or [1, T, D] (one
+    /// table for every sequence). CPU float32 and bfloat16 run as one fused kernel (<see cref="torch.fused_cpu_kernels"/>)
+    /// whose result is a contiguous [B, H, T, D]; tables that require a gradient, odd D and other shapes take the
+    /// written-out formula.
+    /// </summary>
+    public static Tensor rotary(Tensor x, Tensor cos, Tensor sin)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(cos);
+        ArgumentNullException.ThrowIfNull(sin);
+        if (torch.RunsFused(x, cos) && torch.RunsFused(x, sin) && !cos.requires_grad && !sin.requires_grad
+            && x.dim() == 4 && cos.dim() == 3 && cos.shape.AsSpan().SequenceEqual(sin.shape)
+            && (cos.size(0) == 1 || cos.size(0) == x.size(0)) && cos.size(1) == x.size(2) && cos.size(2) == x.size(3) && x.size(3) % 2 == 0)
+            return Tensor.Wrap(NativeMethods.tb_rotary(x.HandleFor("rotary", 0), cos.HandleFor("rotary", 1), sin.HandleFor("rotary", 2)), "rotary");
+        return rotary_composed(x, cos, sin);
+    }
+
+    /// <summary><see cref="rotary"/> written out: x·cos + [x₂, x₁]·sin, the tables broadcast over the heads (the reference for the fused kernel).</summary>
+    public static Tensor rotary_composed(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = torch.NewDisposeScope();
+        long half = x.size(-1) / 2;
+        var swapped = torch.cat([x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+        // addcmul does the second product and the sum in one pass.
+        return scope.MoveToOuter((x * cos.unsqueeze(1)).addcmul(swapped, sin.unsqueeze(1)));
+    }
+
+    /// <summary>
     /// Cross-entropy between logits [N, C] (or [N, C, d...]) and class indices [N] (or [N, d...]).
     /// Targets equal to <paramref name="ignore_index"/> contribute nothing (and do not count in the mean).
     /// reduction: "mean", "sum" or "none".
