@@ -39,6 +39,17 @@ public class FusedKernelsTests
 
     sealed record Gradients(Tensor Output, Tensor? First, Tensor? Second);
 
+    // d/dx of ‖∂loss/∂x‖²: the first backward keeps its graph (create_graph), so every kernel on the way must have a
+    // differentiable backward for the second one to reach x.
+    static Tensor GradientOfGradientNorm(Tensor loss, Tensor x)
+    {
+        loss.backward(create_graph: true);
+        var first = x.grad!.clone();
+        x.grad!.zero_();
+        first.pow(2).sum().backward();
+        return x.grad!;
+    }
+
     static Gradients RmsNorm(Tensor x0, Tensor w0, Tensor g, ScalarType dtype, bool weightGrad = true, bool fused = true) => With(fused, () =>
     {
         var x = x0.to(dtype).detach().requires_grad_(true);
@@ -183,12 +194,7 @@ public class FusedKernelsTests
             var x = x0.to(dtype).detach().requires_grad_(true);
             var w = w0.to(dtype).detach().requires_grad_(true);
             var u = u0.to(dtype).detach().requires_grad_(true);
-            var loss = F.swiglu(F.rms_norm(x, w, 1e-6), u).pow(2).sum();
-            loss.backward(create_graph: true);
-            var first = x.grad!.clone();
-            x.grad!.zero_();
-            first.pow(2).sum().backward();
-            return x.grad!;
+            return GradientOfGradientNorm(F.swiglu(F.rms_norm(x, w, 1e-6), u).pow(2).sum(), x);
         });
         AssertClose(SecondOrder(ScalarType.Float64), SecondOrder(ScalarType.Float32), 1e-4, "second derivative");
     }
@@ -312,11 +318,7 @@ public class FusedKernelsTests
         Tensor SecondOrder(ScalarType dtype) => With(true, () =>
         {
             var x = x0.to(dtype).detach().requires_grad_(true);
-            (F.scaled_softmax(x, 0.5, is_causal: true) * c.to(dtype)).pow(2).sum().backward(create_graph: true);
-            var first = x.grad!.clone();
-            x.grad!.zero_();
-            first.pow(2).sum().backward();
-            return x.grad!;
+            return GradientOfGradientNorm((F.scaled_softmax(x, 0.5, is_causal: true) * c.to(dtype)).pow(2).sum(), x);
         });
         AssertClose(SecondOrder(ScalarType.Float64), SecondOrder(ScalarType.Float32), 1e-4, "second derivative");
     }
@@ -401,11 +403,7 @@ public class FusedKernelsTests
             var q = q0.to(dtype).detach().requires_grad_(true);
             var k = k0.to(dtype).detach().requires_grad_(true);
             var v = v0.to(dtype).detach();
-            F.scaled_dot_product_attention(q, k, v, null, 0, true).pow(2).sum().backward(create_graph: true);
-            var first = q.grad!.clone();
-            q.grad!.zero_();
-            first.pow(2).sum().backward();
-            return q.grad!;
+            return GradientOfGradientNorm(F.scaled_dot_product_attention(q, k, v, null, 0, true).pow(2).sum(), q);
         });
         AssertClose(SecondOrder(ScalarType.Float64), SecondOrder(ScalarType.Float32), 1e-4, "second derivative");
     }
@@ -541,11 +539,7 @@ public class FusedKernelsTests
         {
             var (cos, sin) = RotaryTables(angles);
             var x = x0.to(dtype).detach().requires_grad_(true);
-            F.rotary(x, cos.to(dtype), sin.to(dtype)).pow(3).sum().backward(create_graph: true);
-            var first = x.grad!.clone();
-            x.grad!.zero_();
-            first.pow(2).sum().backward();
-            return x.grad!;
+            return GradientOfGradientNorm(F.rotary(x, cos.to(dtype), sin.to(dtype)).pow(3).sum(), x);
         });
         AssertClose(SecondOrder(ScalarType.Float64), SecondOrder(ScalarType.Float32), 1e-4, "second derivative");
     }

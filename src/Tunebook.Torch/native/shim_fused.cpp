@@ -313,20 +313,14 @@ TB_INLINE void rotary_rows_body(const S* in, const S* c, const S* s, S* out, int
     S* y = out + b * m.out_b + head * m.out_h + t * m.out_t;
     const S* cr = c + b * m.table_b + t * m.table_t;
     const S* sr = s + b * m.table_b + t * m.table_t;
-    if (!backward) {
+    // The two directions differ only in which half of the sin table meets which half of the input.
+    const S* s_to_low = backward ? sr + h : sr;
+    const S* s_to_high = backward ? sr : sr + h;
 #pragma omp simd
-      for (int64_t j = 0; j < h; j++) {
-        const float lo = load(x, j), hi = load(x, j + h);
-        store(y, j, lo * load(cr, j) + hi * load(sr, j));
-        store(y, j + h, hi * load(cr, j + h) + lo * load(sr, j + h));
-      }
-    } else {
-#pragma omp simd
-      for (int64_t j = 0; j < h; j++) {
-        const float lo = load(x, j), hi = load(x, j + h);
-        store(y, j, lo * load(cr, j) + hi * load(sr, j + h));
-        store(y, j + h, hi * load(cr, j + h) + lo * load(sr, j));
-      }
+    for (int64_t j = 0; j < h; j++) {
+      const float lo = load(x, j), hi = load(x, j + h);
+      store(y, j, lo * load(cr, j) + hi * load(s_to_low, j));
+      store(y, j + h, hi * load(cr, j + h) + lo * load(s_to_high, j));
     }
   }
 }
