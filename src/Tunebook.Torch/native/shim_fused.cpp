@@ -213,37 +213,39 @@ TB_INLINE void softmax_backward_row_body(const S* p, const S* dp, S* ds, int64_t
   for (int64_t j = valid; j < width; j++) store(ds, j, 0.0f);
 }
 
-// Rows [first, first + count) of a [.., L, S] stack; row r is query r % L, which sees keys 0..offset + r % L when
-// causal (offset > 0 for a block of queries that starts later in the sequence than its keys).
+// Rows [first, first + count) of a [.., L, S] stack; row r holds the query at position (r % L) / group, which sees
+// keys 0..offset + (r % L) / group when causal (offset > 0 for a block of queries that starts later in the sequence
+// than its keys; group > 1 when the query heads that share a key/value head lie side by side, one row each per
+// position: grouped-query attention).
 template <typename S>
 TB_INLINE void softmax_rows_body(const S* x, S* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width,
-                                 float scale, bool causal, int64_t offset) {
+                                 float scale, bool causal, int64_t offset, int64_t group) {
   for (int64_t r = first; r < first + count; r++) {
-    const int64_t valid = causal ? std::min(width, offset + r % length + 1) : width;
+    const int64_t valid = causal ? std::min(width, offset + r % length / group + 1) : width;
     softmax_row_body(x + r * width, y + r * width, work, valid, width, scale);
   }
 }
 
 template <typename S>
 TB_INLINE void softmax_backward_rows_body(const S* p, const S* dp, S* ds, int64_t first, int64_t count, int64_t length,
-                                          int64_t width, float scale, bool causal, int64_t offset) {
+                                          int64_t width, float scale, bool causal, int64_t offset, int64_t group) {
   for (int64_t r = first; r < first + count; r++) {
-    const int64_t valid = causal ? std::min(width, offset + r % length + 1) : width;
+    const int64_t valid = causal ? std::min(width, offset + r % length / group + 1) : width;
     softmax_backward_row_body(p + r * width, dp + r * width, ds + r * width, valid, width, scale);
   }
 }
 
-TB_CPU_VARIANTS void softmax_rows_f32(const float* x, float* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset) {
-  softmax_rows_body(x, y, work, first, count, length, width, scale, causal, offset);
+TB_CPU_VARIANTS void softmax_rows_f32(const float* x, float* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset, int64_t group) {
+  softmax_rows_body(x, y, work, first, count, length, width, scale, causal, offset, group);
 }
-TB_CPU_VARIANTS void softmax_rows_bf16(const bf16_bits* x, bf16_bits* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset) {
-  softmax_rows_body(x, y, work, first, count, length, width, scale, causal, offset);
+TB_CPU_VARIANTS void softmax_rows_bf16(const bf16_bits* x, bf16_bits* y, float* work, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset, int64_t group) {
+  softmax_rows_body(x, y, work, first, count, length, width, scale, causal, offset, group);
 }
-TB_CPU_VARIANTS void softmax_backward_rows_f32(const float* p, const float* dp, float* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset) {
-  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal, offset);
+TB_CPU_VARIANTS void softmax_backward_rows_f32(const float* p, const float* dp, float* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset, int64_t group) {
+  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal, offset, group);
 }
-TB_CPU_VARIANTS void softmax_backward_rows_bf16(const bf16_bits* p, const bf16_bits* dp, bf16_bits* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset) {
-  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal, offset);
+TB_CPU_VARIANTS void softmax_backward_rows_bf16(const bf16_bits* p, const bf16_bits* dp, bf16_bits* ds, int64_t first, int64_t count, int64_t length, int64_t width, float scale, bool causal, int64_t offset, int64_t group) {
+  softmax_backward_rows_body(p, dp, ds, first, count, length, width, scale, causal, offset, group);
 }
 
 // ---- Cross-entropy with its gradient: per row of logits z and target t, loss = logsumexp(z) − z[t] and
@@ -538,7 +540,7 @@ bool fusable(const at::Tensor& t) {
          (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) && !t.is_conj() && !t.is_neg();
 }
 
-at::Tensor fused_softmax(const at::Tensor& scores, double scale, int64_t causal_offset) {
+at::Tensor fused_softmax(const at::Tensor& scores, double scale, int64_t causal_offset, int64_t group) {
   const at::Tensor x = scores.contiguous();
   const bool causal = causal_offset >= 0;
   const int64_t width = x.size(-1), length = x.dim() >= 2 ? x.size(-2) : 1, rows = width == 0 ? 0 : x.numel() / width;
@@ -546,13 +548,13 @@ at::Tensor fused_softmax(const at::Tensor& scores, double scale, int64_t causal_
   const bool bf16 = x.scalar_type() == at::kBFloat16;
   at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
     std::vector<float> work(static_cast<size_t>(width));
-    if (bf16) softmax_rows_bf16(ptr<bf16_bits>(x), ptr<bf16_bits>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset);
-    else softmax_rows_f32(ptr<float>(x), ptr<float>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset);
+    if (bf16) softmax_rows_bf16(ptr<bf16_bits>(x), ptr<bf16_bits>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset, group);
+    else softmax_rows_f32(ptr<float>(x), ptr<float>(y), work.data(), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset, group);
   });
   return y;
 }
 
-at::Tensor fused_softmax_backward(const at::Tensor& weights, const at::Tensor& grad, double scale, int64_t causal_offset) {
+at::Tensor fused_softmax_backward(const at::Tensor& weights, const at::Tensor& grad, double scale, int64_t causal_offset, int64_t group) {
   const at::Tensor p = weights.contiguous();
   const at::Tensor dp = grad.to(p.scalar_type()).contiguous();
   const bool causal = causal_offset >= 0;
@@ -560,8 +562,8 @@ at::Tensor fused_softmax_backward(const at::Tensor& weights, const at::Tensor& g
   at::Tensor ds = at::empty_like(p);
   const bool bf16 = p.scalar_type() == at::kBFloat16;
   at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
-    if (bf16) softmax_backward_rows_bf16(ptr<bf16_bits>(p), ptr<bf16_bits>(dp), ptr<bf16_bits>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset);
-    else softmax_backward_rows_f32(ptr<float>(p), ptr<float>(dp), ptr<float>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset);
+    if (bf16) softmax_backward_rows_bf16(ptr<bf16_bits>(p), ptr<bf16_bits>(dp), ptr<bf16_bits>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset, group);
+    else softmax_backward_rows_f32(ptr<float>(p), ptr<float>(dp), ptr<float>(ds), begin, end - begin, length, width, static_cast<float>(scale), causal, causal_offset, group);
   });
   return ds;
 }

@@ -249,10 +249,11 @@ public static class functional
         // (its private entry point is the composite formula), so repeating keys and values gains nothing
         // there: the grouped form skips the copies (and the index_add_ that is their backward) and
         // multiplies larger matrices. 2.x keeps the repeat, which lets its fused (flash) kernel run.
-        // Causal training-length attention that runs in blocks (TakesBlockedCausal) repeats the heads instead: the blocks
-        // skip a quarter or more of the products, which outweighs the copies.
-        if (SdpaPublic is null && scale is null && !TakesBlockedCausal(query, key, value, attn_mask, dropout_p, is_causal, 1.0)
-            && GroupedAttention(query, key, value, attn_mask, dropout_p, is_causal) is { } grouped)
+        // Causal training-length attention runs in blocks (TakesBlockedCausal), grouped heads included: the blocks skip a
+        // quarter or more of the products.
+        if (SdpaPublic is null && TakesBlockedCausal(query, key, value, attn_mask, dropout_p, is_causal, scale ?? 1.0 / Math.Sqrt(query.size(-1))))
+            return scope.MoveToOuter(scaled_dot_product_attention_composed(query, key, value, attn_mask, dropout_p, is_causal, scale));
+        if (SdpaPublic is null && scale is null && GroupedAttention(query, key, value, attn_mask, dropout_p, is_causal) is { } grouped)
             return scope.MoveToOuter(grouped);
         (key, value) = RepeatKv(query, key, value);
         Tensor result;
@@ -287,21 +288,13 @@ public static class functional
     {
         CheckAttention(query, key, value, attn_mask, is_causal);
         using var scope = torch.NewDisposeScope();
+        double factor = scale ?? 1.0 / Math.Sqrt(query.size(-1));
+        if (TakesBlockedCausal(query, key, value, attn_mask, dropout_p, is_causal, factor))
+            return scope.MoveToOuter(BlockedCausalAttention(query, key, value, factor));
         (key, value) = RepeatKv(query, key, value);
         var qs = query.shape;
         var ks = key.shape;
-        long L = qs[^2], S = ks[^2], E = qs[^1];
-        double factor = scale ?? 1.0 / Math.Sqrt(E);
-        if (TakesBlockedCausal(query, key, value, attn_mask, dropout_p, is_causal, factor))
-        {
-            // Blocks of query rows, each multiplying only the keys it sees (docs/engine.md, "Fused kernels").
-            var output = Tensor.Wrap(NativeMethods.tb_blocked_causal_attention(query.reshape(-1, L, E).HandleFor("scaled_dot_product_attention", 0),
-                key.reshape(-1, S, E).HandleFor("scaled_dot_product_attention", 1), value.reshape(-1, S, value.size(-1)).HandleFor("scaled_dot_product_attention", 2),
-                factor, CausalBlockRows), "scaled_dot_product_attention");
-            var shape = (long[])qs.Clone();
-            shape[^1] = value.size(-1);
-            return scope.MoveToOuter(output.view(shape));
-        }
+        long L = qs[^2], S = ks[^2];
         var scores = query.matmul(key.transpose(-2, -1));
         Tensor weights;
         if (factor > 0 && torch.RunsFused(scores, scores))
@@ -331,14 +324,37 @@ public static class functional
         return scope.MoveToOuter(weights.matmul(value));
     }
 
-    /// <summary>Query rows per block of <see cref="TakesBlockedCausal"/>'s attention: sequences of at least two blocks take it.</summary>
+    /// <summary>
+    /// Causal attention in blocks of <see cref="CausalBlockRows"/> positions, each multiplying only the keys it sees
+    /// (shim_attention.cpp; docs/engine.md, "Fused kernels"). The g query heads that share a key/value head go in side
+    /// by side, one row each per position ([N, L·g, E]), so the keys and values are not repeated and each product is
+    /// g times taller. The result is [.., H, L, Ev] laid out as [.., L, H, Ev]: what the output projection reads after
+    /// the models' transpose(1, 2).reshape, which then copies nothing.
+    /// </summary>
+    static Tensor BlockedCausalAttention(Tensor query, Tensor key, Tensor value, double factor)
+    {
+        using var scope = torch.NewDisposeScope();
+        var qs = query.shape;
+        long H = qs[^3], Hkv = key.size(-3), g = H / Hkv, L = qs[^2], E = qs[^1], Ev = value.size(-1);
+        var grouped = query.reshape(-1, Hkv, g, L, E).transpose(2, 3).reshape(-1, L * g, E);
+        var output = Tensor.Wrap(NativeMethods.tb_blocked_causal_attention(grouped.HandleFor("scaled_dot_product_attention", 0),
+            key.reshape(-1, L, E).HandleFor("scaled_dot_product_attention", 1), value.reshape(-1, L, Ev).HandleFor("scaled_dot_product_attention", 2),
+            factor, CausalBlockRows, g), "scaled_dot_product_attention");
+        long batch = output.size(0) / Hkv;
+        var laidOut = output.view(batch, Hkv, L, g, Ev).permute(0, 2, 1, 3, 4).contiguous().view(batch, L, H, Ev).transpose(1, 2);
+        var shape = (long[])qs.Clone();
+        shape[^1] = Ev;
+        return scope.MoveToOuter(laidOut.view(shape));
+    }
+
+    /// <summary>Positions per block of <see cref="TakesBlockedCausal"/>'s attention: sequences of at least two blocks take it.</summary>
     internal const long CausalBlockRows = 128;
 
     /// <summary>
-    /// Whether causal self-attention runs in blocks of <see cref="CausalBlockRows"/> query rows that multiply only the
-    /// keys they see: no other mask, as many queries as keys, query heads a multiple of key/value heads (they are
-    /// repeated first), CPU float32 or bfloat16 with the fused kernels on, no dropout, a positive scale, and at least
-    /// two blocks. Two blocks do 3/4 of the written-out formula's products, eight 9/16.
+    /// Whether causal self-attention runs in blocks of <see cref="CausalBlockRows"/> positions that multiply only the
+    /// keys they see (<see cref="BlockedCausalAttention"/>): no other mask, as many queries as keys, query heads a
+    /// multiple of key/value heads, CPU float32 or bfloat16 with the fused kernels on, no dropout, a positive scale, and
+    /// at least two blocks. Two blocks do 3/4 of the written-out formula's products, eight 9/16.
     /// </summary>
     static bool TakesBlockedCausal(Tensor query, Tensor key, Tensor value, Tensor? attn_mask, double dropout_p, bool is_causal, double factor) =>
         is_causal && attn_mask is null && dropout_p == 0 && factor > 0 && query.dim() >= 3 && key.dim() == query.dim()
