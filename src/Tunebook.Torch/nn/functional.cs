@@ -251,8 +251,9 @@ public static class functional
         // multiplies larger matrices. 2.x keeps the repeat, which lets its fused (flash) kernel run.
         // Causal training-length attention runs in blocks (TakesBlockedCausal), grouped heads included: the blocks skip a
         // quarter or more of the products.
-        if (SdpaPublic is null && TakesBlockedCausal(query, key, value, attn_mask, dropout_p, is_causal, scale ?? 1.0 / Math.Sqrt(query.size(-1))))
-            return scope.MoveToOuter(scaled_dot_product_attention_composed(query, key, value, attn_mask, dropout_p, is_causal, scale));
+        double factor = scale ?? 1.0 / Math.Sqrt(query.size(-1));
+        if (SdpaPublic is null && TakesBlockedCausal(query, key, value, attn_mask, dropout_p, is_causal, factor))
+            return scope.MoveToOuter(BlockedCausalAttention(query, key, value, factor));
         if (SdpaPublic is null && scale is null && GroupedAttention(query, key, value, attn_mask, dropout_p, is_causal) is { } grouped)
             return scope.MoveToOuter(grouped);
         (key, value) = RepeatKv(query, key, value);
