@@ -87,7 +87,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial IntPtr tb_rms_norm(IntPtr input, IntPtr weight, double eps);
     [LibraryImport(Lib)] internal static partial IntPtr tb_softmax_scaled(IntPtr scores, double scale, int causal);
     [LibraryImport(Lib)] internal static partial IntPtr tb_rotary(IntPtr input, IntPtr cos, IntPtr sin);
-    [LibraryImport(Lib)] internal static partial IntPtr tb_blocked_causal_attention(IntPtr query, IntPtr key, IntPtr value, double scale, long block, long group);
+    [LibraryImport(Lib)] internal static partial IntPtr tb_blocked_causal_attention(IntPtr query, IntPtr key, IntPtr value, double scale, long block);
     [LibraryImport(Lib)] internal static unsafe partial IntPtr tb_cross_entropy_with_gradient(IntPtr logits, IntPtr targets, long ignoreIndex, double scale, int wantGradient, IntPtr* gradient);
     [LibraryImport(Lib)] internal static partial IntPtr tb_onednn_version();
     [LibraryImport(Lib)] internal static partial int tb_has_mkl();

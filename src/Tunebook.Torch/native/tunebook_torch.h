@@ -150,10 +150,10 @@ TB_API tb_tensor tb_softmax_scaled(tb_tensor scores, double scale, int32_t causa
 // Rotary position embedding x·cos + rotate_half(x)·sin of x [B, H, T, D] (D even), with cos and sin [B or 1, T, D]
 // (sin carrying rotate_half's sign); the result is a contiguous [B, H, T, D]. No gradient for cos and sin.
 TB_API tb_tensor tb_rotary(tb_tensor input, tb_tensor cos, tb_tensor sin);
-// Causal attention of query [N, L·group, E] (row t·group + g: query head g of the key/value head's group, at
-// position t), key [N, L, E] and value [N, L, Ev] (position t sees keys 0..t) in blocks of `block` positions, each
-// multiplying only the keys it can see (shim_attention.cpp); returns [N, L·group, Ev]. CPU float32 or bfloat16.
-TB_API tb_tensor tb_blocked_causal_attention(tb_tensor query, tb_tensor key, tb_tensor value, double scale, int64_t block, int64_t group);
+// Causal attention of query [B, H_kv, g, L, E] (g query heads to each key/value head), key [B, H_kv, L, E] and value
+// [B, H_kv, L, Ev] (position t sees keys 0..t) in blocks of `block` positions, each multiplying only the keys it can
+// see (shim_attention.cpp); returns [B, H_kv, g, L, Ev] laid out as [B, L, H_kv·g, Ev]. CPU float32 or bfloat16.
+TB_API tb_tensor tb_blocked_causal_attention(tb_tensor query, tb_tensor key, tb_tensor value, double scale, int64_t block);
 // Σ over rows with target != ignore_index of logsumexp(z) − z[target] (a float32 scalar), and when want_gradient,
 // *gradient = scale·(softmax(z) − one_hot(target)) in the logits' dtype (rows of ignore_index: 0). No autograd.
 TB_API tb_tensor tb_cross_entropy_with_gradient(tb_tensor logits, tb_tensor targets, int64_t ignore_index, double scale,

@@ -327,8 +327,8 @@ public static class functional
 
     /// <summary>
     /// Causal attention in blocks of <see cref="CausalBlockRows"/> positions, each multiplying only the keys it sees
-    /// (shim_attention.cpp; docs/engine.md, "Fused kernels"). The g query heads that share a key/value head go in side
-    /// by side, one row each per position ([N, L·g, E]), so the keys and values are not repeated and each product is
+    /// (shim_attention.cpp; docs/engine.md, "Fused kernels"). The g query heads that share a key/value head go in
+    /// together ([.., H_kv, g, L, E], a view of the queries), so the keys and values are not repeated and each product is
     /// g times taller. The result is [.., H, L, Ev] laid out as [.., L, H, Ev]: what the output projection reads after
     /// the models' transpose(1, 2).reshape, which then copies nothing.
     /// </summary>
@@ -336,16 +336,13 @@ public static class functional
     {
         using var scope = torch.NewDisposeScope();
         var qs = query.shape;
-        long H = qs[^3], Hkv = key.size(-3), g = H / Hkv, L = qs[^2], E = qs[^1], Ev = value.size(-1);
-        var grouped = query.reshape(-1, Hkv, g, L, E).transpose(2, 3).reshape(-1, L * g, E);
-        var output = Tensor.Wrap(NativeMethods.tb_blocked_causal_attention(grouped.HandleFor("scaled_dot_product_attention", 0),
-            key.reshape(-1, L, E).HandleFor("scaled_dot_product_attention", 1), value.reshape(-1, L, Ev).HandleFor("scaled_dot_product_attention", 2),
-            factor, CausalBlockRows, g), "scaled_dot_product_attention");
-        long batch = output.size(0) / Hkv;
-        var laidOut = output.view(batch, Hkv, L, g, Ev).permute(0, 2, 1, 3, 4).contiguous().view(batch, L, H, Ev).transpose(1, 2);
+        long H = qs[^3], Hkv = key.size(-3), L = qs[^2], E = qs[^1], Ev = value.size(-1);
+        var output = Tensor.Wrap(NativeMethods.tb_blocked_causal_attention(query.reshape(-1, Hkv, H / Hkv, L, E).HandleFor("scaled_dot_product_attention", 0),
+            key.reshape(-1, Hkv, L, E).HandleFor("scaled_dot_product_attention", 1), value.reshape(-1, Hkv, L, Ev).HandleFor("scaled_dot_product_attention", 2),
+            factor, CausalBlockRows), "scaled_dot_product_attention");
         var shape = (long[])qs.Clone();
         shape[^1] = Ev;
-        return scope.MoveToOuter(laidOut.view(shape));
+        return scope.MoveToOuter(output.view(shape));
     }
 
     /// <summary>Positions per block of <see cref="TakesBlockedCausal"/>'s attention: sequences of at least two blocks take it.</summary>
